@@ -1,0 +1,193 @@
+"""Typed config dataclasses -> argparse, with `--config FILE` and `--set key=value`.
+
+Every field of a config dataclass carries a docstring (a string literal right
+under it); that docstring becomes the field's `--help` text, followed by its
+default. Precedence, lowest to highest: dataclass defaults, `--config FILE`
+(YAML mapping of field names), `--set key=value`, explicit flags.
+
+Supported field types: int, float, str, bool, Path, Literal[...], tuple[int, ...]
+(written on the command line as `64,64`), and `X | None` of those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import textwrap
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+import yaml
+
+from robot_ppo.errors import UserError
+
+T = TypeVar("T")
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Return {field name: docstring} read from the class source (attribute docstrings)."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body  # type: ignore[attr-defined]
+        for node, nxt in zip(body, body[1:]):
+            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                    and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
+                    and isinstance(nxt.value.value, str)):
+                docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def _strip_optional(tp: Any) -> tuple[Any, bool]:
+    args = get_args(tp)
+    if get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
+            and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0], True
+    return tp, False
+
+
+def convert(name: str, tp: Any, raw: Any) -> Any:
+    """Convert `raw` (a string from the command line, or a YAML value) to field type `tp`."""
+    tp, optional = _strip_optional(tp)
+    if optional and (raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null"))):
+        return None
+    try:
+        if get_origin(tp) is Literal:
+            choices = get_args(tp)
+            if raw not in choices:
+                raise ValueError(f"choose one of {', '.join(map(str, choices))}")
+            return raw
+        if get_origin(tp) is tuple:
+            (item_tp, *_) = get_args(tp)
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(item_tp(str(x).strip()) for x in items if str(x).strip())
+        if tp is bool:
+            if isinstance(raw, bool):
+                return raw
+            low = str(raw).lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true or false")
+        if tp is Path:
+            return Path(raw)
+        if tp is float:
+            return float(raw)
+        if tp is int:
+            if isinstance(raw, float) and raw.is_integer():
+                return int(raw)
+            return int(str(raw).replace("_", ""))
+        return tp(raw)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"bad value {raw!r} for {name!r}: {exc}") from None
+
+
+def _fmt_default(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _metavar(tp: Any) -> str:
+    tp, _ = _strip_optional(tp)
+    if get_origin(tp) is Literal:
+        return "|".join(map(str, get_args(tp)))
+    if get_origin(tp) is tuple:
+        return "N,N,..."
+    return getattr(tp, "__name__", "VALUE").upper()
+
+
+def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentParser:
+    """An argparse parser with one `--flag` per field (all defaults SUPPRESSed)."""
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="YAML file of option values (keys as in --set). (default: none)")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=argparse.SUPPRESS,
+                        dest="set_", help="Override one option by its key; repeatable. "
+                        "(default: none)")
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        tp = hints[f.name]
+        default = (f.default if f.default is not dataclasses.MISSING
+                   else f.default_factory())  # type: ignore[misc]
+        help_text = docs.get(f.name, "")
+        if not help_text:
+            raise TypeError(f"{cls.__name__}.{f.name} has no docstring")
+        flag = "--" + f.name.replace("_", "-")
+        parser.add_argument(flag, dest=f.name, metavar=_metavar(tp), default=argparse.SUPPRESS,
+                            help=f"{help_text} (default: {_fmt_default(default)})")
+    return parser
+
+
+def apply_overrides(config: T, values: dict[str, Any], source: str) -> T:
+    """Return a copy of `config` with `values` (raw strings or YAML values) applied."""
+    hints = typing.get_type_hints(type(config))
+    valid = [f.name for f in dataclasses.fields(config) if f.init]  # type: ignore[arg-type]
+    changes = {}
+    for key, raw in values.items():
+        name = key.replace("-", "_")
+        if name not in valid:
+            raise UserError(f"unknown option {key!r} in {source}. Valid keys: {', '.join(valid)}")
+        changes[name] = convert(name, hints[name], raw)
+    return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+
+
+def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
+    """Read a YAML mapping, with clear errors for a missing file or bad syntax."""
+    if not path.is_file():
+        raise UserError(f"{what} {str(path)!r} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{what} {str(path)!r} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{what} {str(path)!r} must be a YAML mapping of option: value.")
+    return data
+
+
+def parse_config(cls: type[T], argv: list[str], prog: str, description: str,
+                 base: T | None = None) -> T:
+    """Parse `argv` into an instance of the config dataclass `cls` (see module doc)."""
+    parser = build_parser(cls, prog, description)
+    ns = vars(parser.parse_args(argv))
+    config = base if base is not None else cls()
+    if "config" in ns:
+        config = apply_overrides(config, load_yaml_mapping(Path(ns.pop("config")), "config file"),
+                                 f"config file {ns.get('config', '')}".strip())
+    sets = ns.pop("set_", [])
+    parsed: dict[str, str] = {}
+    for item in sets:
+        if "=" not in item:
+            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        parsed[key.strip()] = value.strip()
+    config = apply_overrides(config, parsed, "--set")
+    return apply_overrides(config, ns, "the command line")
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Plain, YAML-safe dict of a config dataclass (tuples become lists, paths strings)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        v = getattr(config, f.name)
+        if isinstance(v, tuple):
+            v = list(v)
+        elif isinstance(v, Path):
+            v = str(v)
+        out[f.name] = v
+    return out

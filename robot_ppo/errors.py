@@ -1,0 +1,9 @@
+"""User-facing errors.
+
+Raise `UserError` for anything the user can fix (bad flag, missing file, wrong
+robot). The CLI prints its message without a traceback and exits with status 2.
+"""
+
+
+class UserError(Exception):
+    """A mistake in the user's input; the message says what is wrong and what to do."""
