@@ -89,7 +89,7 @@ class RatesSpec:
 
     @property
     def decimation(self) -> int:
-        return int(round(self.physics_hz / self.control_hz))
+        return round(self.physics_hz / self.control_hz)
 
 
 @dataclass(frozen=True)
