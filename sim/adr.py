@@ -1,0 +1,115 @@
+"""Automatic domain randomization (ADR): ranges that grow while the policy copes.
+
+After OpenAI et al. 2019 ("Solving Rubik's Cube with a Robot Hand"): each parameter
+has a current range [lo, hi] inside hard limits. With probability `boundary_prob` an
+episode pins one parameter at one of its current boundaries (the others are sampled
+uniformly from their current ranges). The episode's performance goes into the queue
+of that (parameter, boundary). When the queue holds `queue_size` results:
+
+    mean >= high_threshold  ->  move the boundary outwards by `step` (wider range)
+    mean <= low_threshold   ->  move it inwards by `step`, never inside the initial range
+
+and the queue is cleared. The randomization entropy Σ log(hi - lo) is what to log:
+it grows as the curriculum widens.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class AdrParam:
+    """One randomized parameter: its initial range, hard limits and step."""
+
+    name: str
+    initial: tuple[float, float]
+    limits: tuple[float, float]
+    step: float
+
+    def __post_init__(self) -> None:
+        lo, hi = self.initial
+        if not self.limits[0] <= lo <= hi <= self.limits[1]:
+            raise ValueError(f"ADR parameter {self.name!r}: initial range {self.initial} must lie "
+                             f"inside its limits {self.limits}")
+        if self.step <= 0:
+            raise ValueError(f"ADR parameter {self.name!r}: step must be > 0")
+
+
+@dataclass
+class AdrConfig:
+    queue_size: int = 20
+    """Episodes per (parameter, boundary) before a range is updated."""
+    high_threshold: float = 0.8
+    """Normalized performance at a boundary above which the range widens."""
+    low_threshold: float = 0.4
+    """Normalized performance at a boundary below which the range narrows."""
+    boundary_prob: float = 0.5
+    """Probability that an episode pins one parameter at a boundary."""
+
+
+@dataclass
+class AdrState:
+    lo: dict[str, float] = field(default_factory=dict)
+    hi: dict[str, float] = field(default_factory=dict)
+
+
+class AutomaticDomainRandomization:
+    """Keeps the current ranges and the boundary performance queues."""
+
+    def __init__(self, params: list[AdrParam], config: AdrConfig | None = None):
+        self.params = {p.name: p for p in params}
+        self.config = config or AdrConfig()
+        self.lo = {p.name: p.initial[0] for p in params}
+        self.hi = {p.name: p.initial[1] for p in params}
+        self._queues: dict[tuple[str, str], list[float]] = {
+            (p.name, side): [] for p in params for side in ("lo", "hi")}
+
+    def sample(self, rng: np.random.Generator) -> tuple[dict[str, float], tuple[str, str] | None]:
+        """Draw one episode's parameters; returns (values, pinned (name, 'lo'|'hi') or None)."""
+        values = {n: float(rng.uniform(self.lo[n], self.hi[n])) for n in self.params}
+        pinned = None
+        if self.params and rng.random() < self.config.boundary_prob:
+            names = list(self.params)
+            name = names[int(rng.integers(len(names)))]
+            side = "lo" if rng.random() < 0.5 else "hi"
+            values[name] = self.lo[name] if side == "lo" else self.hi[name]
+            pinned = (name, side)
+        return values, pinned
+
+    def report(self, pinned: tuple[str, str] | None, performance: float) -> bool:
+        """Record an episode's normalized performance; True if a range changed."""
+        if pinned is None:
+            return False
+        queue = self._queues[pinned]
+        queue.append(performance)
+        if len(queue) < self.config.queue_size:
+            return False
+        mean = sum(queue) / len(queue)
+        queue.clear()
+        name, side = pinned
+        p = self.params[name]
+        if mean >= self.config.high_threshold:
+            delta = p.step
+        elif mean <= self.config.low_threshold:
+            delta = -p.step
+        else:
+            return False
+        if side == "hi":
+            new = min(max(self.hi[name] + delta, p.initial[1]), p.limits[1])
+            changed, self.hi[name] = new != self.hi[name], new
+        else:
+            new = max(min(self.lo[name] - delta, p.initial[0]), p.limits[0])
+            changed, self.lo[name] = new != self.lo[name], new
+        return changed
+
+    def entropy(self) -> float:
+        """Σ log(hi - lo) over parameters with a non-zero width (nats)."""
+        return sum(math.log(self.hi[n] - self.lo[n]) for n in self.params
+                   if self.hi[n] > self.lo[n])
+
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        return {n: (self.lo[n], self.hi[n]) for n in self.params}
