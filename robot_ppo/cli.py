@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(f"robot_ppo.commands.{name}")
     except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in ("robot_ppo", "sim", "deploy", "firmware_bridge"):
+            raise
         print(f"robot-ppo {name}: missing dependency {exc.name!r}. "
               "Install the extra that provides it, e.g. pip install 'robot_ppo[train]' "
               "(training, export) or 'robot_ppo[robot]' (runtime).", file=sys.stderr)

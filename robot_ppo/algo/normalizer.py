@@ -11,6 +11,7 @@ sees the same normalization that produced its stored log-probabilities.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -68,3 +69,45 @@ class RunningMeanStd(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, clip={self.clip}, epsilon={self.epsilon}"
+
+
+class RewardScaler:
+    """Divides rewards by the running std of the discounted return (per-env accumulators).
+
+    R_t = γ R_{t−1} + r_t (reset to 0 at episode end); r̃_t = r_t / sqrt(Var[R] + ε).
+    The scale, not the mean, is removed: shifting rewards would change which policy is
+    optimal when episodes can end early. Numpy only: it runs once per env step on N floats.
+    """
+
+    def __init__(self, num_envs: int, gamma: float, epsilon: float = 1e-8) -> None:
+        self.gamma = float(gamma)
+        self.epsilon = float(epsilon)
+        self.ret = np.zeros(num_envs, dtype=np.float64)
+        self.mean = 0.0
+        self.var = 1.0
+        self.count = 0.0
+
+    def _update(self, x: np.ndarray) -> None:
+        n_b = x.size
+        b_mean, b_var = float(x.mean()), float(x.var())
+        n = self.count + n_b
+        delta = b_mean - self.mean
+        self.mean += delta * n_b / n
+        self.var = (self.var * self.count + b_var * n_b + delta**2 * self.count * n_b / n) / n
+        self.count = n
+
+    def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
+        self.ret = self.ret * self.gamma + rewards
+        self._update(self.ret)
+        self.ret[dones] = 0.0
+        return (rewards / np.sqrt(self.var + self.epsilon)).astype(np.float32)
+
+    def scale(self) -> float:
+        return float(np.sqrt(self.var + self.epsilon))
+
+    def state_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "var": self.var, "count": self.count}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.mean, self.var, self.count = (float(state["mean"]), float(state["var"]),
+                                           float(state["count"]))
