@@ -1,0 +1,1 @@
+"""Motor bus over serial: wire protocol, host-side bus, device-side reference logic."""
