@@ -1,0 +1,254 @@
+"""The PPO update (Schulman et al. 2017) as a plain class with verbs the trainer calls in order:
+
+    actions = ppo.act(obs, privileged)          # sample a ~ π(·|s) for all envs at once
+    ppo.process_step(rewards, terminated, truncated, final_obs, final_privileged)
+    ... repeat T times ...
+    ppo.compute_returns(last_obs, last_privileged)   # GAE(γ, λ)
+    losses = ppo.update()                       # epochs × minibatches; dict of floats
+
+Loss, per minibatch, with ratio ρ = π_θ(a|s) / π_old(a|s) = exp(log π_θ − log π_old):
+    L_policy  = −mean( min(ρ·A, clip(ρ, 1−ε, 1+ε)·A) )
+    L_value   = ½ mean( max((V−R)², (V_old + clip(V−V_old, −c, c) − R)²) )   (c = value_clip)
+              = ½ mean( (V−R)² )                                           (value_clip off)
+    L         = L_policy + vf_coef·L_value − ent_coef·H[π_θ]
+
+Advantages are normalized once per batch by default (`adv_norm="batch"`): with small
+minibatches (64) per-minibatch statistics are noisy, and once per batch costs one op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from robot_ppo.algo.normalizer import RewardScaler
+from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.storage import Minibatch, RolloutStorage
+
+KLMode = Literal["none", "early_stop", "adaptive"]
+AdvNorm = Literal["batch", "minibatch", "none"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss or gradient became NaN/inf; raised before the optimizer step, so the
+    model's weights are still the last finite ones."""
+
+
+@dataclass
+class PPOParams:
+    """Hyperparameters of the update (a subset of the trainer's TrainConfig)."""
+
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    value_clip: float = 0.0
+    vf_coef: float = 0.5
+    ent_coef: float = 0.0
+    max_grad_norm: float = 0.5
+    epochs: int = 10
+    minibatch_size: int = 64
+    lr: float = 3e-4
+    kl_mode: KLMode = "none"
+    target_kl: float = 0.01
+    adv_norm: AdvNorm = "batch"
+    reward_scaling: bool = False
+    lr_min: float = 1e-5
+    lr_max: float = 1e-2
+
+
+class LossTerms(NamedTuple):
+    total: torch.Tensor
+    policy: torch.Tensor
+    value: torch.Tensor
+    entropy: torch.Tensor
+    approx_kl: torch.Tensor
+    clip_fraction: torch.Tensor
+
+
+def ppo_losses(new_log_prob: torch.Tensor, old_log_prob: torch.Tensor,
+               advantages: torch.Tensor, values: torch.Tensor, old_values: torch.Tensor,
+               returns: torch.Tensor, entropy: torch.Tensor, clip: float, value_clip: float,
+               vf_coef: float, ent_coef: float) -> LossTerms:
+    """The PPO loss terms for one minibatch (see the module docstring for the formulas)."""
+    log_ratio = new_log_prob - old_log_prob
+    ratio = torch.exp(log_ratio)
+    surrogate = ratio * advantages
+    surrogate_clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * advantages
+    policy_loss = -torch.min(surrogate, surrogate_clipped).mean()
+    if value_clip > 0:
+        v_clipped = old_values + (values - old_values).clamp(-value_clip, value_clip)
+        value_loss = 0.5 * torch.max((values - returns).square(),
+                                     (v_clipped - returns).square()).mean()
+    else:
+        value_loss = 0.5 * (values - returns).square().mean()
+    entropy_mean = entropy.mean()
+    total = policy_loss + vf_coef * value_loss - ent_coef * entropy_mean
+    with torch.no_grad():
+        # Low-variance, non-negative KL(old‖new) estimator: E[(ρ − 1) − log ρ].
+        approx_kl = ((ratio - 1.0) - log_ratio).mean()
+        clip_fraction = ((ratio - 1.0).abs() > clip).float().mean()
+    return LossTerms(total, policy_loss, value_loss, entropy_mean, approx_kl, clip_fraction)
+
+
+def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
+    """1 − Var[target − predicted] / Var[target]: 1 is perfect, 0 no better than a constant."""
+    var_t = target.var()
+    if var_t.item() == 0:
+        return float("nan")
+    return float(1.0 - (target - predicted).var() / var_t)
+
+
+def make_adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with the fused CPU/GPU kernel where this torch has it, else foreach."""
+    try:
+        return torch.optim.Adam(params, lr=lr, eps=1e-5, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, eps=1e-5, foreach=True)
+
+
+class PPO:
+    """Owns the model's optimizer and the rollout storage; knows nothing of envs or files."""
+
+    def __init__(self, model: ActorCritic, params: PPOParams, num_envs: int,
+                 num_steps: int) -> None:
+        self.model = model
+        self.params = params
+        self.num_envs, self.num_steps = num_envs, num_steps
+        self.storage = RolloutStorage(num_steps, num_envs, model.obs_dim, model.act_dim,
+                                      model.critic_obs_dim)
+        self.optimizer = make_adam(list(model.parameters()), params.lr)
+        self.learning_rate = params.lr
+        self.reward_scaler = (RewardScaler(num_envs, params.gamma)
+                              if params.reward_scaling else None)
+        self._zeros = torch.zeros(num_envs)
+
+    # ---- collection ---------------------------------------------------------------------
+    @torch.inference_mode()
+    def act(self, obs_raw: torch.Tensor, privileged_raw: torch.Tensor | None = None
+            ) -> torch.Tensor:
+        """Sample actions for all envs at once; records the step in storage.
+
+        The normalizers are updated with this observation first (collection is the only
+        place they move), then the networks see the normalized observation.
+        """
+        model = self.model
+        model.update_normalizers(obs_raw, privileged_raw)
+        obs_n = model.norm_obs(obs_raw)
+        priv_n = model.norm_privileged(privileged_raw)
+        mean, log_std = model.mean_log_std(obs_n)
+        noise = torch.randn_like(mean)
+        actions = mean + noise * torch.exp(log_std)
+        # log N(a; μ, σ) with a = μ + σ·z reduces to −½z² − log σ − ½ log 2π per dimension.
+        log_prob = (-0.5 * noise.square() - log_std).sum(-1) - model.act_dim * 0.9189385332046727
+        values = model.value_normalized(obs_n, priv_n)
+        self.storage.add_policy_step(obs_n, priv_n, actions, log_prob, values)
+        return actions
+
+    @torch.inference_mode()
+    def process_step(self, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+                     final_obs: np.ndarray | None = None,
+                     final_privileged: np.ndarray | None = None) -> None:
+        """Record the env's answer. `final_obs` holds the true last observation of each env
+        whose episode ended at this step (rows of other envs are ignored); for a truncated
+        episode its value is the bootstrap target, for a terminated one the target is 0."""
+        dones = terminated | truncated
+        if self.reward_scaler is not None:
+            rewards = self.reward_scaler(rewards, dones)
+        boot = self._zeros
+        trunc_only = truncated & ~terminated
+        if final_obs is not None and trunc_only.any():
+            idx = np.flatnonzero(trunc_only)
+            fo = torch.as_tensor(final_obs[idx], dtype=torch.float32)
+            fp = (None if final_privileged is None
+                  else torch.as_tensor(final_privileged[idx], dtype=torch.float32))
+            boot = torch.zeros(self.num_envs)
+            boot[torch.as_tensor(idx)] = self.model.value(fo, fp)
+        self.storage.add_env_step(torch.as_tensor(rewards, dtype=torch.float32),
+                                  torch.as_tensor(dones, dtype=torch.float32), boot)
+
+    @torch.inference_mode()
+    def compute_returns(self, last_obs_raw: torch.Tensor,
+                        last_privileged_raw: torch.Tensor | None = None) -> None:
+        last_values = self.model.value(last_obs_raw, last_privileged_raw)
+        self.storage.compute_returns(last_values, self.params.gamma, self.params.gae_lambda)
+
+    # ---- update -------------------------------------------------------------------------
+    def _set_lr(self, lr: float) -> None:
+        self.learning_rate = lr
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def update(self) -> dict[str, float]:
+        """Epochs of shuffled minibatches; returns mean losses and diagnostics."""
+        p = self.params
+        model = self.model
+        data = self.storage.flat()
+        batch = data.advantages.shape[0]
+        advantages = data.advantages
+        if p.adv_norm == "batch":
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        mb_size = min(p.minibatch_size, batch)
+        n_mb = batch // mb_size  # a ragged tail minibatch would be noisier; drop it
+        params = list(model.parameters())
+        stats: list[torch.Tensor] = []
+        stopped_early = False
+        for _epoch in range(p.epochs):
+            perm = torch.randperm(batch)
+            for k in range(n_mb):
+                idx = perm[k * mb_size:(k + 1) * mb_size]
+                mb = Minibatch(data.obs[idx],
+                               None if data.privileged is None else data.privileged[idx],
+                               data.actions[idx], data.old_log_prob[idx],
+                               data.old_values[idx], advantages[idx], data.returns[idx])
+                adv = mb.advantages
+                if p.adv_norm == "minibatch":
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                new_log_prob, entropy, values = model.evaluate(mb.obs, mb.actions,
+                                                               mb.privileged)
+                terms = ppo_losses(new_log_prob, mb.old_log_prob, adv, values, mb.old_values,
+                                   mb.returns, entropy, p.clip, p.value_clip, p.vf_coef,
+                                   p.ent_coef)
+                kl = terms.approx_kl.item()
+                if p.kl_mode == "early_stop" and kl > 1.5 * p.target_kl:
+                    # SB3's rule: stop the whole update before a step that would move the
+                    # policy too far from the one that collected the data.
+                    stopped_early = True
+                    break
+                if not np.isfinite(terms.total.item()):
+                    raise NonFiniteLossError("the PPO loss is not finite")
+                self.optimizer.zero_grad(set_to_none=True)
+                terms.total.backward()
+                grad_norm = nn.utils.clip_grad_norm_(params, p.max_grad_norm, foreach=True)
+                if not torch.isfinite(grad_norm):
+                    raise NonFiniteLossError("the gradient is not finite")
+                self.optimizer.step()
+                if p.kl_mode == "adaptive":
+                    # rsl_rl-style schedule: shrink the step when the policy moved too far,
+                    # grow it when it barely moved; bounded to [lr_min, lr_max].
+                    if kl > 2.0 * p.target_kl:
+                        self._set_lr(max(self.learning_rate / 1.5, p.lr_min))
+                    elif 0.0 < kl < 0.5 * p.target_kl:
+                        self._set_lr(min(self.learning_rate * 1.5, p.lr_max))
+                stats.append(torch.stack((terms.policy.detach(), terms.value.detach(),
+                                          terms.entropy.detach(), terms.approx_kl,
+                                          terms.clip_fraction)))
+            if stopped_early:
+                break
+        if stats:
+            means = torch.stack(stats).mean(0).tolist()
+        else:
+            means = [float("nan")] * 5
+        out = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"),
+                       means))
+        out["explained_variance"] = explained_variance(data.old_values, data.returns)
+        out["learning_rate"] = self.learning_rate
+        out["updates"] = float(len(stats))
+        out["stopped_early"] = float(stopped_early)
+        if self.reward_scaler is not None:
+            out["reward_scale"] = self.reward_scaler.scale()
+        self.storage.clear()
+        return out

@@ -1,0 +1,135 @@
+"""`robot-ppo train`: build the env source from --robot/--env, then hand over to the Trainer.
+
+This is the CLI layer, the one place of the training stack allowed to import the
+simulator (lazily, and only for robots). Presets: see robot_ppo/train/config.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import time
+from pathlib import Path
+from typing import Any
+
+from robot_ppo.errors import UserError
+
+DESCRIPTION = """\
+Train a PPO policy on a robot spec (--robot NAME|FILE, default cartpole) or on any
+gymnasium environment (--env GYM_ID). Writes DIR/config.yaml, metrics.csv, tb/,
+checkpoint.pt and summary.json (DIR from --out, default runs/<robot-or-env>-<timestamp>).
+
+Per-env presets (with --preset auto): Pendulum-v1 uses gamma 0.9. Explicit options win.
+
+examples:
+  robot-ppo train --robot cartpole
+  robot-ppo train --env Pendulum-v1 --steps 100000 --out runs/pendulum
+  robot-ppo train --env Pendulum-v1 --resume runs/pendulum/checkpoint.pt --steps 200000
+"""
+
+
+def make_robot_env(spec_ref: str, dynamics: str) -> Any:
+    """Env factory for robots (top level so worker processes can unpickle it)."""
+    import sim  # the simulator registers its gymnasium ids on import
+
+    from robot_ppo.spec import load_spec
+    return sim.make_env(load_spec(spec_ref), dynamics=dynamics)
+
+
+def _gym_source(env_id: str) -> Any:
+    import gymnasium as gym
+
+    from robot_ppo.train.trainer import EnvSource
+    from robot_ppo.train.vec_env import GymEnvFactory
+
+    if env_id.startswith("RobotPPO/"):
+        try:
+            importlib.import_module("sim")
+        except ImportError:
+            raise UserError(f"{env_id!r} needs the simulator package 'sim', which is not "
+                            "importable here.") from None
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as exc:
+        ids = sorted(k for k in gym.registry if "/" not in k or k.startswith("RobotPPO/"))
+        raise UserError(f"unknown gymnasium environment {env_id!r} ({exc}). Available: "
+                        f"{', '.join(ids)}.") from None
+    return EnvSource(factory=GymEnvFactory(env_id), env_id=env_id)
+
+
+def _robot_source(ref: str, dynamics: str) -> Any:
+    from robot_ppo.spec import load_spec
+    from robot_ppo.train.trainer import EnvSource
+
+    spec = load_spec(ref)  # UserError listing the built-in robots when unknown
+    try:
+        importlib.import_module("sim")
+    except ImportError as exc:
+        raise UserError(f"training robot {spec.name!r} needs the simulator package 'sim', "
+                        f"which cannot be imported ({exc}). Use --env GYM_ID for a plain "
+                        "gymnasium environment.") from None
+    spec_ref = ref if Path(ref).suffix else spec.name
+    if Path(ref).suffix:
+        spec_ref = str(Path(ref).resolve())
+    return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics),
+                     env_id=spec.gym_id, env_kwargs={"dynamics": dynamics},
+                     robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash)
+
+
+def parse(argv: list[str]) -> Any:
+    """TrainConfig from argv, with the env's preset under the user's options."""
+    from robot_ppo.cli_config import parse_config
+    from robot_ppo.train.config import TrainConfig, preset_for
+
+    prog, desc = "robot-ppo train", DESCRIPTION
+    config = parse_config(TrainConfig, argv, prog, desc)
+    if config.preset == "auto" and preset_for(config.env):
+        base = dataclasses.replace(TrainConfig(), **preset_for(config.env))
+        config = parse_config(TrainConfig, argv, prog, desc, base=base)
+    return config
+
+
+def validate(config: Any) -> None:
+    checks = [
+        (config.envs >= 1, "--envs must be >= 1"),
+        (config.rollout_steps >= 1, "--rollout-steps must be >= 1"),
+        (config.minibatch_size >= 1, "--minibatch-size must be >= 1"),
+        (config.epochs >= 1, "--epochs must be >= 1"),
+        (config.steps >= 1, "--steps must be >= 1"),
+        (config.lr > 0, "--lr must be > 0"),
+        (0 < config.gamma <= 1, "--gamma must be in (0, 1]"),
+        (0 <= config.gae_lambda <= 1, "--gae-lambda must be in [0, 1]"),
+        (config.clip > 0, "--clip must be > 0"),
+        (config.init_std > 0, "--init-std must be > 0"),
+        (len(config.hidden) >= 1 and min(config.hidden) >= 1,
+         "--hidden needs at least one positive layer size, e.g. 64,64"),
+        (not (config.robot and config.env), "give --robot or --env, not both"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise UserError(message)
+
+
+def main(argv: list[str]) -> int:
+    config = parse(argv)
+    validate(config)
+    if config.env:
+        source = _gym_source(config.env)
+    else:
+        source = _robot_source(config.robot or "cartpole", config.dynamics)
+    out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    import gymnasium as gym
+
+    from robot_ppo.train.trainer import Trainer
+
+    try:
+        trainer = Trainer(config, source, Path(out))
+    except (gym.error.Error, ValueError) as exc:
+        raise UserError(f"cannot build the environment {source.env_id!r}: {exc}") from None
+    summary = trainer.run()
+    print(f"trained {summary['env_steps']} env steps in {summary['wall_s']:.1f} s "
+          f"({summary['env_steps_per_s']:.0f} steps/s); mean return "
+          f"{summary['mean_return']}; run directory {out}")
+    return 0

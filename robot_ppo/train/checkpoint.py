@@ -1,0 +1,144 @@
+"""Checkpoint files: the contract between training, export and fine-tuning.
+
+A checkpoint is a plain dict saved with `torch.save`, loadable with
+`torch.load(path, weights_only=True)`: it holds only tensors, dicts, lists, str, int,
+float, bool and None. Keys (format_version 1):
+
+    format            "robot_ppo.checkpoint"
+    format_version    1 (bumped on any incompatible change; loaders refuse other versions)
+    package_version   robot_ppo.__version__ that wrote it
+    model_config      kwargs of ActorCritic (ActorCritic.from_config rebuilds the model)
+    model_state       model.state_dict(), including the normalizer buffers
+                      (obs_normalizer.mean/var/count, critic_normalizer.* when present)
+    optimizer_state   optimizer.state_dict() (None when not saved)
+    config            the TrainConfig as a plain dict
+    env_id            gymnasium id the policy was trained on
+    env_kwargs        plain kwargs of the env
+    spec              robot spec as a plain dict (RobotSpec.to_dict()), or None
+    spec_hash         RobotSpec.spec_hash, or None
+    obs_dim, act_dim  ints
+    action_low/high   lists of floats: env action bounds; the policy acts in its own space
+                      and actions are clipped to these bounds before stepping the env
+    env_steps         env steps trained so far (all envs)
+    iteration         PPO iterations so far
+    lineage           {"parent": path of the checkpoint this run resumed/fine-tuned from, or None}
+    reward_scaler     reward scaler statistics {"mean","var","count"} or None (optional)
+
+Public API: `save_checkpoint(path, ...)` (atomic: temp file then os.replace),
+`load_checkpoint(path) -> dict` (validated; UserError with a clear message for a missing
+file, a file that is not a robot_ppo checkpoint, or another format_version), and
+`build_model(ckpt) -> ActorCritic` (weights and normalizer loaded, in eval mode).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from robot_ppo import __version__
+from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.errors import UserError
+
+FORMAT = "robot_ppo.checkpoint"
+FORMAT_VERSION = 1
+REQUIRED_KEYS = (
+    "format", "format_version", "package_version", "model_config", "model_state",
+    "optimizer_state", "config", "env_id", "env_kwargs", "spec", "spec_hash", "obs_dim",
+    "act_dim", "action_low", "action_high", "env_steps", "iteration", "lineage",
+)
+
+
+def state_is_finite(state: dict[str, Any]) -> bool:
+    """True when every floating tensor in a (model) state dict is finite."""
+    return all(torch.isfinite(v).all().item() for v in state.values()
+               if isinstance(v, torch.Tensor) and v.is_floating_point())
+
+
+def save_checkpoint(path: str | Path, *, model: ActorCritic,
+                    optimizer: torch.optim.Optimizer | None, config: dict[str, Any],
+                    env_id: str, env_kwargs: dict[str, Any] | None = None,
+                    spec: dict[str, Any] | None = None, spec_hash: str | None = None,
+                    action_low: list[float], action_high: list[float], env_steps: int,
+                    iteration: int, lineage: dict[str, Any] | None = None,
+                    reward_scaler: dict[str, float] | None = None) -> Path:
+    """Write a checkpoint atomically; refuses non-finite weights (keeps the old file).
+
+    Raises FloatingPointError when the model holds NaN/inf, so a NaN can never replace a
+    good checkpoint on disk.
+    """
+    path = Path(path)
+    model_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    if not state_is_finite(model_state):
+        raise FloatingPointError("refusing to save a checkpoint with non-finite weights")
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "model_config": model.config_dict(),
+        "model_state": model_state,
+        "optimizer_state": None if optimizer is None else optimizer.state_dict(),
+        "config": dict(config),
+        "env_id": str(env_id),
+        "env_kwargs": dict(env_kwargs or {}),
+        "spec": spec,
+        "spec_hash": spec_hash,
+        "obs_dim": int(model.obs_dim),
+        "act_dim": int(model.act_dim),
+        "action_low": [float(x) for x in action_low],
+        "action_high": [float(x) for x in action_high],
+        "env_steps": int(env_steps),
+        "iteration": int(iteration),
+        "lineage": dict(lineage or {"parent": None}),
+        "reward_scaler": reward_scaler,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load and validate a checkpoint with `weights_only=True` (no code runs on load)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {str(path)!r} does not exist.")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{str(path)!r} is not a robot_ppo checkpoint (cannot be read as one: "
+                        f"{first}).") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UserError(f"{str(path)!r} is not a robot_ppo checkpoint (no "
+                        f"format={FORMAT!r} key).")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise UserError(f"checkpoint {str(path)!r} has format_version {version!r}, but this "
+                        f"robot_ppo ({__version__}) reads only version {FORMAT_VERSION}. "
+                        "Use the robot_ppo version that wrote it "
+                        f"({data.get('package_version', 'unknown')}), or retrain.")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise UserError(f"checkpoint {str(path)!r} is incomplete: missing {', '.join(missing)}.")
+    return data
+
+
+def build_model(ckpt: dict[str, Any]) -> ActorCritic:
+    """The checkpoint's ActorCritic with weights and normalizer statistics, in eval mode."""
+    model = ActorCritic.from_config(ckpt["model_config"])
+    model.load_state_dict(ckpt["model_state"])
+    model.eval()
+    return model

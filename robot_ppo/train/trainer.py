@@ -1,0 +1,255 @@
+"""The training loop owner: envs, the PPO verbs in order, logging, checkpoints, progress.
+
+The math lives in `robot_ppo.algo`; this file never computes a loss. Envs arrive as a
+factory (`EnvSource`), so the trainer never imports the simulator.
+
+Files written to the run directory:
+    config.yaml     the TrainConfig plus env id / robot
+    metrics.csv     one row per iteration (columns in logger.COLUMNS)
+    tb/             TensorBoard scalars (same values)
+    checkpoint.pt   every `checkpoint_every` iterations and at the end (see checkpoint.py)
+    summary.json    env_steps, wall_s, env_steps_per_s, mean_return, env_id, robot, ...
+
+Action handling: the policy acts in its own unbounded space; actions are clipped to the
+env's Box bounds only when stepping the env (robot envs use [-1, 1]; Pendulum [-2, 2]).
+The stored action and its log-prob are the unclipped sample, so the ratio stays exact.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.ppo import PPO, NonFiniteLossError
+from robot_ppo.cli_config import config_to_dict
+from robot_ppo.errors import UserError
+from robot_ppo.train.checkpoint import load_checkpoint, save_checkpoint, state_is_finite
+from robot_ppo.train.config import TrainConfig
+from robot_ppo.train.logger import MetricsLogger
+from robot_ppo.train.seeding import seed_everything, set_torch_threads
+from robot_ppo.train.vec_env import EnvFactory, VecEnv
+
+
+@dataclass
+class EnvSource:
+    """Where envs come from: a picklable factory plus what to record about it."""
+
+    factory: EnvFactory
+    env_id: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    robot: str | None = None
+    spec: dict[str, Any] | None = None
+    spec_hash: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.robot or self.env_id.replace("/", "_")
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before training, not after an hour, when the run directory is unusable."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"cannot write to the output directory {str(out_dir)!r}: "
+                        f"{exc.strerror or exc}. Choose another with --out DIR.") from None
+
+
+class Trainer:
+    """Builds envs, model and PPO from a TrainConfig, then `run()` trains and writes files."""
+
+    def __init__(self, config: TrainConfig, source: EnvSource, out_dir: Path,
+                 on_iteration: Callable[[dict[str, float]], None] | None = None) -> None:
+        self.config = config
+        self.source = source
+        self.out_dir = out_dir
+        self.on_iteration = on_iteration
+        check_writable(out_dir)
+        set_torch_threads(config.torch_threads)
+        seed_everything(config.seed)
+        resume = load_checkpoint(config.resume) if config.resume is not None else None
+
+        self.venv = VecEnv(source.factory, config.envs, workers=config.workers,
+                           privileged=config.privileged)
+        v = self.venv
+        if resume is not None:
+            if (resume["obs_dim"], resume["act_dim"]) != (v.obs_dim, v.act_dim):
+                v.close()
+                raise UserError(
+                    f"checkpoint {str(config.resume)!r} was trained with obs_dim="
+                    f"{resume['obs_dim']}, act_dim={resume['act_dim']} on "
+                    f"{resume['env_id']!r}; this env has obs_dim={v.obs_dim}, "
+                    f"act_dim={v.act_dim}.")
+            model = ActorCritic.from_config(resume["model_config"])
+            model.load_state_dict(resume["model_state"])
+        else:
+            model = ActorCritic(
+                v.obs_dim, v.act_dim, hidden=config.hidden, activation=config.activation,
+                std_mode=config.std_mode, init_std=config.init_std,
+                critic_obs_dim=v.priv_dim or None, normalize_obs=config.normalize_obs,
+                obs_clip=config.obs_clip)
+        self.model = model
+        self.ppo = PPO(model, config.ppo_params(), config.envs, config.rollout_steps)
+        self.env_steps = 0
+        self.iteration = 0
+        self.parent: str | None = None
+        if resume is not None:
+            if resume.get("optimizer_state") is not None:
+                self.ppo.optimizer.load_state_dict(resume["optimizer_state"])
+                # the config's lr wins unless the schedule is adaptive (then continue it)
+                lr = (resume["optimizer_state"]["param_groups"][0]["lr"]
+                      if config.kl_mode == "adaptive" else config.lr)
+                self.ppo._set_lr(lr)
+            if self.ppo.reward_scaler is not None and resume.get("reward_scaler"):
+                self.ppo.reward_scaler.load_state_dict(resume["reward_scaler"])
+            self.env_steps = int(resume["env_steps"])
+            self.iteration = int(resume["iteration"])
+            self.parent = str(config.resume)
+        self.checkpoint_path = out_dir / "checkpoint.pt"
+        self.last_good_checkpoint: Path | None = (
+            Path(config.resume) if config.resume is not None else None)
+        self.returns: deque[float] = deque(maxlen=max(1, config.return_window))
+        self.lengths: deque[int] = deque(maxlen=max(1, config.return_window))
+
+    # ---- files --------------------------------------------------------------------------
+    def _config_dict(self) -> dict[str, Any]:
+        return config_to_dict(self.config)
+
+    def write_config(self) -> None:
+        data = {**self._config_dict(), "env_id": self.source.env_id,
+                "env_kwargs": self.source.env_kwargs, "robot": self.source.robot,
+                "spec_hash": self.source.spec_hash}
+        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def save(self) -> Path:
+        """Checkpoint now; never replaces a good file with non-finite weights."""
+        v = self.venv
+        scaler = self.ppo.reward_scaler
+        try:
+            save_checkpoint(
+                self.checkpoint_path, model=self.model, optimizer=self.ppo.optimizer,
+                config=self._config_dict(), env_id=self.source.env_id,
+                env_kwargs=self.source.env_kwargs, spec=self.source.spec,
+                spec_hash=self.source.spec_hash, action_low=v.action_low.tolist(),
+                action_high=v.action_high.tolist(), env_steps=self.env_steps,
+                iteration=self.iteration, lineage={"parent": self.parent},
+                reward_scaler=None if scaler is None else scaler.state_dict())
+        except FloatingPointError:
+            self._nan_stop("the model weights became NaN/inf")
+        self.last_good_checkpoint = self.checkpoint_path
+        return self.checkpoint_path
+
+    def _nan_stop(self, what: str) -> None:
+        good = (f"The last good checkpoint is {str(self.last_good_checkpoint)!r}."
+                if self.last_good_checkpoint else "No checkpoint was written before it.")
+        raise UserError(f"training stopped at iteration {self.iteration + 1} "
+                        f"({self.env_steps} env steps): {what}. {good} Try a lower --lr, "
+                        "--max-grad-norm, or check the env's rewards/observations for NaN.")
+
+    # ---- the loop -----------------------------------------------------------------------
+    def collect(self, obs: np.ndarray, priv: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """One rollout of T steps in all envs; returns the observation that follows it."""
+        ppo, v = self.ppo, self.venv
+        low, high = v.action_low, v.action_high
+        for _ in range(self.config.rollout_steps):
+            obs_t = torch.from_numpy(obs)
+            priv_t = None if priv is None else torch.from_numpy(priv)
+            actions = ppo.act(obs_t, priv_t).numpy()
+            step = v.step(np.clip(actions, low, high))
+            ppo.process_step(step.rewards, step.terminated, step.truncated, step.final_obs,
+                             step.final_privileged)
+            if step.episode_returns:
+                self.returns.extend(step.episode_returns)
+                self.lengths.extend(step.episode_lengths)
+            obs, priv = step.obs, step.privileged
+        ppo.compute_returns(torch.from_numpy(obs), None if priv is None else
+                            torch.from_numpy(priv))
+        return obs, priv
+
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns)) if self.returns else float("nan")
+
+    def run(self) -> dict[str, Any]:
+        cfg = self.config
+        self.write_config()
+        logger = MetricsLogger(self.out_dir, cfg.tensorboard, append=cfg.resume is not None)
+        batch = cfg.envs * cfg.rollout_steps
+        start_steps = self.env_steps
+        progress = _progress_bar(cfg, total=cfg.steps, initial=self.env_steps)
+        t0 = time.perf_counter()
+        try:
+            obs, priv = self.venv.reset(cfg.seed)
+            while self.env_steps < cfg.steps:
+                obs, priv = self.collect(obs, priv)
+                try:
+                    losses = self.ppo.update()
+                except NonFiniteLossError as exc:
+                    self._nan_stop(str(exc))
+                self.env_steps += batch
+                self.iteration += 1
+                wall = time.perf_counter() - t0
+                row: dict[str, float] = {
+                    "iteration": self.iteration, "env_steps": self.env_steps,
+                    "wall_s": wall, "steps_per_s": (self.env_steps - start_steps) / wall,
+                    "episode_return": self.mean_return(),
+                    "episode_length": float(np.mean(self.lengths)) if self.lengths
+                    else float("nan"), **losses}
+                logger.log(row)
+                if self.on_iteration is not None:
+                    self.on_iteration(row)
+                if progress is not None:
+                    progress.update(batch)
+                    progress.set_postfix(sps=f"{row['steps_per_s']:.0f}",
+                                         ret=f"{row['episode_return']:.1f}")
+                if not state_is_finite(self.model.state_dict()):
+                    self._nan_stop("the model weights became NaN/inf")
+                if cfg.checkpoint_every > 0 and self.iteration % cfg.checkpoint_every == 0:
+                    self.save()
+            self.save()
+        finally:
+            if progress is not None:
+                progress.close()
+            logger.close()
+            self.venv.close()
+        wall = time.perf_counter() - t0
+        summary = {
+            "env_id": self.source.env_id, "robot": self.source.robot,
+            "env_steps": self.env_steps, "iterations": self.iteration,
+            "wall_s": round(wall, 3),
+            "env_steps_per_s": round((self.env_steps - start_steps) / max(wall, 1e-9), 1),
+            "mean_return": _json_float(self.mean_return()),
+            "mean_episode_length": _json_float(float(np.mean(self.lengths))
+                                               if self.lengths else float("nan")),
+            "episodes_in_mean": len(self.returns), "seed": cfg.seed,
+            "checkpoint": str(self.checkpoint_path), "lineage": {"parent": self.parent},
+        }
+        (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+
+def _json_float(x: float) -> float | None:
+    return None if math.isnan(x) else round(x, 4)
+
+
+def _progress_bar(cfg: TrainConfig, total: int, initial: int) -> Any:
+    if not cfg.progress or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, unit="step", unit_scale=True,
+                dynamic_ncols=True, desc="train")
