@@ -238,10 +238,7 @@ class PPO:
                                           terms.clip_fraction)))
             if stopped_early:
                 break
-        if stats:
-            means = torch.stack(stats).mean(0).tolist()
-        else:
-            means = [float("nan")] * 5
+        means = torch.stack(stats).mean(0).tolist() if stats else [float("nan")] * 5
         out = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"),
                        means))
         out["explained_variance"] = explained_variance(data.old_values, data.returns)

@@ -32,7 +32,6 @@ examples:
 def make_robot_env(spec_ref: str, dynamics: str) -> Any:
     """Env factory for robots (top level so worker processes can unpickle it)."""
     import sim  # the simulator registers its gymnasium ids on import
-
     from robot_ppo.spec import load_spec
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics)
 

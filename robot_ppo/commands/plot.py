@@ -1,0 +1,23 @@
+"""`robot-ppo plot DIR [-o out.png]`: learning curves of a training run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="robot-ppo plot",
+        description="Render the learning curves (return, losses, KL, ...) of a training run "
+                    "from DIR/metrics.csv to a PNG.")
+    parser.add_argument("run_dir", metavar="DIR", type=Path,
+                        help="run directory written by robot-ppo train (or its metrics.csv)")
+    parser.add_argument("-o", "--out", type=Path, default=None,
+                        help="PNG to write (default: DIR/learning_curves.png)")
+    args = parser.parse_args(argv)
+    from robot_ppo.train.plot import plot_run
+
+    out = plot_run(args.run_dir, args.out)
+    print(f"wrote {out}")
+    return 0
