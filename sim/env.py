@@ -1,0 +1,149 @@
+"""`RobotEnv`: a gymnasium env for any robot spec (task, rewards and dynamics from `sim`).
+
+Observations come from the shared `ObservationBuilder`, actions go through the shared
+`ActionMapping` and the shared actuator, exactly as on the robot.
+
+info keys (every step):
+  dynamics    dict of the current dynamics parameters (sim.randomization.PARAM_NAMES)
+  privileged  float32 vector (only with privileged=True): dynamics values, then for floating
+              bases the base linear velocity (base frame) and foot contacts
+  task keys   e.g. reach: distance, success; walk: base_lin_vel_x
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import pybullet as pb
+
+from robot_ppo.action import ActionMapping
+from robot_ppo.observation import ObservationBuilder
+from robot_ppo.spec import RobotSpec, load_spec, spec_from_dict
+from robot_ppo.state import RobotState
+from sim.dynamics import DynamicsSet, resolve_dynamics
+from sim.episode import Streams, start_episode
+from sim.simulator import Simulator
+from sim.tasks import make_task
+
+SpecLike = RobotSpec | str | Path | dict[str, Any]
+
+
+def as_spec(spec: SpecLike) -> RobotSpec:
+    if isinstance(spec, RobotSpec):
+        return spec
+    if isinstance(spec, dict):
+        return spec_from_dict(spec, origin="spec dict")
+    return load_spec(spec)
+
+
+class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "human"], "render_fps": 50}
+
+    def __init__(self, spec: SpecLike, dynamics: str | Path | dict[str, Any] | DynamicsSet
+                 = "randomized", render_mode: str | None = None, privileged: bool = False,
+                 width: int = 320, height: int = 240):
+        self.robot_spec = as_spec(spec)
+        if render_mode not in (None, "rgb_array", "human"):
+            raise ValueError(f"render_mode must be None, 'rgb_array' or 'human', got "
+                             f"{render_mode!r}")
+        self.render_mode = render_mode
+        self.dynamics = resolve_dynamics(self.robot_spec, dynamics)
+        gui = render_mode == "human" and bool(os.environ.get("DISPLAY"))
+        if render_mode == "human" and not gui:
+            # PyBullet's GUI aborts the process without an X display: fall back to DIRECT
+            gym.logger.warn("render_mode='human' needs a display (DISPLAY is unset); "
+                            "running headless")
+        self.sim = Simulator(self.robot_spec, self.dynamics, gui=gui)
+        self.task = make_task(self.robot_spec)
+        self.builder = ObservationBuilder(self.robot_spec)
+        self.mapping = ActionMapping(self.robot_spec)
+        self.privileged = privileged
+        self.width, self.height = width, height
+        self.metadata = dict(self.metadata, render_fps=round(self.robot_spec.rates.control_hz))
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.builder.obs_dim,),
+                                                np.float32)
+        c = self.mapping.clip
+        self.action_space = gym.spaces.Box(-c, c, (self.robot_spec.act_dim,), np.float32)
+        self._streams: Streams | None = None
+        self._last_action = np.zeros(self.robot_spec.act_dim)
+        self._true: RobotState | None = None
+        self._steps = 0
+        self._cmd = None
+
+    # ---- gymnasium API ------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None or self._streams is None:
+            entropy = seed if seed is not None else int(self.np_random.integers(2**63))
+            self._streams = Streams(entropy)
+        start_episode(self.sim, self.task, self.mapping, self._streams)
+        command = self.task.reset_command(self._streams.task)
+        self._last_action = np.zeros(self.robot_spec.act_dim)
+        self._steps = 0
+        self._true = self.sim.true_state()
+        self.builder.reset()
+        obs = self._observe(command)
+        return obs, self._info({})
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        assert self._streams is not None and self._true is not None, "call reset() first"
+        a = np.clip(np.asarray(action, dtype=np.float64).reshape(-1),
+                    -self.mapping.clip, self.mapping.clip)
+        self._cmd = self.mapping.to_command(self.mapping.targets(a), out=self._cmd)
+        self.sim.step_control(self._cmd)
+        true_next = self.sim.true_state()
+        extras = self.sim.extras()
+        res = self.task.evaluate(self._true, a, self._last_action, true_next, extras)
+        self._true = true_next
+        self._last_action = a
+        self._steps += 1
+        terminated = res.terminated
+        truncated = (not terminated) and self._steps >= self.robot_spec.task.episode_steps
+        command = self.task.update_command(self._streams.task, self.sim.time)
+        obs = self._observe(command)
+        return obs, float(res.reward), terminated, truncated, self._info(res.info)
+
+    def _observe(self, command: np.ndarray) -> np.ndarray:
+        assert self._streams is not None
+        rng = self._streams.noise if self.dynamics.obs_noise else None
+        return self.builder.build(self.sim.observed_state(), command, self._last_action, rng)
+
+    def _info(self, extra: dict[str, Any]) -> dict[str, Any]:
+        info = dict(extra)
+        info["dynamics"] = self.sim.dynamics_dict()
+        if self.privileged:
+            info["privileged"] = self.sim.privileged()
+        return info
+
+    @property
+    def command(self) -> np.ndarray:
+        return self.task.command
+
+    # ---- rendering ----------------------------------------------------------------
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        c = self.sim.robot.client
+        if self.sim.robot.floating:
+            target = list(self.sim.robot.base_pose()[0])
+            dist, yaw, pitch = 1.2, 45.0, -25.0
+        else:
+            target = [0.0, 0.0, 0.5]
+            dist = float(self.robot_spec.task.params.get("camera_distance", 3.0))
+            yaw, pitch = 0.0, -15.0
+        view = c.computeViewMatrixFromYawPitchRoll(target, dist, yaw, pitch, 0.0, 2)
+        proj = c.computeProjectionMatrixFOV(60.0, self.width / self.height, 0.05, 20.0)
+        _, _, rgba, _, _ = c.getCameraImage(self.width, self.height, view, proj,
+                                            renderer=pb.ER_TINY_RENDERER)
+        img = np.asarray(rgba, dtype=np.uint8).reshape(self.height, self.width, 4)
+        return img[:, :, :3].copy()
+
+    def close(self) -> None:
+        if getattr(self, "sim", None) is not None:
+            self.sim.close()
+            self.sim = None  # type: ignore[assignment]

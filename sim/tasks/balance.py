@@ -1,0 +1,60 @@
+"""Task `balance`: keep a passive pole upright on an actuated cart.
+
+Reward +1 per control step alive; terminated when |pole| > max_pole_angle or
+|cart| > max_cart_position, so the best return is `episode_steps`.
+Joints: params `cart_joint` / `pole_joint` (names) or, by default, the first actuated joint
+and the first sensed-only joint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robot_ppo.spec import RobotSpec, SpecError
+from robot_ppo.state import RobotState
+from sim.tasks.base import InitialState, StepResult, Task
+
+
+def _indices(spec: RobotSpec) -> tuple[int, int]:
+    names = [j.name for j in spec.joints]
+    p = spec.task.params
+    try:
+        cart = names.index(p["cart_joint"]) if "cart_joint" in p else \
+            next(i for i, j in enumerate(spec.joints) if j.actuated)
+        pole = names.index(p["pole_joint"]) if "pole_joint" in p else \
+            next(i for i, j in enumerate(spec.joints) if not j.actuated)
+    except (StopIteration, ValueError):
+        raise SpecError(f"{spec.name}: task 'balance' needs an actuated cart joint and a "
+                        "sensed-only pole joint (or task.params cart_joint/pole_joint naming "
+                        f"joints among {names})") from None
+    return cart, pole
+
+
+def reward(spec: RobotSpec, state: RobotState, command: np.ndarray | None, action: np.ndarray,
+           prev_action: np.ndarray | None, next_state: RobotState,
+           extras: dict[str, np.ndarray] | None = None) -> tuple[float, bool]:
+    """+1 alive; terminated when the pole or the cart leaves its bounds (in next_state)."""
+    cart, pole = _indices(spec)
+    p = spec.task.params
+    terminated = bool(abs(next_state.q[pole]) > float(p.get("max_pole_angle", 0.2))
+                      or abs(next_state.q[cart]) > float(p.get("max_cart_position", 2.4)))
+    return 1.0, terminated
+
+
+class BalanceTask(Task):
+    name = "balance"
+
+    def __init__(self, spec: RobotSpec):
+        super().__init__(spec)
+        _indices(spec)
+        self.init_noise = float(self.params.get("initial_noise", 0.05))
+
+    def initial_state(self, rng: np.random.Generator) -> InitialState:
+        n = self.spec.n_joints
+        return InitialState(self.default_q + rng.uniform(-self.init_noise, self.init_noise, n),
+                            rng.uniform(-self.init_noise, self.init_noise, n))
+
+    def evaluate(self, state: RobotState, action: np.ndarray, prev_action: np.ndarray,
+                 next_state: RobotState, extras: dict[str, np.ndarray]) -> StepResult:
+        r, term = reward(self.spec, state, self.command, action, prev_action, next_state, extras)
+        return StepResult(r, term)

@@ -1,0 +1,125 @@
+"""Task `walk`: a legged robot tracks a commanded forward velocity.
+
+command = (vx,) or (vx, vy, yaw_rate) in the base frame, resampled every
+`resample_s` seconds from the `vx_range` (vy, yaw_rate: `vy_range`, `yaw_range`).
+Reward (legged_gym-style terms, each weighted and multiplied by the control period dt):
+
+    tracking_lin  w·exp(−|v*_xy − v_xy|² / σ²)      σ² = tracking_sigma (0.25)
+    tracking_ang  w·exp(−(ω*_z − ω_z)² / σ²)
+    lin_vel_z     w·v_z²           ang_vel_xy   w·|ω_xy|²
+    orientation   w·|g_xy|²        (projected gravity)
+    torques       w·|τ|²           dof_acc      w·|(q̇' − q̇)/dt|²
+    action_rate   w·|a − a_prev|²  alive        w
+Terminated when |roll| > max_roll, |pitch| > max_pitch, or (sim only) base height < min_height.
+
+The base linear velocity and height are not in `RobotState` (no sensor measures them
+directly): the function reads them from `extras["base_lin_vel"]` / `extras["base_pos"]`;
+on robot logs pass an estimate (odometry, motion capture) or the tracking term is zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from robot_ppo.spec import RobotSpec, SpecError
+from robot_ppo.state import RobotState, projected_gravity
+from sim.tasks.base import InitialState, StepResult, Task
+
+WEIGHTS = {"tracking_lin": 1.0, "tracking_ang": 0.5, "lin_vel_z": -2.0, "ang_vel_xy": -0.05,
+           "orientation": -1.0, "torques": -0.0002, "dof_acc": -2.5e-7, "action_rate": -0.01,
+           "alive": 0.5}
+
+
+def roll_pitch(quat: np.ndarray) -> tuple[float, float]:
+    x, y, z, w = quat
+    roll = math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
+    pitch = math.asin(max(-1.0, min(1.0, 2 * (w * y - z * x))))
+    return roll, pitch
+
+
+def _command3(command: np.ndarray) -> np.ndarray:
+    c = np.zeros(3)
+    c[:min(3, len(command))] = command[:3]
+    return c
+
+
+def reward_terms(spec: RobotSpec, state: RobotState, command: np.ndarray, action: np.ndarray,
+                 prev_action: np.ndarray | None, next_state: RobotState,
+                 extras: dict[str, np.ndarray] | None = None) -> dict[str, float]:
+    """Unweighted reward terms (see module doc)."""
+    if next_state.base_quat is None or next_state.base_ang_vel is None:
+        raise ValueError("task 'walk' needs an IMU (base_quat, base_ang_vel) in RobotState")
+    p = spec.task.params
+    sigma = float(p.get("tracking_sigma", 0.25))
+    dt = 1.0 / spec.rates.control_hz
+    cmd = _command3(command)
+    ang = next_state.base_ang_vel
+    extras = extras or {}
+    terms = {"alive": 1.0}
+    if "base_lin_vel" in extras:
+        v = extras["base_lin_vel"]
+        terms["tracking_lin"] = math.exp(-float(np.sum((cmd[:2] - v[:2]) ** 2)) / sigma)
+        terms["lin_vel_z"] = float(v[2] ** 2)
+    terms["tracking_ang"] = math.exp(-float((cmd[2] - ang[2]) ** 2) / sigma)
+    terms["ang_vel_xy"] = float(ang[0] ** 2 + ang[1] ** 2)
+    g = projected_gravity(next_state.base_quat)
+    terms["orientation"] = float(g[0] ** 2 + g[1] ** 2)
+    terms["torques"] = float(np.sum(next_state.tau ** 2))
+    terms["dof_acc"] = float(np.sum(((next_state.qd - state.qd) / dt) ** 2))
+    if prev_action is not None:
+        terms["action_rate"] = float(np.sum((action - prev_action) ** 2))
+    return terms
+
+
+def reward(spec: RobotSpec, state: RobotState, command: np.ndarray, action: np.ndarray,
+           prev_action: np.ndarray | None, next_state: RobotState,
+           extras: dict[str, np.ndarray] | None = None) -> tuple[float, bool]:
+    terms = reward_terms(spec, state, command, action, prev_action, next_state, extras)
+    dt = 1.0 / spec.rates.control_hz
+    r = dt * sum(WEIGHTS[k] * v for k, v in terms.items())
+    p = spec.task.params
+    roll, pitch = roll_pitch(next_state.base_quat)  # type: ignore[arg-type]
+    term = abs(roll) > float(p.get("max_roll", 0.8)) or abs(pitch) > float(p.get("max_pitch", 0.8))
+    if extras and "base_pos" in extras:
+        term = term or float(extras["base_pos"][2]) < float(p.get("min_height", 0.15))
+    return r, bool(term)
+
+
+class WalkTask(Task):
+    name = "walk"
+
+    def __init__(self, spec: RobotSpec):
+        super().__init__(spec)
+        if spec.base != "floating" or not spec.imu:
+            raise SpecError(f"{spec.name}: task 'walk' needs base: floating and imu: true")
+        if not 1 <= len(spec.task.command) <= 3:
+            raise SpecError(f"{spec.name}: task 'walk' needs task.command = [vx] or "
+                            "[vx, vy, yaw_rate]")
+        self.ranges = [tuple(self.params.get(k, d)) for k, d in
+                       (("vx_range", (0.0, 0.6)), ("vy_range", (0.0, 0.0)),
+                        ("yaw_range", (0.0, 0.0)))][:len(spec.task.command)]
+        self.resample_s = float(self.params.get("resample_s", 10.0))
+        self._next = self.resample_s
+
+    def initial_state(self, rng: np.random.Generator) -> InitialState:
+        return InitialState(self.default_q.copy(), np.zeros(self.spec.n_joints),
+                            np.array(self.spec.base_position), np.array([0.0, 0.0, 0.0, 1.0]))
+
+    def reset_command(self, rng: np.random.Generator) -> np.ndarray:
+        self._next = self.resample_s
+        self.command = np.array([rng.uniform(lo, hi) for lo, hi in self.ranges])
+        return self.command
+
+    def update_command(self, rng: np.random.Generator, t: float) -> np.ndarray:
+        if t >= self._next:
+            self._next += self.resample_s
+            self.command = np.array([rng.uniform(lo, hi) for lo, hi in self.ranges])
+        return self.command
+
+    def evaluate(self, state: RobotState, action: np.ndarray, prev_action: np.ndarray,
+                 next_state: RobotState, extras: dict[str, np.ndarray]) -> StepResult:
+        r, term = reward(self.spec, state, self.command, action, prev_action, next_state, extras)
+        info = {"base_lin_vel_x": float(extras["base_lin_vel"][0])} if extras else {}
+        return StepResult(r, term, info)
