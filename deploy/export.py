@@ -19,7 +19,8 @@ Exporter choice: torch >= 2.9 defaults to the dynamo exporter; we pass `dynamo=F
 exactly, while dynamo silently raises low opsets to 18. Both pass the full checker.
 
 Nothing is written unless the graph passes `onnx.checker.check_model(full_check=True)` and
-onnxruntime matches torch within `PARITY_ATOL` on every parity observation; the file is
+onnxruntime matches torch within `PARITY_ATOL` (1e-5 in the policy's action space; for the
+targets times max(1, |scale|), see deploy.parity_check) on every parity observation; the file is
 written to a temporary name and moved into place with `os.replace`.
 """
 
@@ -158,7 +159,9 @@ def export_policy(actor: nn.Module, *, obs_dim: int, act_dim: int, spec: RobotSp
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise UserError(f"the exported graph fails the ONNX checker: {exc}") from None
     blob = model.SerializeToString()
-    stats = check_parity(module, blob, parity_obs.astype(np.float32), atol=PARITY_ATOL)
+    scale = float(module.scale.abs().max())
+    stats = check_parity(module, blob, parity_obs.astype(np.float32), atol=PARITY_ATOL,
+                         target_scale=scale)
 
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
