@@ -1,0 +1,56 @@
+"""Opening a pyserial port by URL, with errors a user can act on."""
+
+from __future__ import annotations
+
+import errno
+
+import serial
+import serial.tools.list_ports
+
+from firmware_bridge.errors import BusError, LinkLost, PortNotFound, PortPermissionDenied
+
+__all__ = ["available_ports", "open_port"]
+
+_NOT_FOUND = {errno.ENOENT, errno.ENXIO, errno.ENODEV}
+_DENIED = {errno.EACCES, errno.EPERM}
+
+
+def available_ports() -> list[str]:
+    """Device paths of the serial ports present on this machine."""
+    return sorted(p.device for p in serial.tools.list_ports.comports())
+
+
+def _ports_hint() -> str:
+    ports = available_ports()
+    if not ports:
+        return "no serial ports were found on this machine (is the controller plugged in?)"
+    return "serial ports present: " + ", ".join(ports)
+
+
+def open_port(url: str, baudrate: int, timeout_s: float) -> serial.SerialBase:
+    """Open ``url`` (/dev/tty..., socket://host:port, loop://) for the motor bus."""
+    kwargs: dict[str, object] = {"baudrate": baudrate, "timeout": timeout_s, "write_timeout": 1.0}
+    if "://" not in url:
+        kwargs["exclusive"] = True  # two hosts must never drive the same motors
+    try:
+        return serial.serial_for_url(url, **kwargs)
+    except ValueError as exc:
+        raise BusError(f"cannot open {url!r}: {exc}") from exc
+    except (serial.SerialException, OSError) as exc:
+        code = getattr(exc, "errno", None)
+        if url.startswith("socket://"):
+            raise LinkLost(
+                f"cannot connect to {url}: {exc}. Is the virtual controller "
+                "(robot-ppo serve) running and listening on that port?"
+            ) from exc
+        if code in _NOT_FOUND:
+            raise PortNotFound(f"serial port {url} does not exist; {_ports_hint()}") from exc
+        if code in _DENIED:
+            raise PortPermissionDenied(
+                f"permission denied opening {url}: add your user to the 'dialout' group "
+                "(sudo usermod -aG dialout $USER, then log out and back in) or fix the "
+                "device's permissions with a udev rule"
+            ) from exc
+        if code is not None and "lock" in str(exc).lower():
+            raise BusError(f"{url} is already in use by another program: {exc}") from exc
+        raise BusError(f"cannot open {url}: {exc}; {_ports_hint()}") from exc
