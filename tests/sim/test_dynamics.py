@@ -83,7 +83,7 @@ def test_dynamics_file(tmp_path: Path) -> None:
     d = env.reset(seed=0)[1]["dynamics"]
     assert d["payload_kg"] == 0.2 and d["obs_latency_s"] == 0.01
     f.write_text("ranges:\n  payload: 0.2\n")
-    with pytest.raises(UserError, match="ranges.payload"):
+    with pytest.raises(UserError, match=r"ranges\.payload"):
         sim.make_env("cartpole", str(f))
     with pytest.raises(UserError, match="nominal, randomized, shifted"):
         sim.make_env("cartpole", "windy")

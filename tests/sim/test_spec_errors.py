@@ -24,19 +24,19 @@ def _spec(**changes: object) -> dict:
 def test_joint_missing_from_urdf_lists_urdf_joints() -> None:
     data = _spec()
     data["joints"][0]["name"] = "slider"
-    with pytest.raises(SpecError, match="slider.*not in URDF.*slider_to_cart"):
+    with pytest.raises(SpecError, match=r"slider.*not in URDF.*slider_to_cart"):
         sim.make_env(data)
 
 
 def test_missing_urdf_file() -> None:
-    with pytest.raises(SpecError, match="cannot load URDF 'nope.urdf'"):
+    with pytest.raises(SpecError, match=r"cannot load URDF 'nope\.urdf'"):
         sim.make_env(_spec(urdf="nope.urdf"))
 
 
 def test_unknown_task() -> None:
     data = _spec()
     data["task"]["name"] = "juggle"
-    with pytest.raises(SpecError, match="task.name.*juggle.*balance, reach, walk"):
+    with pytest.raises(SpecError, match=r"task\.name.*juggle.*balance, reach, walk"):
         sim.make_env(data)
 
 
