@@ -8,6 +8,7 @@ that already timed out) are discarded and counted as stale.
 from __future__ import annotations
 
 import contextlib
+import random
 import time
 from collections import deque
 from types import TracebackType
@@ -74,7 +75,9 @@ class MotorBus:
         self._frames: deque[Frame] = deque()
         self._cmd = CommandCodec(motor_count)
         self._state = StateCodec(motor_count)
-        self._seq = 0
+        # A random start makes a reply meant for an earlier bus on the same port (a late answer
+        # after a timeout) very unlikely to match a request of this one.
+        self._seq = random.getrandbits(16)
         self._lat = np.zeros(latency_window)
         self._lat_n = 0
         self._counts = {"exchanges": 0, "timeouts": 0, "stale": 0, "unexpected": 0,

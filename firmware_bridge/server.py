@@ -183,8 +183,8 @@ class DeviceServer:
             self._send(now, self.faults.mangle(reply, reply=True))
             if self.faults.must_disconnect():
                 self._flush(float("inf"))
-                self.transport.close()
                 self.stats.disconnected = True
+                self.transport.close()
                 return False
         return True
 
