@@ -1,0 +1,155 @@
+"""`robot-ppo eval`: evaluate a checkpoint's deterministic policy in simulation.
+
+Loads the checkpoint (`robot_ppo.train.checkpoint`), builds the env for its robot (or for
+`--robot`, which must have the same interface: spec hash and observation layout), runs
+`--episodes` episodes with the action mean on a dynamics set, and prints JSON with
+mean_return, std_return, mean_length (+ success_rate for tasks that report success).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robot_ppo.cli_config import parse_config
+from robot_ppo.errors import UserError
+
+
+@dataclass
+class EvalConfig:
+    checkpoint: Path | None = None
+    """Checkpoint file written by robot-ppo train (DIR/checkpoint.pt). Required."""
+    robot: str | None = None
+    """Robot to evaluate on (built-in name or spec YAML). Default: the checkpoint's own spec.
+    Must have the same interface (spec hash, observation layout) as the checkpoint's."""
+    episodes: int = 10
+    """Number of episodes (seeds seed, seed+1, ...)."""
+    dynamics: str = "nominal"
+    """Dynamics set: nominal | randomized | shifted | a dynamics YAML file."""
+    json: bool = False
+    """Print only one line of JSON (machine-readable)."""
+    video: Path | None = None
+    """Write the first episodes to a video (.mp4 needs imageio-ffmpeg; .gif always works)."""
+    video_episodes: int = 1
+    """How many episodes the video shows."""
+    seed: int = 0
+    """Seed of the first episode."""
+
+
+DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
+
+
+def check_compatible(ckpt: dict[str, Any], spec: Any) -> None:
+    """Refuse a robot whose interface differs from the one the policy was trained on."""
+    from robot_ppo.observation import observation_layout
+    from robot_ppo.spec import spec_from_dict
+
+    trained = spec_from_dict(ckpt["spec"], origin="checkpoint spec")
+    if trained.spec_hash == spec.spec_hash:
+        return
+    lay_a, lay_b = observation_layout(trained), observation_layout(spec)
+    lines = [
+        f"the checkpoint was trained on robot '{trained.name}' but you asked to evaluate it "
+        f"on robot '{spec.name}', whose interface differs:",
+        f"  spec hash:   checkpoint {trained.spec_hash[:16]}…  vs  robot {spec.spec_hash[:16]}…",
+        f"  obs dim:     checkpoint {len(lay_a)}  vs  robot {len(lay_b)}",
+        f"  action dim:  checkpoint {trained.act_dim}  vs  robot {spec.act_dim}",
+    ]
+    diff = [f"#{i}: {a} vs {b}" for i, (a, b) in enumerate(zip(lay_a, lay_b)) if a != b]
+    if diff:
+        lines.append("  first layout differences: " + "; ".join(diff[:3]))
+    lines.append("Evaluate on the robot the policy was trained on (omit --robot), or retrain.")
+    raise UserError("\n".join(lines))
+
+
+def write_video(frames: list[np.ndarray], path: Path, fps: int) -> Path:
+    """mp4 through imageio-ffmpeg when available, else a GIF next to it (with a note)."""
+    import imageio.v2 as imageio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() != ".gif":
+        try:
+            imageio.mimwrite(path, frames, fps=fps)  # type: ignore[arg-type]
+            return path
+        except Exception as exc:  # no ffmpeg backend: fall back to GIF
+            gif = path.with_suffix(".gif")
+            print(f"robot-ppo eval: note: cannot write {path.suffix} ({exc.__class__.__name__}: "
+                  f"install imageio-ffmpeg for mp4); writing {gif} instead", file=sys.stderr)
+            path = gif
+    imageio.mimwrite(path, frames, duration=1.0 / fps, loop=0)  # type: ignore[arg-type]
+    return path
+
+
+def evaluate(cfg: EvalConfig) -> dict[str, Any]:
+    import torch
+
+    import sim
+    from robot_ppo.spec import load_spec, spec_from_dict
+    from robot_ppo.train.checkpoint import build_model, load_checkpoint
+
+    if cfg.checkpoint is None:
+        raise UserError("--checkpoint is required (a checkpoint.pt written by robot-ppo train)")
+    if cfg.episodes < 1:
+        raise UserError(f"--episodes must be >= 1, got {cfg.episodes}")
+    ckpt = load_checkpoint(cfg.checkpoint)
+    if ckpt.get("spec") is None:
+        raise UserError(f"checkpoint {str(cfg.checkpoint)!r} was trained on gymnasium env "
+                        f"{ckpt.get('env_id')!r}, not on a robot spec; robot-ppo eval "
+                        "evaluates robot policies.")
+    spec = load_spec(cfg.robot) if cfg.robot else spec_from_dict(ckpt["spec"],
+                                                                  origin="checkpoint spec")
+    check_compatible(ckpt, spec)
+    torch.set_num_threads(1)
+    model = build_model(ckpt)
+    low = np.array(ckpt["action_low"], dtype=np.float32)
+    high = np.array(ckpt["action_high"], dtype=np.float32)
+    env = sim.make_env(spec, dynamics=cfg.dynamics,
+                       render_mode="rgb_array" if cfg.video else None)
+    returns, lengths, successes, frames = [], [], [], []
+    for ep in range(cfg.episodes):
+        obs, info = env.reset(seed=cfg.seed + ep)
+        record = cfg.video is not None and ep < cfg.video_episodes
+        total, steps, done = 0.0, 0, False
+        while not done:
+            if record:
+                frames.append(env.render())
+            with torch.no_grad():
+                a = model.actor_mean(torch.as_tensor(obs, dtype=torch.float32)[None])[0]
+            obs, r, term, trunc, info = env.step(np.clip(a.numpy(), low, high))
+            total += float(r)
+            steps += 1
+            done = term or trunc
+        returns.append(total)
+        lengths.append(steps)
+        if "success" in info:
+            successes.append(bool(info["success"]))
+    env.close()
+    result: dict[str, Any] = {
+        "checkpoint": str(cfg.checkpoint), "robot": spec.name, "spec_hash": spec.spec_hash,
+        "dynamics": cfg.dynamics, "episodes": cfg.episodes, "seed": cfg.seed,
+        "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
+        "mean_length": float(np.mean(lengths)), "max_length": spec.task.episode_steps,
+        "returns": [round(x, 4) for x in returns],
+    }
+    if successes:
+        result["success_rate"] = float(np.mean(successes))
+    if cfg.video is not None:
+        result["video"] = str(write_video(frames, cfg.video, round(spec.rates.control_hz)))
+    return result
+
+
+def main(argv: list[str]) -> int:
+    # `--json` alone (no value) means true
+    argv = ["--json=true" if a == "--json" else a for a in argv]
+    cfg = parse_config(EvalConfig, argv, "robot-ppo eval", DESCRIPTION)
+    result = evaluate(cfg)
+    if cfg.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+    return 0
