@@ -90,7 +90,7 @@ def ppo_losses(new_log_prob: torch.Tensor, old_log_prob: torch.Tensor,
     with torch.no_grad():
         # Low-variance, non-negative KL(old‖new) estimator: E[(ρ − 1) − log ρ].
         approx_kl = ((ratio - 1.0) - log_ratio).mean()
-        clip_fraction = ((ratio - 1.0).abs() > clip).float().mean()
+        clip_fraction = ((ratio - 1.0).abs() > clip).to(ratio.dtype).mean()
     return LossTerms(total, policy_loss, value_loss, entropy_mean, approx_kl, clip_fraction)
 
 

@@ -33,7 +33,6 @@ file, a file that is not a robot_ppo checkpoint, or another format_version), and
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,15 @@ REQUIRED_KEYS = (
     "optimizer_state", "config", "env_id", "env_kwargs", "spec", "spec_hash", "obs_dim",
     "act_dim", "action_low", "action_high", "env_steps", "iteration", "lineage",
 )
+
+
+def to_plain(x: Any) -> Any:
+    """Tuples become lists, recursively (the format holds dicts, lists and scalars only)."""
+    if isinstance(x, dict):
+        return {k: to_plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_plain(v) for v in x]
+    return x
 
 
 def state_is_finite(state: dict[str, Any]) -> bool:
@@ -81,11 +89,11 @@ def save_checkpoint(path: str | Path, *, model: ActorCritic,
         "package_version": __version__,
         "model_config": model.config_dict(),
         "model_state": model_state,
-        "optimizer_state": None if optimizer is None else optimizer.state_dict(),
-        "config": dict(config),
+        "optimizer_state": None if optimizer is None else to_plain(optimizer.state_dict()),
+        "config": to_plain(dict(config)),
         "env_id": str(env_id),
-        "env_kwargs": dict(env_kwargs or {}),
-        "spec": spec,
+        "env_kwargs": to_plain(dict(env_kwargs or {})),
+        "spec": to_plain(spec),
         "spec_hash": spec_hash,
         "obs_dim": int(model.obs_dim),
         "act_dim": int(model.act_dim),
@@ -117,7 +125,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise UserError(f"checkpoint {str(path)!r} does not exist.")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+    except Exception as exc:  # any parse failure means "not a checkpoint we can read"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{str(path)!r} is not a robot_ppo checkpoint (cannot be read as one: "
                         f"{first}).") from None
