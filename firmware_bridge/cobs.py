@@ -17,6 +17,8 @@ would compile it from source), and the codec is small enough to test exhaustivel
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = ["CobsDecodeError", "decode", "encode", "max_encoded_len"]
 
 _FULL = 254  # data bytes in a full block (code 0xFF)
@@ -33,8 +35,22 @@ def max_encoded_len(n: int) -> int:
 
 def encode(data: bytes | bytearray | memoryview) -> bytes:
     """Encode ``data``; the result contains no 0x00 and no delimiter."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    # Fast path when every block is shorter than 254 bytes (no 0xFF codes): each zero is
+    # replaced by the distance to the next zero (or to the end), and a code byte is prepended.
+    bounds = np.concatenate(([-1], np.flatnonzero(raw == 0), [raw.size]))
+    gaps = np.diff(bounds)
+    if gaps.max() <= _FULL:
+        out = np.empty(raw.size + 1, dtype=np.uint8)
+        out[1:] = raw
+        out[bounds[:-1] + 1] = gaps
+        return out.tobytes()
+    return _encode_general(bytes(data))
+
+
+def _encode_general(data: bytes) -> bytes:
     out = bytearray()
-    blocks = bytes(data).split(b"\x00")
+    blocks = data.split(b"\x00")
     last = len(blocks) - 1
     for i, block in enumerate(blocks):
         n = len(block)
@@ -59,15 +75,20 @@ def decode(encoded: bytes | bytearray | memoryview) -> bytes:
     n = len(enc)
     if n == 0 or 0 in enc:
         raise CobsDecodeError("empty input or zero byte inside a COBS frame")
-    out = bytearray()
+    # Walk the chain of code bytes (only index arithmetic in Python), then rebuild vectorised:
+    # every code byte but the first becomes a 0x00, unless the block before it was full (0xFF).
+    pos = []
     i = 0
     while i < n:
-        code = enc[i]
-        end = i + code
-        if end > n:
-            raise CobsDecodeError(f"code byte {code} at offset {i} runs past the end ({n})")
-        out += enc[i + 1 : end]
-        i = end
-        if code != 0xFF and i < n:
-            out.append(0)
-    return bytes(out)
+        pos.append(i)
+        i += enc[i]
+    if i != n:
+        raise CobsDecodeError(f"code byte at offset {pos[-1]} runs past the end ({n})")
+    arr = np.frombuffer(enc, dtype=np.uint8)
+    p = np.asarray(pos)
+    out = arr.copy()
+    keep = np.ones(n, dtype=bool)
+    keep[0] = False
+    out[p[1:]] = 0
+    keep[p[1:][arr[p[:-1]] == 0xFF]] = False
+    return out[keep].tobytes()

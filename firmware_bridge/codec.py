@@ -65,9 +65,14 @@ QUAT_LSB, GYRO_LSB, ACCEL_LSB = _lsb(QUAT_SCALE), _lsb(GYRO_SCALE), _lsb(ACCEL_S
 TIME_LSB = _lsb(TIME_SCALE)
 
 
-def quantize(x: NDArray[np.float64] | float, lsb_per_unit: int) -> NDArray[np.int64]:
-    """round(x * lsb_per_unit) saturated to int32 (non-finite values must be rejected first)."""
-    return np.clip(np.rint(np.asarray(x, dtype=np.float64) * lsb_per_unit), INT32_MIN, INT32_MAX)
+def quantize(x: NDArray[np.float64] | float, lsb_per_unit: int) -> NDArray[np.float64]:
+    """round(x * lsb_per_unit) saturated to the int32 range; NaN becomes INT32_MIN.
+
+    (fmax/fmin rather than np.clip: same result, a fraction of the call overhead, and a NaN
+    cannot reach the integer cast.)
+    """
+    v = np.rint(np.multiply(x, lsb_per_unit, dtype=np.float64))
+    return np.fmin(np.fmax(v, INT32_MIN), INT32_MAX)
 
 
 class CommandCodec:
@@ -138,9 +143,9 @@ class StateCodec:
     ) -> bytes:
         """Payload bytes; the IMU flag is set from whether ``imu`` is given."""
         j = self._joints
-        j["q"] = quantize(np.nan_to_num(q), Q_LSB)
-        j["qd"] = quantize(np.nan_to_num(qd), QD_LSB)
-        j["tau"] = quantize(np.nan_to_num(tau), TAU_LSB)
+        j["q"] = quantize(q, Q_LSB)
+        j["qd"] = quantize(qd, QD_LSB)
+        j["tau"] = quantize(tau, TAU_LSB)
         flags = (int(flags) | Status.IMU) if imu is not None else (int(flags) & ~Status.IMU)
         head = STATE_HEAD.pack(max(0, round(t * TIME_LSB)), flags & 0xFFFF, fault_code & 0xFFFF)
         if imu is None:

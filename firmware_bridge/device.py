@@ -174,21 +174,20 @@ class Device:
     def limit(self, cmd: JointCommand) -> tuple[JointCommand, bool]:
         """Clamp targets and gains to the configured limits; True if anything changed."""
         lim = self.config.limits
+        lo, hi = np.maximum, np.minimum  # ufuncs: cheaper than np.clip per call
         out = JointCommand(
             mode=cmd.mode.copy(),
-            q=np.clip(cmd.q, lim["q_min"], lim["q_max"]),
-            qd=np.clip(cmd.qd, -lim["qd_max"], lim["qd_max"]),
-            tau=np.clip(cmd.tau, -lim["tau_max"], lim["tau_max"]),
-            kp=np.clip(cmd.kp, 0.0, lim["kp_max"]),
-            kd=np.clip(cmd.kd, 0.0, lim["kd_max"]),
+            q=hi(lo(cmd.q, lim["q_min"]), lim["q_max"]),
+            qd=hi(lo(cmd.qd, -lim["qd_max"]), lim["qd_max"]),
+            tau=hi(lo(cmd.tau, -lim["tau_max"]), lim["tau_max"]),
+            kp=hi(lo(cmd.kp, 0.0), lim["kp_max"]),
+            kd=hi(lo(cmd.kd, 0.0), lim["kd_max"]),
         )
-        changed = not (
-            np.array_equal(out.q, cmd.q)
-            and np.array_equal(out.qd, cmd.qd)
-            and np.array_equal(out.tau, cmd.tau)
-            and np.array_equal(out.kp, cmd.kp)
-            and np.array_equal(out.kd, cmd.kd)
-        )
+        changed = any(
+            (a != b).any()
+            for a, b in ((out.q, cmd.q), (out.qd, cmd.qd), (out.tau, cmd.tau),
+                         (out.kp, cmd.kp), (out.kd, cmd.kd))
+        )  # fmt: skip
         return out, changed
 
     def flags(self) -> Status:
