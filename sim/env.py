@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
-import pybullet as pb
 
 from robot_ppo.action import ActionMapping
 from robot_ppo.observation import ObservationBuilder
@@ -26,6 +25,7 @@ from robot_ppo.spec import RobotSpec, load_spec, spec_from_dict
 from robot_ppo.state import RobotState
 from sim.dynamics import DynamicsSet, resolve_dynamics
 from sim.episode import Streams, start_episode
+from sim.robot import pb
 from sim.simulator import Simulator
 from sim.tasks import make_task
 

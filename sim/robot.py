@@ -12,11 +12,14 @@ import contextlib
 import math
 
 import numpy as np
-import pybullet as pb
 import pybullet_data
-from pybullet_utils import bullet_client
 
 from robot_ppo.spec import RobotSpec, SpecError
+from sim._quiet import c_stdout_silenced
+
+with c_stdout_silenced():  # pybullet prints its build time on import
+    import pybullet as pb
+    from pybullet_utils import bullet_client
 
 
 class SimRobot:
@@ -24,7 +27,9 @@ class SimRobot:
 
     def __init__(self, spec: RobotSpec, gui: bool = False):
         self.spec = spec
-        self.client = bullet_client.BulletClient(connection_mode=pb.GUI if gui else pb.DIRECT)
+        with c_stdout_silenced():  # ... and 'argv[0]=' on connect
+            self.client = bullet_client.BulletClient(
+                connection_mode=pb.GUI if gui else pb.DIRECT)
         c = self.client
         c.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.dt = 1.0 / spec.rates.physics_hz

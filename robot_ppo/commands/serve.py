@@ -1,0 +1,104 @@
+"""`robot-ppo serve`: the virtual motor controller — a simulated robot behind a serial port.
+
+Composes `sim.plant.PyBulletPlant` (the robot, same physics as training) with the
+firmware_bridge device logic and server. The FIRST line on stdout is the port to connect
+to (a /dev/pts path or socket://127.0.0.1:PORT); it then serves until Ctrl-C, SIGTERM or
+--duration.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from dataclasses import dataclass
+from types import FrameType
+from typing import Literal
+
+from robot_ppo.cli_config import parse_config
+from robot_ppo.errors import UserError
+
+
+@dataclass
+class ServeConfig:
+    robot: str = "cartpole"
+    """Robot to simulate: a built-in name or a spec YAML file."""
+    port: str = "pty"
+    """Where to listen: pty (a pseudo-terminal) or socket://127.0.0.1:PORT (0 = any free port)."""
+    dynamics: str = "nominal"
+    """Dynamics set of the simulated robot: nominal | randomized | shifted | a YAML file."""
+    seed: int = 0
+    """Seed of the initial state and dynamics draw (the plant starts as env.reset(seed=SEED))."""
+    latency_ms: float = 0.0
+    """Extra link latency added to every reply, ms."""
+    lockstep: bool = False
+    """Advance the simulation one control period per received command (deterministic) instead
+    of in real time."""
+    duration: float | None = None
+    """Stop after this many seconds (default: run until Ctrl-C or SIGTERM)."""
+    watchdog_ms: float = 100.0
+    """Device watchdog: go to the safe state when commands stop for this long (0 = off)."""
+    safe_mode: Literal["damping", "off"] = "damping"
+    """Safe state of the motors: damping (tau = -kd_safe qd) or off (no torque)."""
+    kd_safe: float = 1.0
+    """Damping gain of the safe state, N·m·s/rad."""
+    drop_rate: float = 0.0
+    """Fault injection: probability that each reply byte is lost."""
+    corrupt_rate: float = 0.0
+    """Fault injection: probability that each reply byte is corrupted."""
+    delay_ms: float = 0.0
+    """Fault injection: extra delay of affected replies, ms."""
+    stall_after: int | None = None
+    """Fault injection: stop answering after this many replies."""
+    disconnect_after: int | None = None
+    """Fault injection: close the port after this many replies."""
+
+
+DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
+
+
+def main(argv: list[str]) -> int:
+    argv = ["--lockstep=true" if a == "--lockstep" else a for a in argv]
+    cfg = parse_config(ServeConfig, argv, "robot-ppo serve", DESCRIPTION)
+
+    from firmware_bridge import Device, DeviceConfig, DeviceServer, FaultConfig, Mode
+    from firmware_bridge.transports import open_transport
+    from robot_ppo.spec import load_spec
+    from sim.plant import PyBulletPlant, device_limits
+
+    spec = load_spec(cfg.robot)
+    plant = PyBulletPlant(spec, cfg.dynamics, seed=cfg.seed)
+    config = DeviceConfig(
+        motor_count=spec.n_joints, **device_limits(spec), watchdog_s=cfg.watchdog_ms / 1000.0,
+        safe_mode=Mode.DAMPING if cfg.safe_mode == "damping" else Mode.OFF,
+        kd_safe=cfg.kd_safe, spec_hash=bytes.fromhex(spec.spec_hash)[:8],
+        firmware_id=f"virtual-{spec.name}")
+    faults = FaultConfig(drop_rate=cfg.drop_rate, corrupt_rate=cfg.corrupt_rate,
+                         delay_ms=cfg.delay_ms, stall_after=cfg.stall_after,
+                         disconnect_after=cfg.disconnect_after, seed=cfg.seed)
+    try:
+        transport = open_transport(cfg.port)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"cannot open port {cfg.port!r}: {exc}") from None
+    server = DeviceServer(Device(config, plant), transport,
+                          mode="lockstep" if cfg.lockstep else "realtime", faults=faults,
+                          latency_ms=cfg.latency_ms)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        server.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    print(server.url, flush=True)
+    print(f"robot-ppo serve: {spec.name} ({spec.n_joints} motors, "
+          f"{spec.rates.control_hz:g} Hz, dynamics {cfg.dynamics}, "
+          f"{'lockstep' if cfg.lockstep else 'realtime'}) on {server.url}", file=sys.stderr,
+          flush=True)
+    try:
+        server.serve(cfg.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        plant.close()
+    print(f"robot-ppo serve: stopped after {server.stats.plant_steps} control periods",
+          file=sys.stderr)
+    return 0
