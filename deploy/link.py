@@ -49,8 +49,10 @@ class Link:
         self.url, self.spec = url, spec
         self.link_timeout_s = link_timeout_s
         self.connect_timeout_s = connect_timeout_s
+        # One exchange may take half the link timeout, so one retry fits before the link
+        # counts as lost; the port's read timeout is set from this when it opens.
         self.bus = MotorBus(url, spec.n_joints, wire_spec_hash(spec), baudrate=baudrate,
-                            timeout_s=connect_timeout_s)
+                            timeout_s=max(0.002, link_timeout_s / 2))
         self.wire = WireCommand.zeros(spec.n_joints)
         self.state = RobotState.zeros(spec.n_joints, spec.imu)
         self.last_valid = 0.0
@@ -59,14 +61,16 @@ class Link:
 
     # ---- connection ---------------------------------------------------------------
     def connect(self) -> None:
-        """Handshake within `connect_timeout_s` (2 attempts), with user-facing errors."""
+        """Handshake, retried until `connect_timeout_s` has passed, with user-facing errors."""
         t0 = time.monotonic()
         try:
-            try:
-                self.bus.connect()
-            except BusTimeout:
-                self.bus.timeout_s = max(0.05, self.connect_timeout_s / 2)
-                self.bus.connect()
+            while True:
+                try:
+                    self.bus.connect()
+                    break
+                except BusTimeout:
+                    if time.monotonic() - t0 + self.bus.timeout_s > self.connect_timeout_s:
+                        raise
         except (PortNotFound, PortPermissionDenied) as exc:
             raise UserError(str(exc)) from None
         except BusTimeout:
@@ -79,8 +83,6 @@ class Link:
                             ) from None
         except BusError as exc:
             raise UserError(f"handshake with {self.url} failed: {exc}") from None
-        # in the loop, one exchange may use half the link timeout so that one retry fits
-        self.bus.timeout_s = max(0.002, self.link_timeout_s / 2)
         self.last_valid = time.monotonic()
 
     def close(self) -> bool:

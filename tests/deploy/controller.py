@@ -12,12 +12,24 @@ from firmware_bridge.transports import open_transport
 from robot_ppo.spec import RobotSpec
 
 
+class RecordingPlant(IdealPlant):
+    """Keeps every command the plant was stepped with (what really reached the motors)."""
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.commands: list[object] = []
+
+    def step(self, cmd: object) -> None:  # type: ignore[override]
+        self.commands.append(cmd.copy())  # type: ignore[attr-defined]
+        super().step(cmd)  # type: ignore[arg-type]
+
+
 @contextmanager
 def virtual_controller(spec: RobotSpec, mode: str = "realtime", period_s: float | None = None,
-                       faults: FaultConfig | None = None, watchdog_s: float = 0.1,
+                       faults: FaultConfig | None = None, watchdog_s: float = 0.5,
                        spec_hash: bytes | None = None) -> Iterator[DeviceServer]:
     n = spec.n_joints
-    plant = IdealPlant(n, control_period_s=period_s or 1.0 / spec.rates.control_hz,
+    plant = RecordingPlant(n, control_period_s=period_s or 1.0 / spec.rates.control_hz,
                        inertia=1.0, damping=0.5, tau_max=max(j.effort_limit for j in spec.joints))
     cfg = DeviceConfig(
         motor_count=n,
