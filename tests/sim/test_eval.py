@@ -1,0 +1,49 @@
+"""`robot-ppo eval`: JSON summary, video, and a clear refusal for the wrong robot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.commands import eval as eval_cmd
+from robot_ppo.errors import UserError
+from robot_ppo.spec import load_spec
+from robot_ppo.train.checkpoint import save_checkpoint
+
+
+def _checkpoint(tmp_path: Path) -> Path:
+    robot = "cartpole"
+    spec = load_spec(robot)
+    model = ActorCritic(4, spec.act_dim)  # cartpole: q, qd of two joints
+    return save_checkpoint(tmp_path / "ck.pt", model=model, optimizer=None, config={},
+                           env_id=spec.gym_id, env_kwargs={"spec": robot}, spec=spec.to_dict(),
+                           spec_hash=spec.spec_hash, action_low=[-1.0] * spec.act_dim,
+                           action_high=[1.0] * spec.act_dim, env_steps=0, iteration=0)
+
+
+def test_eval_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ck = _checkpoint(tmp_path)
+    video = tmp_path / "out.gif"
+    assert eval_cmd.main(["--checkpoint", str(ck), "--episodes", "2", "--dynamics", "shifted",
+                          "--json", "--video", str(video)]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["episodes"] == 2 and out["dynamics"] == "shifted"
+    assert {"mean_return", "std_return", "mean_length"} <= set(out)
+    assert out["mean_length"] > 0 and video.stat().st_size > 0
+
+
+def test_eval_on_another_robot_is_refused(tmp_path: Path) -> None:
+    ck = _checkpoint(tmp_path)
+    with pytest.raises(UserError) as err:
+        eval_cmd.main(["--checkpoint", str(ck), "--robot", "arm", "--episodes", "1"])
+    msg = str(err.value)
+    assert "cartpole" in msg and "arm" in msg and "spec hash" in msg and "obs dim" in msg
+    assert load_spec("cartpole").spec_hash[:16] in msg and load_spec("arm").spec_hash[:16] in msg
+
+
+def test_eval_needs_a_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        eval_cmd.main(["--checkpoint", str(tmp_path / "missing.pt")])
