@@ -13,6 +13,7 @@ from firmware_bridge import DeviceFault, DeviceServer, JointCommand, Mode, Motor
 ServerFactory = Callable[..., DeviceServer]
 T = 0.05
 PERIOD = 0.002
+SLACK = 0.02
 
 
 @pytest.mark.parametrize("transport", ["pty", "socket://127.0.0.1:0"])
@@ -42,10 +43,11 @@ def test_watchdog_trips_after_commands_stop(
             assert time.monotonic() - last_sent < 2.0, "watchdog never tripped"
             time.sleep(0.001)
         assert dev.trip_time is not None
-        # Device side: the decision falls within (T, T + one control period].
-        assert T < dev.trip_time - dev.last_feed <= T + PERIOD + 1e-9
+        # Device side: checked every control period, so the trip falls in (T, T + period];
+        # SLACK only covers this Python server thread being descheduled on a loaded machine.
+        assert T < dev.trip_time - dev.last_feed <= T + PERIOD + SLACK
         # Host side: bounded by T + period plus scheduling noise of a busy shared machine.
-        assert seen - last_sent < T + PERIOD + 0.1
+        assert seen - last_sent < T + PERIOD + 5 * SLACK
         assert not s.enabled
         # Motors are in the configured safe state.
         assert dev.active.mode.tolist() == [safe_mode] * 2
