@@ -28,6 +28,7 @@ The damping command is MODE_DAMPING with kd = `damping_kd` on actuated joints
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -91,8 +92,12 @@ class SafetyLayer:
         self._scratch = np.zeros(self.n)
         self._act_f = self.act.astype(np.float64)
         self._act_u8 = self.act.astype(np.uint8)
-        self._b1 = np.zeros(self.n, dtype=bool)
-        self._b2 = np.zeros(self.n, dtype=bool)
+        self._v_neg = -self.v_max
+        self._tau_neg = -self.tau_max
+        self._zeros = np.zeros(self.n)
+        self._lo_list, self._hi_list = self.q_low.tolist(), self.q_high.tolist()
+        self._v_list = self.v_max.tolist()
+        self._act_idx = [i for i in range(self.n) if self.act[i]]
         self.latched = False
         self.reason = ""
         self.held_cycles = 0
@@ -151,24 +156,25 @@ class SafetyLayer:
         np.minimum(cmd.mode, MODE_DAMPING, out=out.mode)
         np.multiply(out.mode, self._act_u8, out=out.mode)
         # position: limits, then the per-cycle step from the last sent target, then limits
-        np.clip(cmd.q, self.q_low, self.q_high, out=out.q)
+        # (np.maximum/np.minimum: np.clip costs ~5 µs per call on arrays this small)
+        _clip(cmd.q, self.q_low, self.q_high, out.q)
         np.subtract(last.q, self.dq_max, out=s)
         np.maximum(out.q, s, out=out.q)
         np.add(last.q, self.dq_max, out=s)
         np.minimum(out.q, s, out=out.q)
-        np.clip(out.q, self.q_low, self.q_high, out=out.q)
-        np.clip(cmd.qd, -self.v_max, self.v_max, out=out.qd)
+        _clip(out.q, self.q_low, self.q_high, out.q)
+        _clip(cmd.qd, self._v_neg, self.v_max, out.qd)
         # torque: effort limit, per-cycle step, effort limit
-        np.clip(cmd.tau, -self.tau_max, self.tau_max, out=out.tau)
+        _clip(cmd.tau, self._tau_neg, self.tau_max, out.tau)
         np.subtract(last.tau, self.dtau_max, out=s)
         np.maximum(out.tau, s, out=out.tau)
         np.add(last.tau, self.dtau_max, out=s)
         np.minimum(out.tau, s, out=out.tau)
-        np.clip(out.tau, -self.tau_max, self.tau_max, out=out.tau)
+        _clip(out.tau, self._tau_neg, self.tau_max, out.tau)
         if self.torque_mode and state is not None:
             self._gate_torque(state, out.tau)
-        np.clip(cmd.kp, 0.0, self.kp_max, out=out.kp)
-        np.clip(cmd.kd, 0.0, self.kd_max, out=out.kd)
+        _clip(cmd.kp, self._zeros, self.kp_max, out.kp)
+        _clip(cmd.kd, self._zeros, self.kd_max, out.kd)
         # sensed-only joints: nothing at all
         for arr in (out.q, out.qd, out.tau, out.kp, out.kd):
             np.multiply(arr, self._act_f, out=arr)
@@ -176,33 +182,34 @@ class SafetyLayer:
         return Verdict.OK
 
     def _finite(self, cmd: JointCommand) -> bool:
-        """All numbers finite (sensed-only entries included: they come from a zero template)."""
-        b = self._b1
-        for arr in (cmd.q, cmd.qd, cmd.tau, cmd.kp, cmd.kd):
-            np.isfinite(arr, out=b)
-            if not b.all():
-                return False
-        return True
+        """All numbers finite (sensed-only entries included: they come from a zero template).
+
+        0·x is 0 for every finite x and NaN for ±Inf and NaN, so x·0 (a dot product) is 0
+        exactly when all of x is finite: one cheap call per array instead of isfinite + all.
+        """
+        z = self._zeros
+        with np.errstate(invalid="ignore"):  # 0·Inf is the signal here, not a problem
+            return (math.isfinite(np.dot(cmd.q, z)) and math.isfinite(np.dot(cmd.qd, z))
+                    and math.isfinite(np.dot(cmd.tau, z)) and math.isfinite(np.dot(cmd.kp, z))
+                    and math.isfinite(np.dot(cmd.kd, z)))
 
     def _gate_torque(self, state: RobotState, tau: np.ndarray) -> None:
         """Zero torque that pushes a joint further past a position or velocity limit:
-        (q > high and tau > 0) or (q < low and tau < 0) or (|qd| > v_max and tau·qd > 0)."""
-        q, qd, s, b, push = state.q, state.qd, self._scratch, self._b1, self._b2
-        if not (np.isfinite(q).all() and np.isfinite(qd).all()):
-            return
-        np.greater(q, self.q_high, out=push)
-        np.greater(tau, 0.0, out=b)
-        push &= b
-        np.less(q, self.q_low, out=b)
-        s[:] = tau
-        b &= s < 0.0
-        push |= b
-        np.abs(qd, out=s)
-        np.greater(s, self.v_max, out=b)
-        np.multiply(tau, qd, out=s)
-        b &= s > 0.0
-        push |= b
-        tau[push] = 0.0
+        (q > high and tau > 0) or (q < low and tau < 0) or (|qd| > v_max and tau·qd > 0).
+        A plain loop: for a dozen joints it beats a chain of tiny numpy calls."""
+        q, qd = state.q.tolist(), state.qd.tolist()
+        lo, hi, vmax = self._lo_list, self._hi_list, self._v_list
+        for i in self._act_idx:
+            t = tau[i]
+            if ((q[i] > hi[i] and t > 0.0) or (q[i] < lo[i] and t < 0.0)
+                    or (abs(qd[i]) > vmax[i] and t * qd[i] > 0.0)):
+                tau[i] = 0.0
+
+
+def _clip(x: np.ndarray, low: np.ndarray, high: np.ndarray, out: np.ndarray) -> None:
+    """out = min(max(x, low), high) (x finite here; NaN was rejected before)."""
+    np.maximum(x, low, out=out)
+    np.minimum(out, high, out=out)
 
 
 def _copy(src: JointCommand, dst: JointCommand) -> None:
