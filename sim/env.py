@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from robot_ppo.action import ActionMapping
+from robot_ppo.action import ActionMapping, JointCommand
 from robot_ppo.observation import ObservationBuilder
 from robot_ppo.spec import RobotSpec, load_spec, spec_from_dict
 from robot_ppo.state import RobotState
@@ -41,7 +41,8 @@ def as_spec(spec: SpecLike) -> RobotSpec:
 
 
 class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "human"], "render_fps": 50}
+    # gymnasium declares `metadata` as an instance attribute; render_fps is set per robot
+    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 50}  # noqa: RUF012
 
     def __init__(self, spec: SpecLike, dynamics: str | Path | dict[str, Any] | DynamicsSet
                  = "randomized", render_mode: str | None = None, privileged: bool = False,
@@ -72,7 +73,7 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._last_action = np.zeros(self.robot_spec.act_dim)
         self._true: RobotState | None = None
         self._steps = 0
-        self._cmd = None
+        self._cmd: JointCommand | None = None
 
     # ---- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -100,7 +100,7 @@ def _chain_cached(urdf: str, joint_names: tuple[str, ...], link: str) -> Chain:
         name = j.get("name", "")
         idx = joint_names.index(name) if name in joint_names else -1
         chain.append(ChainJoint(name, j.get("type", "fixed"), origin, axis, idx))
-        cur = j.find("parent").get("link")  # type: ignore[union-attr]
+        cur = j.find("parent").get("link", "")  # type: ignore[union-attr]
     return Chain(chain[::-1])
 
 
