@@ -65,7 +65,9 @@ class Chain:
 
 
 def _urdf_path(spec: RobotSpec) -> Path:
-    p = Path(spec.resolve_urdf())
+    from sim.robot import urdf_path
+
+    p = Path(urdf_path(spec))
     if p.is_file():
         return p
     alt = Path(pybullet_data.getDataPath()) / spec.urdf

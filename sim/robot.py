@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import contextlib
 import math
+from pathlib import Path
 
 import numpy as np
 import pybullet_data
 
-from robot_ppo.spec import RobotSpec, SpecError
+from robot_ppo.spec import BUILTIN_DIR, RobotSpec, SpecError
 from sim._quiet import c_stdout_silenced
 
 with c_stdout_silenced():  # pybullet prints its build time on import
     import pybullet as pb
     from pybullet_utils import bullet_client
+
+
+def urdf_path(spec: RobotSpec) -> str:
+    """The spec's URDF: next to the spec file, else among the built-in robots' files (a spec
+    rebuilt from a dict, e.g. from a checkpoint, has no directory), else the name as given for
+    PyBullet to find in pybullet_data."""
+    found = spec.resolve_urdf()
+    if not Path(found).is_file() and (BUILTIN_DIR / spec.urdf).is_file():
+        return str(BUILTIN_DIR / spec.urdf)
+    return found
 
 
 class SimRobot:
@@ -40,7 +51,7 @@ class SimRobot:
         self.floating = spec.base == "floating"
         self.plane = c.loadURDF("plane.urdf") if self.floating else -1
         try:
-            self.body = c.loadURDF(spec.resolve_urdf(), basePosition=spec.base_position,
+            self.body = c.loadURDF(urdf_path(spec), basePosition=spec.base_position,
                                    useFixedBase=not self.floating,
                                    flags=pb.URDF_USE_INERTIA_FROM_FILE)
         except pb.error:

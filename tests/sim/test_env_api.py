@@ -92,3 +92,15 @@ def test_rgb_array_render_is_an_image() -> None:
     img = env.render()
     assert img is not None and img.shape == (48, 64, 3) and img.dtype == np.uint8
     assert img.min() < 200  # something was drawn
+
+
+def test_spec_from_dict_uses_the_builtin_urdf() -> None:
+    """A spec rebuilt from a dict (checkpoint) has no directory: still the same robot."""
+    from robot_ppo.spec import spec_from_dict
+
+    a = sim.make_env("cartpole", "nominal", seed=0)
+    b = sim.make_env(spec_from_dict(load_spec("cartpole").to_dict()), "nominal", seed=0)
+    for _ in range(30):
+        oa = a.step(np.ones(1, np.float32))[0]
+        ob = b.step(np.ones(1, np.float32))[0]
+    np.testing.assert_array_equal(oa, ob)
