@@ -49,6 +49,7 @@ from robot_ppo.errors import UserError
 from robot_ppo.observation import ObservationBuilder
 from robot_ppo.rollout_format import gaussian_log_prob
 from robot_ppo.spec import RobotSpec, load_spec
+from robot_ppo.state import RobotState
 
 
 class Runtime:
@@ -249,8 +250,12 @@ class Runtime:
         wake = clock.start()
         end_ns = wake + int(cfg.duration * 1e9) if cfg.duration > 0 else None
         state = link.state
+        seen = RobotState.zeros(self.spec.n_joints, self.spec.imu)
         while True:
-            # observation from the newest state (the reply to the previous command)
+            # observation from the newest state (the reply to the previous command); `seen`
+            # keeps this cycle's arrays for the recorder (the link swaps in new ones on reply)
+            seen.t, seen.q, seen.qd, seen.tau = state.t, state.q, state.qd, state.tau
+            seen.base_quat, seen.base_ang_vel = state.base_quat, state.base_ang_vel
             b.build(state, None, self.last_action, out=self.obs)
             targets, mean, std = pol.step(self.obs)
             logp = None
@@ -275,7 +280,7 @@ class Runtime:
                     (FLAG_SAFE_STOP if verdict == Verdict.LATCHED else 0)
             if ds is not None and ds.flags & Status.CLAMPED:
                 flags |= FLAG_DEVICE_CLAMPED
-            rec.step(wake / 1e9, state, self.obs, self.safe, self.action, mean,
+            rec.step(wake / 1e9, seen, self.obs, self.safe, self.action, mean,
                      self.std_scaled if explore else None, logp, flags)
             stats.record(wake, t_send - wake, rtt)
             if verdict == Verdict.LATCHED:
