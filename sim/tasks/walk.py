@@ -10,7 +10,9 @@ Reward (legged_gym-style terms, each weighted and multiplied by the control peri
     orientation   w·|g_xy|²        (projected gravity)
     torques       w·|τ|²           dof_acc      w·|(q̇' − q̇)/dt|²
     action_rate   w·|a − a_prev|²  alive        w
-Terminated when |roll| > max_roll, |pitch| > max_pitch, or (sim only) base height < min_height.
+The sum is clipped at 0 (`only_positive_rewards`, as legged_gym) so that falling early is never
+the best way to stop paying penalties. Terminated when |roll| > max_roll,
+|pitch| > max_pitch, or (sim only) base height < min_height.
 
 The base linear velocity and height are not in `RobotState` (no sensor measures them
 directly): the function reads them from `extras["base_lin_vel"]` / `extras["base_pos"]`;
@@ -80,6 +82,10 @@ def reward(spec: RobotSpec, state: RobotState, command: np.ndarray, action: np.n
     dt = 1.0 / spec.rates.control_hz
     r = dt * sum(WEIGHTS[k] * v for k, v in terms.items())
     p = spec.task.params
+    if p.get("only_positive_rewards", True):
+        # legged_gym's only_positive_rewards: a negative step reward would teach the policy
+        # to end the episode early (fall) to stop the penalties
+        r = max(r, 0.0)
     roll, pitch = roll_pitch(next_state.base_quat)  # type: ignore[arg-type]
     term = abs(roll) > float(p.get("max_roll", 0.8)) or abs(pitch) > float(p.get("max_pitch", 0.8))
     if extras and "base_pos" in extras:
