@@ -55,8 +55,10 @@ from robot_ppo.state import RobotState
 class Runtime:
     """One run of a policy on a robot (see module doc). `run()` returns the statistics."""
 
-    def __init__(self, cfg: RunConfig, log: Callable[[str], None] | None = None) -> None:
+    def __init__(self, cfg: RunConfig, log: Callable[[str], None] | None = None,
+                 print_summary: bool = True) -> None:
         self.cfg = cfg
+        self.print_summary = print_summary
         self.log = log or ((lambda s: None) if cfg.quiet else
                            (lambda s: print(s, file=sys.stderr, flush=True)))
         self.phase = "init"
@@ -150,7 +152,8 @@ class Runtime:
             "bus_timeouts": self.link.timeouts, "invalid_states": self.link.invalid_states,
             "final_device": final, "rollout_dir": self.recorder.location,
         })
-        print(json.dumps(summary, sort_keys=True), flush=True)
+        if self.print_summary:
+            print(json.dumps(summary, sort_keys=True), flush=True)
         if cfg.stats_file:
             write_stats(cfg.stats_file, summary)
         return summary
