@@ -62,7 +62,8 @@ class ExportedPolicy(nn.Module):
     """obs → (targets, action_mean, action_std); the mapping constants are float32 buffers.
 
     `actor` must provide `actor_mean(obs_raw)` and `action_std(obs_raw)` (RAW observations,
-    normalizer inside), as robot_ppo.algo.ActorCritic does.
+    normalizer inside), as robot_ppo.algo.ActorCritic does; when it also has
+    `norm_obs` + `mean_log_std` (ActorCritic), both outputs come from a single pass.
     """
 
     offset: torch.Tensor
@@ -80,8 +81,15 @@ class ExportedPolicy(nn.Module):
         self.clip = None if clip is None else float(clip)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mean = self.actor.actor_mean(obs)
-        std = self.actor.action_std(obs)
+        actor = self.actor
+        if hasattr(actor, "mean_log_std") and hasattr(actor, "norm_obs"):
+            # one pass through the network for both outputs (actor_mean and action_std
+            # would each run it, doubling the graph and the eager cost)
+            mean, log_std = actor.mean_log_std(actor.norm_obs(obs))
+            std = torch.exp(log_std).expand_as(mean)
+        else:
+            mean = actor.actor_mean(obs)
+            std = actor.action_std(obs)
         a = mean if self.clip is None else torch.clamp(mean, -self.clip, self.clip)
         # targets = clip(offset + scale·a, low, high): the numpy ActionMapping, term for term
         targets = torch.minimum(torch.maximum(self.offset + self.scale * a, self.low), self.high)
