@@ -125,7 +125,7 @@ def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentPar
             continue
         tp = hints[f.name]
         default = (f.default if f.default is not dataclasses.MISSING
-                   else f.default_factory())  # type: ignore[misc]
+                   else f.default_factory())  # type: ignore[operator]
         help_text = docs.get(f.name, "")
         if not help_text:
             raise TypeError(f"{cls.__name__}.{f.name} has no docstring")

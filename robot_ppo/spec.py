@@ -305,7 +305,8 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
     name = r.text("name")
     urdf = r.text("urdf")
     base = r.text("base", "fixed", choices=("fixed", "floating"))
-    base_position = _floats(r, "base_position", 3, [0.0, 0.0, 0.0])
+    bx, by, bz = _floats(r, "base_position", 3, [0.0, 0.0, 0.0])
+    base_position = (bx, by, bz)
     imu = r.flag("imu", False)
 
     rr = r.child("rates")
