@@ -71,6 +71,8 @@ class ExportedPolicy(nn.Module):
     low: torch.Tensor
     high: torch.Tensor
 
+    actor: Any
+
     def __init__(self, actor: nn.Module, offset: np.ndarray, scale: np.ndarray,
                  low: np.ndarray, high: np.ndarray, clip: float | None) -> None:
         super().__init__()
@@ -114,7 +116,8 @@ def _to_onnx(module: ExportedPolicy, obs_dim: int, opset: int) -> onnx.ModelProt
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchScript-exporter deprecation notices
         torch.onnx.export(
-            module, (dummy,), buf, dynamo=False, opset_version=opset,
+            module, (dummy,), buf,  # type: ignore[arg-type]  # file-like objects work
+            dynamo=False, opset_version=opset,
             input_names=[INPUT_OBS], output_names=[OUTPUT_TARGETS, OUTPUT_MEAN, OUTPUT_STD],
             dynamic_axes={name: {0: "batch"} for name in
                           (INPUT_OBS, OUTPUT_TARGETS, OUTPUT_MEAN, OUTPUT_STD)},

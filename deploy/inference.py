@@ -107,8 +107,7 @@ class OnnxPolicy:
                             f"(tried {', '.join(tried) or 'none'}).")
         if len(working) > 1:
             # Tiny MLPs often run faster on the CPU than through GPU copies: measure.
-            lat = {n: median_latency_us(lambda s=s, io=io: s.run_with_iobinding(io))
-                   for n, s, io in working}
+            lat = {n: median_latency_us(_runner(s, io)) for n, s, io in working}
             best = min(lat, key=lat.__getitem__)
             log("inference: provider latency (µs, median) " +
                 ", ".join(f"{n} {v:.1f}" for n, v in lat.items()) + f"; using {best}")
@@ -141,6 +140,12 @@ class OnnxPolicy:
         """Plain `run()` on a batch [B, obs_dim] (allocates; for tests and offline use)."""
         outs = self.session.run(list(OUTPUTS), {INPUT_OBS: np.asarray(obs, dtype=np.float32)})
         return dict(zip(OUTPUTS, outs))
+
+
+def _runner(sess: ort.InferenceSession, io: ort.IOBinding) -> Callable[[], None]:
+    def run() -> None:
+        sess.run_with_iobinding(io)
+    return run
 
 
 def _check_io(sess: ort.InferenceSession, meta: PolicyMetadata, origin: str) -> None:

@@ -217,8 +217,8 @@ class Runtime:
         clock.start()
         for k in range(1, cycles + 1):
             self.safety.filter(ramp.command(k), self.link.state, self.safe)
-            ds = self.link.send(self.safe)
-            if self._check(ds):
+            reply = self.link.send(self.safe)
+            if self._check(reply):
                 return
             clock.wait()
         self.log(f"runtime: ramp to the default pose done ({self.cfg.ramp_s:g} s)")
@@ -325,11 +325,10 @@ class Runtime:
                 for _ in range(int(self.cfg.damping_s * self.rate)):
                     safety.filter(self.cmd, None, self.safe)
                     try:
-                        ds = link.send(self.safe)
+                        reply = link.send(self.safe)
                     except DeviceFault:
                         break  # already disabled by the device: its safe state holds
-
-                    if ds is None and link.lost():
+                    if reply is None and link.lost():
                         break
                     clock.wait()
                 last = link.bus.disable()

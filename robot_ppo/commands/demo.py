@@ -84,7 +84,7 @@ def score(log_dir: Path) -> dict[str, Any]:
     actions = np.asarray(ep["action"], dtype=np.float64)
     total, fell = 0.0, False
     for t in range(n - 1):
-        r, term = reward(spec, states[t], None, actions[t], actions[t - 1] if t else None,
+        r, term = reward(spec, states[t], np.zeros(0), actions[t], actions[t - 1] if t else None,
                          states[t + 1], None)
         total += r
         if term:

@@ -187,3 +187,26 @@ def test_model_for_another_robot_refused(tmp_path: Path, cartpole_onnx: Path, ca
     spec_from_dict(d)
     with pytest.raises(UserError, match="robot observation layout"):
         Runtime(cfg(cartpole_onnx, "/dev/null", tmp_path, robot=str(spec_file))).run()
+
+
+def test_position_robot_ramps_to_default_pose(tmp_path: Path, cartpole) -> None:
+    """Position mode: enable, interpolate from the measured pose to the default pose, then
+    the policy; every command within the limits and the per-cycle step."""
+    from .conftest import export_for
+    d = cartpole.to_dict()
+    d["name"] = "slider_pd"
+    d["action"] = {"mode": "position", "scale": 0.05, "clip": 1.0}
+    d["joints"][0].update(kp=30.0, kd=8.0, default_position=0.5, velocity_limit=3.0)
+    spec = spec_from_dict(d)
+    policy = export_for(spec, tmp_path / "pd.onnx", gain=1.0)
+    with virtual_controller(spec) as srv:
+        s = Runtime(cfg(policy, srv.url, tmp_path, robot="", ramp_s=1.0, duration=0.3)).run()
+        plant = srv.device.plant
+        cmds = [c for c in plant.commands if int(c.mode[0]) == int(Mode.PD)]
+    assert not s["fault"], s["stop_reason"]
+    q_targets = np.array([c.q[0] for c in cmds])
+    assert q_targets[0] < 0.2 and q_targets.max() == pytest.approx(0.5, abs=0.06)
+    # the ramp moves at most v_max / rate per cycle, monotonically towards the default
+    steps = np.diff(q_targets[: int(0.8 * 60)])
+    assert (steps >= -1e-9).all() and (steps <= 3.0 / 60 + 1e-9).all()
+    assert abs(plant.q[0] - 0.5) < 0.1
