@@ -1,6 +1,6 @@
 """The PPO update (Schulman et al. 2017) as a plain class with verbs the trainer calls in order:
 
-    actions = ppo.act(obs, privileged)          # sample a ~ π(·|s) for all envs at once
+    actions = ppo.act(obs, privileged)          # numpy [N, O] → a ~ π(·|s), all envs at once
     ppo.process_step(rewards, terminated, truncated, final_obs, final_privileged)
     ... repeat T times ...
     ppo.compute_returns(last_obs, last_privileged)   # GAE(γ, λ)
@@ -25,7 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from robot_ppo.algo import manual_grad
 from robot_ppo.algo.normalizer import RewardScaler
+from robot_ppo.algo.numpy_policy import NumpyPolicy
+from robot_ppo.algo.optim import FlatAdam
 from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.storage import Minibatch, RolloutStorage
 
@@ -58,6 +61,7 @@ class PPOParams:
     reward_scaling: bool = False
     lr_min: float = 1e-5
     lr_max: float = 1e-2
+    manual_grad: bool = True
 
 
 class LossTerms(NamedTuple):
@@ -103,7 +107,8 @@ def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
 
 
 def make_adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
-    """Adam with the fused CPU/GPU kernel where this torch has it, else foreach."""
+    """A plain torch Adam (fused kernel where available) for callers that need one, e.g.
+    fine-tuning on recorded rollouts; PPO itself uses FlatAdam."""
     try:
         return torch.optim.Adam(params, lr=lr, eps=1e-5, fused=True)
     except (RuntimeError, TypeError):
@@ -120,35 +125,36 @@ class PPO:
         self.num_envs, self.num_steps = num_envs, num_steps
         self.storage = RolloutStorage(num_steps, num_envs, model.obs_dim, model.act_dim,
                                       model.critic_obs_dim)
-        self.optimizer = make_adam(list(model.parameters()), params.lr)
+        # Adam over one flat buffer holding all parameters (see optim.py): its step and the
+        # global grad norm are a handful of vector ops instead of per-tensor Python loops.
+        self.optimizer = FlatAdam(list(model.parameters()), params.lr)
         self.learning_rate = params.lr
         self.reward_scaler = (RewardScaler(num_envs, params.gamma)
                               if params.reward_scaling else None)
-        self._zeros = torch.zeros(num_envs)
+        # Collection-time policy in numpy over the same memory; its noise generator is
+        # seeded from torch's RNG so one torch.manual_seed fixes the whole run.
+        self.policy = NumpyPolicy(model, np.random.default_rng(
+            int(torch.randint(0, 2**62, ()).item())))
+        # Hand-written backward for the common model shape (see manual_grad.py); autograd
+        # for everything else.
+        self.manual_loss = (manual_grad.ManualLoss(model)
+                            if params.manual_grad and manual_grad.supports(model) else None)
 
-    # ---- collection ---------------------------------------------------------------------
-    @torch.inference_mode()
-    def act(self, obs_raw: torch.Tensor, privileged_raw: torch.Tensor | None = None
-            ) -> torch.Tensor:
-        """Sample actions for all envs at once; records the step in storage.
+    # ---- collection (numpy: see numpy_policy.py) -------------------------------------
+    def act(self, obs: np.ndarray, privileged: np.ndarray | None = None) -> np.ndarray:
+        """Sample actions [N, A] for raw observations [N, O] of all envs at once, and
+        record the step in storage.
 
         The normalizers are updated with this observation first (collection is the only
         place they move), then the networks see the normalized observation.
         """
-        model = self.model
-        model.update_normalizers(obs_raw, privileged_raw)
-        obs_n = model.norm_obs(obs_raw)
-        priv_n = model.norm_privileged(privileged_raw)
-        mean, log_std = model.mean_log_std(obs_n)
-        noise = torch.randn_like(mean)
-        actions = mean + noise * torch.exp(log_std)
-        # log N(a; μ, σ) with a = μ + σ·z reduces to −½z² − log σ − ½ log 2π per dimension.
-        log_prob = (-0.5 * noise.square() - log_std).sum(-1) - model.act_dim * 0.9189385332046727
-        values = model.value_normalized(obs_n, priv_n)
+        policy = self.policy
+        policy.update_stats(obs, privileged)
+        obs_n, priv_n = policy.normalize(obs, privileged)
+        actions, log_prob, values = policy.sample(obs_n, priv_n)
         self.storage.add_policy_step(obs_n, priv_n, actions, log_prob, values)
         return actions
 
-    @torch.inference_mode()
     def process_step(self, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
                      final_obs: np.ndarray | None = None,
                      final_privileged: np.ndarray | None = None) -> None:
@@ -158,29 +164,25 @@ class PPO:
         dones = terminated | truncated
         if self.reward_scaler is not None:
             rewards = self.reward_scaler(rewards, dones)
-        boot = self._zeros
+        boot: np.ndarray | float = 0.0
         trunc_only = truncated & ~terminated
         if final_obs is not None and trunc_only.any():
             idx = np.flatnonzero(trunc_only)
-            fo = torch.as_tensor(final_obs[idx], dtype=torch.float32)
-            fp = (None if final_privileged is None
-                  else torch.as_tensor(final_privileged[idx], dtype=torch.float32))
-            boot = torch.zeros(self.num_envs)
-            boot[torch.as_tensor(idx)] = self.model.value(fo, fp)
-        self.storage.add_env_step(torch.as_tensor(rewards, dtype=torch.float32),
-                                  torch.as_tensor(dones, dtype=torch.float32), boot)
+            boot = np.zeros(self.num_envs, dtype=np.float32)
+            boot[idx] = self.policy.value(
+                final_obs[idx], None if final_privileged is None else final_privileged[idx])
+        self.storage.add_env_step(rewards, dones, boot)
 
-    @torch.inference_mode()
-    def compute_returns(self, last_obs_raw: torch.Tensor,
-                        last_privileged_raw: torch.Tensor | None = None) -> None:
-        last_values = self.model.value(last_obs_raw, last_privileged_raw)
+    def compute_returns(self, last_obs: np.ndarray,
+                        last_privileged: np.ndarray | None = None) -> None:
+        """GAE over the rollout; V(s_T) of the observation that follows its last step."""
+        last_values = self.policy.value(last_obs, last_privileged)
         self.storage.compute_returns(last_values, self.params.gamma, self.params.gae_lambda)
 
     # ---- update -------------------------------------------------------------------------
     def _set_lr(self, lr: float) -> None:
         self.learning_rate = lr
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.optimizer.lr = lr
 
     def update(self) -> dict[str, float]:
         """Epochs of shuffled minibatches; returns mean losses and diagnostics."""
@@ -193,25 +195,40 @@ class PPO:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         mb_size = min(p.minibatch_size, batch)
         n_mb = batch // mb_size  # a ragged tail minibatch would be noisier; drop it
-        params = list(model.parameters())
+        # Pack every per-sample field into one [B, F] matrix: a minibatch is then a single
+        # row gather instead of one per field.
+        obs_dim, act_dim = data.obs.shape[1], data.actions.shape[1]
+        priv_dim = 0 if data.privileged is None else data.privileged.shape[1]
+        parts = [data.obs] + ([] if data.privileged is None else [data.privileged]) + [
+            data.actions, data.old_log_prob[:, None], data.old_values[:, None],
+            advantages[:, None], data.returns[:, None]]
+        packed = torch.cat(parts, dim=1)
+        c_act = obs_dim + priv_dim
+        c_lp = c_act + act_dim
         stats: list[torch.Tensor] = []
         stopped_early = False
         for _epoch in range(p.epochs):
             perm = torch.randperm(batch)
             for k in range(n_mb):
-                idx = perm[k * mb_size:(k + 1) * mb_size]
-                mb = Minibatch(data.obs[idx],
-                               None if data.privileged is None else data.privileged[idx],
-                               data.actions[idx], data.old_log_prob[idx],
-                               data.old_values[idx], advantages[idx], data.returns[idx])
+                rows = packed[perm[k * mb_size:(k + 1) * mb_size]]
+                mb = Minibatch(rows[:, :obs_dim],
+                               rows[:, obs_dim:c_act] if priv_dim else None,
+                               rows[:, c_act:c_lp], rows[:, c_lp], rows[:, c_lp + 1],
+                               rows[:, c_lp + 2], rows[:, c_lp + 3])
                 adv = mb.advantages
                 if p.adv_norm == "minibatch":
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                new_log_prob, entropy, values = model.evaluate(mb.obs, mb.actions,
-                                                               mb.privileged)
-                terms = ppo_losses(new_log_prob, mb.old_log_prob, adv, values, mb.old_values,
-                                   mb.returns, entropy, p.clip, p.value_clip, p.vf_coef,
-                                   p.ent_coef)
+                if self.manual_loss is not None:
+                    terms = LossTerms(*self.manual_loss(
+                        mb.obs, mb.privileged, mb.actions, mb.old_log_prob, adv,
+                        mb.old_values, mb.returns, p.clip, p.value_clip, p.vf_coef,
+                        p.ent_coef))
+                else:
+                    new_log_prob, entropy, values = model.evaluate(mb.obs, mb.actions,
+                                                                   mb.privileged)
+                    terms = ppo_losses(new_log_prob, mb.old_log_prob, adv, values,
+                                       mb.old_values, mb.returns, entropy, p.clip,
+                                       p.value_clip, p.vf_coef, p.ent_coef)
                 kl = terms.approx_kl.item()
                 if p.kl_mode == "early_stop" and kl > 1.5 * p.target_kl:
                     # SB3's rule: stop the whole update before a step that would move the
@@ -220,10 +237,11 @@ class PPO:
                     break
                 if not np.isfinite(terms.total.item()):
                     raise NonFiniteLossError("the PPO loss is not finite")
-                self.optimizer.zero_grad(set_to_none=True)
-                terms.total.backward()
-                grad_norm = nn.utils.clip_grad_norm_(params, p.max_grad_norm, foreach=True)
-                if not torch.isfinite(grad_norm):
+                if self.manual_loss is None:
+                    self.optimizer.zero_grad()
+                    terms.total.backward()  # accumulates into the flat gradient views
+                grad_norm = self.optimizer.clip_grad_norm(p.max_grad_norm)
+                if not np.isfinite(grad_norm):
                     raise NonFiniteLossError("the gradient is not finite")
                 self.optimizer.step()
                 if p.kl_mode == "adaptive":

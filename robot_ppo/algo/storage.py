@@ -49,6 +49,10 @@ class RolloutStorage:
         self.advantages = torch.zeros(t, n)
         self.returns = torch.zeros(t, n)
         self.step = 0
+        # numpy views (shared memory) for the per-step writes of the collection loop
+        names = ["obs", "actions", "log_probs", "values", "rewards", "dones",
+                 "bootstrap_values"] + ([] if self.privileged is None else ["privileged"])
+        self._np: dict[str, np.ndarray] = {k: getattr(self, k).numpy() for k in names}
 
     def clear(self) -> None:
         self.step = 0
@@ -57,31 +61,33 @@ class RolloutStorage:
     def full(self) -> bool:
         return self.step >= self.num_steps
 
-    def add_policy_step(self, obs_n: torch.Tensor, priv_n: torch.Tensor | None,
-                        actions: torch.Tensor, log_probs: torch.Tensor,
-                        values: torch.Tensor) -> None:
-        """Record what the policy saw and did at the current step."""
+    def add_policy_step(self, obs_n: np.ndarray, priv_n: np.ndarray | None,
+                        actions: np.ndarray, log_probs: np.ndarray,
+                        values: np.ndarray) -> None:
+        """Record what the policy saw and did at the current step (numpy rows of N)."""
         if self.step >= self.num_steps:
             raise RuntimeError(f"rollout storage overflow: {self.num_steps} steps already "
                                "stored; call compute_returns/update and clear() first")
         i = self.step
-        self.obs[i].copy_(obs_n)
-        if self.privileged is not None and priv_n is not None:
-            self.privileged[i].copy_(priv_n)
-        self.actions[i].copy_(actions)
-        self.log_probs[i].copy_(log_probs)
-        self.values[i].copy_(values)
+        v = self._np
+        v["obs"][i] = obs_n
+        if priv_n is not None and "privileged" in v:
+            v["privileged"][i] = priv_n
+        v["actions"][i] = actions
+        v["log_probs"][i] = log_probs
+        v["values"][i] = values
 
-    def add_env_step(self, rewards: torch.Tensor, dones: torch.Tensor,
-                     bootstrap_values: torch.Tensor) -> None:
+    def add_env_step(self, rewards: np.ndarray, dones: np.ndarray,
+                     bootstrap_values: np.ndarray | float) -> None:
         """Record the env's answer to the current step and advance."""
         i = self.step
-        self.rewards[i].copy_(rewards)
-        self.dones[i].copy_(dones)
-        self.bootstrap_values[i].copy_(bootstrap_values)
+        v = self._np
+        v["rewards"][i] = rewards
+        v["dones"][i] = dones
+        v["bootstrap_values"][i] = bootstrap_values
         self.step += 1
 
-    def compute_returns(self, last_values: torch.Tensor, gamma: float, lam: float) -> None:
+    def compute_returns(self, last_values: np.ndarray, gamma: float, lam: float) -> None:
         """GAE(γ, λ) over the stored rollout; fills `advantages` and `returns`.
 
         `last_values` is V(s_T) for the observation that follows the last stored step.
@@ -95,7 +101,7 @@ class RolloutStorage:
         dones = self.dones.numpy()
         boot = self.bootstrap_values.numpy()
         adv = self.advantages.numpy()
-        next_values = last_values.detach().cpu().numpy().astype(np.float32)
+        next_values = np.asarray(last_values, dtype=np.float32)
         last_adv = np.zeros(self.num_envs, dtype=np.float32)
         for t in reversed(range(self.num_steps)):
             not_done = 1.0 - dones[t]

@@ -20,7 +20,8 @@ Train a PPO policy on a robot spec (--robot NAME|FILE, default cartpole) or on a
 gymnasium environment (--env GYM_ID). Writes DIR/config.yaml, metrics.csv, tb/,
 checkpoint.pt and summary.json (DIR from --out, default runs/<robot-or-env>-<timestamp>).
 
-Per-env presets (with --preset auto): Pendulum-v1 uses gamma 0.9. Explicit options win.
+Per-env presets (with --preset auto): Pendulum-v1 uses gamma 0.9; the cartpole robot
+(RobotPPO/CartPole-v0) uses steps 100000. Explicit options win.
 
 examples:
   robot-ppo train --robot cartpole
@@ -83,10 +84,20 @@ def parse(argv: list[str]) -> Any:
 
     prog, desc = "robot-ppo train", DESCRIPTION
     config = parse_config(TrainConfig, argv, prog, desc)
-    if config.preset == "auto" and preset_for(config.env):
-        base = dataclasses.replace(TrainConfig(), **preset_for(config.env))
-        config = parse_config(TrainConfig, argv, prog, desc, base=base)
+    if config.preset == "auto":
+        preset = preset_for(config.env or _robot_gym_id(config.robot or "cartpole"))
+        if preset:
+            base = dataclasses.replace(TrainConfig(), **preset)
+            config = parse_config(TrainConfig, argv, prog, desc, base=base)
     return config
+
+
+def _robot_gym_id(ref: str) -> str | None:
+    from robot_ppo.spec import load_spec
+    try:
+        return load_spec(ref).gym_id
+    except UserError:
+        return None  # reported properly when the env source is built
 
 
 def validate(config: Any) -> None:

@@ -10,7 +10,8 @@ float, bool and None. Keys (format_version 1):
     model_config      kwargs of ActorCritic (ActorCritic.from_config rebuilds the model)
     model_state       model.state_dict(), including the normalizer buffers
                       (obs_normalizer.mean/var/count, critic_normalizer.* when present)
-    optimizer_state   optimizer.state_dict() (None when not saved)
+    optimizer_state   Adam state in torch.optim.Adam's state_dict format (loads into
+                      torch.optim.Adam(model.parameters())), or None
     config            the TrainConfig as a plain dict
     env_id            gymnasium id the policy was trained on
     env_kwargs        plain kwargs of the env
@@ -35,7 +36,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -50,6 +51,10 @@ REQUIRED_KEYS = (
     "optimizer_state", "config", "env_id", "env_kwargs", "spec", "spec_hash", "obs_dim",
     "act_dim", "action_low", "action_high", "env_steps", "iteration", "lineage",
 )
+
+
+class HasStateDict(Protocol):
+    def state_dict(self) -> dict[str, Any]: ...
 
 
 def to_plain(x: Any) -> Any:
@@ -68,7 +73,7 @@ def state_is_finite(state: dict[str, Any]) -> bool:
 
 
 def save_checkpoint(path: str | Path, *, model: ActorCritic,
-                    optimizer: torch.optim.Optimizer | None, config: dict[str, Any],
+                    optimizer: HasStateDict | None, config: dict[str, Any],
                     env_id: str, env_kwargs: dict[str, Any] | None = None,
                     spec: dict[str, Any] | None = None, spec_hash: str | None = None,
                     action_low: list[float], action_high: list[float], env_steps: int,

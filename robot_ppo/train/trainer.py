@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import yaml
 
 from robot_ppo.algo.policy import ActorCritic
@@ -71,10 +70,15 @@ def check_writable(out_dir: Path) -> None:
 
 
 class Trainer:
-    """Builds envs, model and PPO from a TrainConfig, then `run()` trains and writes files."""
+    """Builds envs, model and PPO from a TrainConfig, then `run()` trains and writes files.
+
+    `on_iteration(row)` is called after each iteration with the metrics row; returning
+    True stops training early (the final checkpoint and summary are still written).
+    """
 
     def __init__(self, config: TrainConfig, source: EnvSource, out_dir: Path,
-                 on_iteration: Callable[[dict[str, float]], None] | None = None) -> None:
+                 on_iteration: Callable[[dict[str, float]], bool | None] | None = None
+                 ) -> None:
         self.config = config
         self.source = source
         self.out_dir = out_dir
@@ -168,9 +172,7 @@ class Trainer:
         ppo, v = self.ppo, self.venv
         low, high = v.action_low, v.action_high
         for _ in range(self.config.rollout_steps):
-            obs_t = torch.from_numpy(obs)
-            priv_t = None if priv is None else torch.from_numpy(priv)
-            actions = ppo.act(obs_t, priv_t).numpy()
+            actions = ppo.act(obs, priv)
             step = v.step(np.clip(actions, low, high))
             ppo.process_step(step.rewards, step.terminated, step.truncated, step.final_obs,
                              step.final_privileged)
@@ -178,8 +180,7 @@ class Trainer:
                 self.returns.extend(step.episode_returns)
                 self.lengths.extend(step.episode_lengths)
             obs, priv = step.obs, step.privileged
-        ppo.compute_returns(torch.from_numpy(obs), None if priv is None else
-                            torch.from_numpy(priv))
+        ppo.compute_returns(obs, priv)
         return obs, priv
 
     def mean_return(self) -> float:
@@ -211,8 +212,7 @@ class Trainer:
                     "episode_length": float(np.mean(self.lengths)) if self.lengths
                     else float("nan"), **losses}
                 logger.log(row)
-                if self.on_iteration is not None:
-                    self.on_iteration(row)
+                stop = bool(self.on_iteration(row)) if self.on_iteration is not None else False
                 if progress is not None:
                     progress.update(batch)
                     progress.set_postfix(sps=f"{row['steps_per_s']:.0f}",
@@ -221,6 +221,8 @@ class Trainer:
                     self._nan_stop("the model weights became NaN/inf")
                 if cfg.checkpoint_every > 0 and self.iteration % cfg.checkpoint_every == 0:
                     self.save()
+                if stop:
+                    break
             self.save()
         finally:
             if progress is not None:

@@ -32,16 +32,15 @@ def _fill(storage: RolloutStorage) -> None:
     dones = np.array([[0, 0], [1, 0], [0, 1], [0, 0]], dtype=np.float32)
     boot = np.array([[0, 0], [0, 0], [0, 10], [0, 0]], dtype=np.float32)
     for t in range(4):
-        storage.add_policy_step(torch.zeros(2, 1), None, torch.zeros(2, 1), torch.zeros(2),
-                                torch.from_numpy(VALUES[t]))
-        storage.add_env_step(torch.from_numpy(rewards[t]), torch.from_numpy(dones[t]),
-                             torch.from_numpy(boot[t]))
+        storage.add_policy_step(np.zeros((2, 1)), None, np.zeros((2, 1)), np.zeros(2),
+                                VALUES[t])
+        storage.add_env_step(rewards[t], dones[t], boot[t])
 
 
 def test_gae_hand_computed_termination_and_truncation() -> None:
     storage = RolloutStorage(4, 2, obs_dim=1, act_dim=1)
     _fill(storage)
-    storage.compute_returns(torch.tensor([5.0, 6.0]), gamma=0.5, lam=0.5)
+    storage.compute_returns(np.array([5.0, 6.0]), gamma=0.5, lam=0.5)
     np.testing.assert_allclose(storage.advantages.numpy(), EXPECTED_ADV, atol=1e-6)
     np.testing.assert_allclose(storage.returns.numpy(), EXPECTED_ADV + VALUES, atol=1e-6)
 
@@ -49,15 +48,15 @@ def test_gae_hand_computed_termination_and_truncation() -> None:
 def test_storage_overflow_and_incomplete_fail_loudly() -> None:
     storage = RolloutStorage(4, 2, obs_dim=1, act_dim=1)
     try:
-        storage.compute_returns(torch.zeros(2), 0.9, 0.9)
+        storage.compute_returns(np.zeros(2), 0.9, 0.9)
     except RuntimeError as exc:
         assert "incomplete" in str(exc)
     else:
         raise AssertionError("compute_returns on an empty storage must fail")
     _fill(storage)
     try:
-        storage.add_policy_step(torch.zeros(2, 1), None, torch.zeros(2, 1), torch.zeros(2),
-                                torch.zeros(2))
+        storage.add_policy_step(np.zeros((2, 1)), None, np.zeros((2, 1)), np.zeros(2),
+                                np.zeros(2))
     except RuntimeError as exc:
         assert "overflow" in str(exc)
     else:
@@ -70,8 +69,7 @@ def test_process_step_bootstraps_truncation_with_final_obs_value() -> None:
     torch.manual_seed(0)
     model = ActorCritic(3, 1)
     ppo = PPO(model, PPOParams(reward_scaling=False), num_envs=3, num_steps=1)
-    obs = torch.randn(3, 3)
-    ppo.act(obs)
+    ppo.act(np.random.default_rng(1).normal(size=(3, 3)).astype(np.float32))
     final_obs = np.random.default_rng(0).normal(size=(3, 3)).astype(np.float32)
     ppo.process_step(np.ones(3, dtype=np.float32), terminated=np.array([False, True, False]),
                      truncated=np.array([True, False, False]), final_obs=final_obs)
