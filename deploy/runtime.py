@@ -62,6 +62,7 @@ class Runtime:
         self.log = log or ((lambda s: None) if cfg.quiet else
                            (lambda s: print(s, file=sys.stderr, flush=True)))
         self.phase = "init"
+        self._last_flags, self._last_fault = Status(0), 0
         self.stop_reason = ""
         self.fault = False
 
@@ -88,9 +89,7 @@ class Runtime:
         self.estop = EStop(cfg.estop_file or None)
         cap = int((cfg.duration or 600.0) * self.rate) + 16
         self.stats = LoopStats(self.rate, min(cap, 2_000_000))
-        self.recorder: Recorder = (RolloutRecorder(cfg.log_dir, spec, meta.to_props(),
-                                                   cfg.explore > 0)
-                                   if cfg.log_dir else NullRecorder())
+        self.recorder: Recorder = NullRecorder()  # the log opens just before enabling
         # per-cycle buffers (allocated once)
         n, a = spec.n_joints, spec.act_dim
         self.obs = np.zeros(self.builder.obs_dim, dtype=np.float32)
@@ -115,35 +114,38 @@ class Runtime:
         self.log(f"runtime: connected to {cfg.port} ({info.firmware_id if info else '?'}), "
                  f"robot {self.spec.name}, policy on {self.policy.provider}, "
                  f"{self.rate:g} Hz")
-        self.estop.install()
         rt: dict[str, bool] = {}
         final: dict[str, Any] = {}
         standby: dict[str, float] = {}
+        # signals stay routed to the e-stop latch until the safe stop is complete, so a
+        # second Ctrl-C cannot interrupt the damping/disable sequence
+        self.estop.install()
         try:
-            self.phase = "standby"
-            standby = self._standby()
-            rt = set_realtime(cfg.rt_priority, pick_cpu(cfg.cpu), self.log)
-            if self.estop.poll():
-                self._stop(self.estop.reason)
-            else:
-                self.phase = "ramp"
-                self._enable_and_ramp()
-            if not self.stop_reason:
-                self.phase = "policy"
-                self._policy_loop()
-        except (LinkLost, DeviceFault) as exc:
-            self._stop(f"{type(exc).__name__}: {exc}", fault=True)
-        except UserError:
-            self._safe_stop_quietly()
-            raise
-        except BaseException as exc:
-            self._stop(f"exception {type(exc).__name__}: {exc}", fault=True)
-            self._safe_stop_quietly()
-            raise
+            try:
+                self.phase = "standby"
+                standby = self._standby()
+                rt = set_realtime(cfg.rt_priority, pick_cpu(cfg.cpu), self.log)
+                if self.estop.poll():
+                    self._stop(self.estop.reason)
+                else:
+                    self.phase = "ramp"
+                    self._enable_and_ramp()
+                if not self.stop_reason:
+                    self.phase = "policy"
+                    self._policy_loop()
+            except (LinkLost, DeviceFault) as exc:
+                self._stop(f"{type(exc).__name__}: {exc}", fault=True)
+            except UserError:
+                self._safe_stop_quietly()
+                raise
+            except BaseException as exc:
+                self._stop(f"exception {type(exc).__name__}: {exc}", fault=True)
+                self._safe_stop_quietly()
+                raise
+            if self.phase != "done":
+                final = self._safe_stop()
         finally:
             self.estop.uninstall()
-        if self.phase != "done":
-            final = self._safe_stop()
         summary = self.stats.summary({
             "robot": self.spec.name, "policy": str(cfg.policy), "port": cfg.port,
             "provider": self.policy.provider, "stop_reason": self.stop_reason or "duration",
@@ -173,6 +175,7 @@ class Runtime:
             rtt[i] = time.perf_counter_ns() - t0
             if ds is not None:
                 got += 1
+                self._last_flags, self._last_fault = ds.flags, ds.fault_code
                 t1 = time.perf_counter_ns()
                 self.builder.build(self.link.state, None, self.last_action, out=self.obs)
                 self.policy.step(self.obs)
@@ -183,6 +186,12 @@ class Runtime:
         if got == 0 or self.link.lost():
             raise UserError(f"the controller on {self.cfg.port} answered the handshake but no "
                             "valid state arrived in standby; check the link.")
+        latched = self._last_flags & (Status.ESTOP | Status.FAULT)
+        if latched and not self.cfg.clear_latched:
+            raise UserError(f"the controller reports a latched {_flag_names(latched)} "
+                            f"(fault code {self._last_fault}) from before this run. Find out "
+                            "why, then pass --clear-latched to clear it on enable. The robot "
+                            "was not enabled.")
         period_us = 1e6 / self.rate
         r50, r99 = (float(v) / 1e3 for v in np.percentile(rtt[:i + 1], [50, 99]))
         c99 = float(np.percentile(comp[:i + 1], 99)) / 1e3
@@ -200,6 +209,9 @@ class Runtime:
         return out
 
     def _enable_and_ramp(self) -> None:
+        if self.cfg.log_dir:
+            self.recorder = RolloutRecorder(self.cfg.log_dir, self.spec,
+                                            self.policy.meta.to_props(), self.cfg.explore > 0)
         try:
             ds = self.link.bus.enable()
         except DeviceFault as exc:

@@ -61,6 +61,8 @@ class RunConfig:
     """CPU to pin the loop to: -1 = the last allowed CPU, -2 = no pinning."""
     spin_us: float = 100.0
     """Busy-wait this long before each deadline instead of sleeping (sleep granularity)."""
+    clear_latched: bool = False
+    """Enable even if the controller reports an e-stop or fault latched before this run."""
     allow_spec_mismatch: bool = False
     """Run a policy whose spec hash differs from the robot's when the layouts match."""
     quiet: bool = False

@@ -141,3 +141,27 @@ def test_too_few_parity_observations_refused(tmp_path: Path, cartpole) -> None:
         export_policy(make_actor(4, 1), obs_dim=4, act_dim=1, spec=cartpole,
                       action_low=[-1.0], action_high=[1.0], out_path=tmp_path / "x.onnx",
                       parity_obs=np.zeros((10, 4)))
+
+
+def test_checker_failure_writes_nothing(tmp_path: Path, cartpole, monkeypatch) -> None:
+    def reject(model: object, full_check: bool = False) -> None:
+        raise onnx.checker.ValidationError("bad graph (injected)")
+
+    monkeypatch.setattr(onnx.checker, "check_model", reject)
+    with pytest.raises(UserError, match="fails the ONNX checker"):
+        export_policy(make_actor(4, 1), obs_dim=4, act_dim=1, spec=cartpole,
+                      action_low=[-1.0], action_high=[1.0], out_path=tmp_path / "x.onnx",
+                      parity_obs=random_samples(4, 1000, np.random.default_rng(0)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_requested_opset_is_honoured(tmp_path: Path, cartpole) -> None:
+    path = export_for(cartpole, tmp_path / "o13.onnx")
+    assert onnx.load(str(path)).opset_import[0].version == 17
+    obs = random_samples(4, 1000, np.random.default_rng(0))
+    path, _ = export_policy(make_actor(4, 1), obs_dim=4, act_dim=1, spec=cartpole,
+                            action_low=[-1.0], action_high=[1.0], out_path=tmp_path / "13.onnx",
+                            parity_obs=obs, opset=13)
+    model = onnx.load(str(path))
+    assert model.opset_import[0].version == 13
+    assert OnnxPolicy(path, provider="cpu", log=lambda s: None).meta.opset == 13

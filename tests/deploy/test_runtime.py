@@ -131,8 +131,17 @@ def test_estop_file_latches_device_estop(tmp_path: Path, cartpole_onnx: Path,
         s = Runtime(cfg(cartpole_onnx, srv.url, tmp_path, duration=5.0,
                         estop_file=str(estop))).run()
         assert srv.device.estopped and not srv.device.enabled
-    assert "e-stop file" in s["stop_reason"]
-    assert s["final_device"]["estopped"] is True
+        assert "e-stop file" in s["stop_reason"]
+        assert s["final_device"]["estopped"] is True
+        # the latched e-stop is not silently cleared by the next run ...
+        applied = srv.device.commands_applied
+        with pytest.raises(UserError, match="latched ESTOP"):
+            Runtime(cfg(cartpole_onnx, srv.url, tmp_path)).run()
+        assert srv.device.commands_applied == applied and srv.device.estopped
+        # ... only deliberately
+        s = Runtime(cfg(cartpole_onnx, srv.url, tmp_path, clear_latched=True,
+                        duration=0.2)).run()
+        assert s["stop_reason"] == "duration" and not srv.device.estopped
 
 
 def test_stale_estop_file_refused(tmp_path: Path, cartpole_onnx: Path, cartpole) -> None:
