@@ -48,9 +48,15 @@ def stack_episode(policy: Path, log_dir: Path, explore: float, seed: int,
     try:
         assert serve.stdout is not None
         port = serve.stdout.readline().split()[0]
-        sh(["robot-ppo", "run", "--policy", str(policy), "--port", port, "--log-dir",
-            str(log_dir), "--explore", str(explore), "--duration", str(duration),
-            "--seed", str(seed), "--standby-s", "0.2", "--stats-file", ""], timeout=120)
+        args = ["robot-ppo", "run", "--policy", str(policy), "--port", port, "--log-dir",
+                str(log_dir), "--explore", str(explore), "--duration", str(duration),
+                "--seed", str(seed), "--standby-s", "0.2", "--stats-file", ""]
+        print("$", " ".join(args), flush=True)
+        res = subprocess.run(args, text=True, capture_output=True, timeout=120)
+        if res.returncode != 0:
+            # a runtime fault (e.g. link loss on a loaded machine) ends the episode with a
+            # safe stop; what it logged up to then is still a valid episode
+            print(f"  run exited {res.returncode}: {res.stderr.strip().splitlines()[-3:]}")
     finally:
         serve.kill()
         serve.wait()
