@@ -43,8 +43,10 @@ def robot_env(dynamics: str) -> gym.Env:
     return sim.make_env(load_spec("cartpole"), dynamics=dynamics)
 
 
-def pick_env(dynamics: str) -> tuple[Any, str, float]:
+def pick_env(dynamics: str, which: str) -> tuple[Any, str, float]:
     """(factory, env id, return threshold)."""
+    if which == "pendulum":
+        return GymEnvFactory("Pendulum-v1"), "Pendulum-v1", -400.0
     try:
         import sim  # noqa: F401
     except ImportError:
@@ -129,9 +131,12 @@ def main() -> int:
     ap.add_argument("--threshold-steps", type=int, default=150_000,
                     help="cap for the time-to-threshold runs; 0 skips them (default 150000)")
     ap.add_argument("--dynamics", default="randomized", help="cartpole dynamics set")
+    ap.add_argument("--env", choices=("cartpole", "pendulum"), default="cartpole",
+                    help="cartpole (the project's robot env; default) or pendulum "
+                    "(Pendulum-v1: a cheap env, so library overhead dominates)")
     args = ap.parse_args()
     torch.set_num_threads(1)  # both libraries: one intra-op thread
-    factory, env_id, threshold = pick_env(args.dynamics)
+    factory, env_id, threshold = pick_env(args.dynamics, args.env)
     print(f"env {env_id}; torch {torch.__version__}, {torch.get_num_threads()} thread; "
           f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}")
 
