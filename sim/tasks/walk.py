@@ -10,7 +10,8 @@ Reward (legged_gym-style terms, each weighted and multiplied by the control peri
     orientation   w·|g_xy|²        (projected gravity)
     torques       w·|τ|²           dof_acc      w·|(q̇' − q̇)/dt|²
     action_rate   w·|a − a_prev|²  alive        w
-The sum is clipped at 0 (`only_positive_rewards`, as legged_gym) so that falling early is never
+Weights: `WEIGHTS` below, each overridable by `task.params.reward_weights` ({term: w});
+w = 0 drops a term. The sum is clipped at 0 (`only_positive_rewards`, as legged_gym) so that falling early is never
 the best way to stop paying penalties. Terminated when |roll| > max_roll,
 |pitch| > max_pitch, or (sim only) base height < min_height.
 
@@ -39,6 +40,15 @@ def roll_pitch(quat: np.ndarray) -> tuple[float, float]:
     roll = math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
     pitch = math.asin(max(-1.0, min(1.0, 2 * (w * y - z * x))))
     return roll, pitch
+
+
+def _weights(spec: RobotSpec) -> dict[str, float]:
+    over = spec.task.params.get("reward_weights") or {}
+    unknown = set(over) - set(WEIGHTS)
+    if unknown:
+        raise SpecError(f"{spec.name}: task.params.reward_weights: unknown term(s) "
+                        f"{sorted(unknown)}; known: {', '.join(WEIGHTS)}")
+    return {k: float(over.get(k, w)) for k, w in WEIGHTS.items()}
 
 
 def _command3(command: np.ndarray) -> np.ndarray:
@@ -80,8 +90,9 @@ def reward(spec: RobotSpec, state: RobotState, command: np.ndarray, action: np.n
            extras: dict[str, np.ndarray] | None = None) -> tuple[float, bool]:
     terms = reward_terms(spec, state, command, action, prev_action, next_state, extras)
     dt = 1.0 / spec.rates.control_hz
-    r = dt * sum(WEIGHTS[k] * v for k, v in terms.items())
     p = spec.task.params
+    weights = _weights(spec)
+    r = dt * sum(weights[k] * v for k, v in terms.items())
     if p.get("only_positive_rewards", True):
         # legged_gym's only_positive_rewards: a negative step reward would teach the policy
         # to end the episode early (fall) to stop the penalties
@@ -107,6 +118,7 @@ class WalkTask(Task):
                        (("vx_range", (0.0, 0.6)), ("vy_range", (0.0, 0.0)),
                         ("yaw_range", (0.0, 0.0)))][:len(spec.task.command)]
         self.resample_s = float(self.params.get("resample_s", 10.0))
+        _weights(spec)  # unknown reward_weights keys fail at construction
         self._next = self.resample_s
 
     def initial_state(self, rng: np.random.Generator) -> InitialState:

@@ -39,3 +39,34 @@ def test_forward_kinematics_matches_pybullet() -> None:
         c = u.sim.robot.client
         pb_pos = c.getLinkState(u.sim.robot.body, 6, computeForwardKinematics=True)[4]
         np.testing.assert_allclose(chain.position(q), pb_pos, atol=1e-5)
+
+
+def test_walk_reward_weights_override_and_validation() -> None:
+    from robot_ppo.spec import SpecError, load_spec, spec_from_dict
+    from sim.tasks import walk
+
+    spec = load_spec("quadruped")
+    d = spec.to_dict()
+    d["task"]["params"]["reward_weights"] = {"alive": 0.0, "tracking_lin": 2.0}
+    w = walk._weights(spec_from_dict(d, origin="test"))
+    assert w["alive"] == 0.0 and w["tracking_lin"] == 2.0 and w["torques"] == walk.WEIGHTS["torques"]
+    d["task"]["params"]["reward_weights"] = {"feet_air_time": 1.0}
+    with pytest.raises(SpecError, match="feet_air_time"):
+        walk.WalkTask(spec_from_dict(d, origin="test"))
+
+
+def test_reach_precision_term_peaks_at_target() -> None:
+    from robot_ppo.spec import load_spec
+    from sim.tasks import reach
+
+    spec = load_spec("arm")
+    env = sim.make_env("arm", "nominal", seed=0)
+    s = env.unwrapped.sim.true_state()
+    ee = reach.ee_position(spec, s.q)
+    a = np.zeros(spec.act_dim)
+    r0, _ = reach.reward(spec, s, ee, a, a, s)
+    r10, _ = reach.reward(spec, s, ee + [0.1, 0, 0], a, a, s)
+    p = spec.task.params
+    expected0 = p["precision"] + p["success_bonus"]
+    assert r0 == pytest.approx(expected0)
+    assert r10 == pytest.approx(-0.1 + p["precision"] * np.exp(-0.1 / p["precision_sigma"]))
