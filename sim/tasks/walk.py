@@ -11,7 +11,8 @@ Reward (legged_gym-style terms, each weighted and multiplied by the control peri
     torques       w·|τ|²           dof_acc      w·|(q̇' − q̇)/dt|²
     action_rate   w·|a − a_prev|²  alive        w
 Weights: `WEIGHTS` below, each overridable by `task.params.reward_weights` ({term: w});
-w = 0 drops a term. The sum is clipped at 0 (`only_positive_rewards`, as legged_gym) so that falling early is never
+w = 0 drops a term.
+The sum is clipped at 0 (`only_positive_rewards`, as legged_gym) so that falling early is never
 the best way to stop paying penalties. Terminated when |roll| > max_roll,
 |pitch| > max_pitch, or (sim only) base height < min_height.
 

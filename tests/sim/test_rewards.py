@@ -49,7 +49,8 @@ def test_walk_reward_weights_override_and_validation() -> None:
     d = spec.to_dict()
     d["task"]["params"]["reward_weights"] = {"alive": 0.0, "tracking_lin": 2.0}
     w = walk._weights(spec_from_dict(d, origin="test"))
-    assert w["alive"] == 0.0 and w["tracking_lin"] == 2.0 and w["torques"] == walk.WEIGHTS["torques"]
+    assert w["alive"] == 0.0 and w["tracking_lin"] == 2.0
+    assert w["torques"] == walk.WEIGHTS["torques"]
     d["task"]["params"]["reward_weights"] = {"feet_air_time": 1.0}
     with pytest.raises(SpecError, match="feet_air_time"):
         walk.WalkTask(spec_from_dict(d, origin="test"))
@@ -65,7 +66,7 @@ def test_reach_precision_term_peaks_at_target() -> None:
     ee = reach.ee_position(spec, s.q)
     a = np.zeros(spec.act_dim)
     r0, _ = reach.reward(spec, s, ee, a, a, s)
-    r10, _ = reach.reward(spec, s, ee + [0.1, 0, 0], a, a, s)
+    r10, _ = reach.reward(spec, s, ee + np.array([0.1, 0, 0]), a, a, s)
     p = spec.task.params
     expected0 = p["precision"] + p["success_bonus"]
     assert r0 == pytest.approx(expected0)
