@@ -203,41 +203,53 @@ class PPO:
             data.actions, data.old_log_prob[:, None], data.old_values[:, None],
             advantages[:, None], data.returns[:, None]]
         packed = torch.cat(parts, dim=1)
+        packed_np = packed.numpy()
         c_act = obs_dim + priv_dim
         c_lp = c_act + act_dim
-        stats: list[torch.Tensor] = []
+        manual = self.manual_loss
+        stats: list[tuple[float, ...]] = []
         stopped_early = False
         for _epoch in range(p.epochs):
-            perm = torch.randperm(batch)
+            perm = torch.randperm(batch)  # torch's RNG: seeded with everything else
+            perm_np = perm.numpy()
             for k in range(n_mb):
-                rows = packed[perm[k * mb_size:(k + 1) * mb_size]]
-                mb = Minibatch(rows[:, :obs_dim],
-                               rows[:, obs_dim:c_act] if priv_dim else None,
-                               rows[:, c_act:c_lp], rows[:, c_lp], rows[:, c_lp + 1],
-                               rows[:, c_lp + 2], rows[:, c_lp + 3])
-                adv = mb.advantages
-                if p.adv_norm == "minibatch":
-                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                if self.manual_loss is not None:
-                    terms = LossTerms(*self.manual_loss(
-                        mb.obs, mb.privileged, mb.actions, mb.old_log_prob, adv,
-                        mb.old_values, mb.returns, p.clip, p.value_clip, p.vf_coef,
-                        p.ent_coef))
+                if manual is not None:
+                    r = packed_np[perm_np[k * mb_size:(k + 1) * mb_size]]
+                    adv_np = r[:, c_lp + 2]
+                    if p.adv_norm == "minibatch":
+                        adv_np = (adv_np - adv_np.mean()) / (adv_np.std(ddof=1) + 1e-8)
+                    vals = manual(r[:, :obs_dim], r[:, obs_dim:c_act] if priv_dim else None,
+                                  r[:, c_act:c_lp], r[:, c_lp], adv_np, r[:, c_lp + 1],
+                                  r[:, c_lp + 3], p.clip, p.value_clip, p.vf_coef,
+                                  p.ent_coef)
+                    total, kl = vals.total, vals.approx_kl
+                    row = vals[1:]
                 else:
+                    rows = packed[perm[k * mb_size:(k + 1) * mb_size]]
+                    mb = Minibatch(rows[:, :obs_dim],
+                                   rows[:, obs_dim:c_act] if priv_dim else None,
+                                   rows[:, c_act:c_lp], rows[:, c_lp], rows[:, c_lp + 1],
+                                   rows[:, c_lp + 2], rows[:, c_lp + 3])
+                    adv = mb.advantages
+                    if p.adv_norm == "minibatch":
+                        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
                     new_log_prob, entropy, values = model.evaluate(mb.obs, mb.actions,
                                                                    mb.privileged)
                     terms = ppo_losses(new_log_prob, mb.old_log_prob, adv, values,
                                        mb.old_values, mb.returns, entropy, p.clip,
                                        p.value_clip, p.vf_coef, p.ent_coef)
-                kl = terms.approx_kl.item()
+                    total, kl = terms.total.item(), terms.approx_kl.item()
+                    row = tuple(torch.stack((terms.policy, terms.value, terms.entropy,
+                                             terms.approx_kl, terms.clip_fraction)
+                                            ).detach().tolist())
                 if p.kl_mode == "early_stop" and kl > 1.5 * p.target_kl:
                     # SB3's rule: stop the whole update before a step that would move the
                     # policy too far from the one that collected the data.
                     stopped_early = True
                     break
-                if not np.isfinite(terms.total.item()):
+                if not np.isfinite(total):
                     raise NonFiniteLossError("the PPO loss is not finite")
-                if self.manual_loss is None:
+                if manual is None:
                     self.optimizer.zero_grad()
                     terms.total.backward()  # accumulates into the flat gradient views
                 grad_norm = self.optimizer.clip_grad_norm(p.max_grad_norm)
@@ -251,12 +263,10 @@ class PPO:
                         self._set_lr(max(self.learning_rate / 1.5, p.lr_min))
                     elif 0.0 < kl < 0.5 * p.target_kl:
                         self._set_lr(min(self.learning_rate * 1.5, p.lr_max))
-                stats.append(torch.stack((terms.policy.detach(), terms.value.detach(),
-                                          terms.entropy.detach(), terms.approx_kl,
-                                          terms.clip_fraction)))
+                stats.append(row)
             if stopped_early:
                 break
-        means = torch.stack(stats).mean(0).tolist() if stats else [float("nan")] * 5
+        means = np.mean(stats, axis=0).tolist() if stats else [float("nan")] * 5
         out = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"),
                        means))
         out["explained_variance"] = explained_variance(data.old_values, data.returns)

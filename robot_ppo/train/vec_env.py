@@ -17,11 +17,14 @@ an episode end returns the reset observation and ignores the action: the rollout
 contain dummy transitions to mask out of GAE and the loss. With SAME_STEP every stored
 transition is real, and the truncation bootstrap V(final_obs) is available at once.
 
-Workers: W = 0 or 1 steps every env in this process (no IPC: best when an env step costs
-tens of µs, like Pendulum); W ≥ 2 starts W processes, each stepping a contiguous slice of
-N/W envs, exchanging actions and results through shared memory with a one-byte pipe
-message per step; W = −1 picks in-process when a batch of N env steps is cheaper than the
-IPC round trip (≈1 ms), else min(CPU cores, N).
+Workers: W = 0 or 1 steps every env in this process (no IPC); W ≥ 2 splits the N envs
+into W contiguous slices: this process steps the first while W − 1 subprocesses step the
+others, exchanging actions and results through shared memory with a one-byte pipe message
+per step. W = −1 (auto) stays in-process unless the machine has at least 4 usable cores
+and a batch of N env steps costs more than ~1 ms; then W = min(cores, N). Measured on the
+shared 2-core dev machine (docs/benchmarks_train.md): the cartpole robot trained at
+~4,100 steps/s in-process vs ~3,000–3,650 with W = 2 (this process + 1 worker): the workers
+compete with everything else for the same two cores and each step pays pipe wake-ups.
 
 Factories must be picklable top-level callables (spawned workers rebuild the envs).
 """
@@ -214,7 +217,7 @@ def auto_workers(num_envs: int, step_seconds: float) -> int:
     """In-process unless a batch of env steps costs more than the IPC round trip."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
-    if num_envs * step_seconds < 1e-3 or cores < 2:
+    if num_envs * step_seconds < 1e-3 or cores < 4:
         return 0
     return min(cores, num_envs)
 
@@ -252,12 +255,13 @@ class VecEnv:
             self._local: _EnvSlice | None = _EnvSlice(factory, 0, num_envs, self.bufs,
                                                       priv_dim)
         else:
-            self._local = None
+            # W stepping processes in all: this one steps the first slice itself while
+            # W − 1 subprocesses step the others, so no core sits idle waiting.
             ctx = mp.get_context(start_method)
             self.bufs = _Buffers(num_envs, self.obs_dim, self.act_dim, priv_dim, ctx)
             dims = (num_envs, self.obs_dim, self.act_dim, priv_dim)
             bounds = np.linspace(0, num_envs, self.workers + 1).round().astype(int)
-            for w in range(self.workers):
+            for w in range(1, self.workers):
                 parent, child = ctx.Pipe()
                 proc = ctx.Process(target=_worker, daemon=True,
                                    args=(child, factory, int(bounds[w]), int(bounds[w + 1]),
@@ -266,6 +270,7 @@ class VecEnv:
                 child.close()
                 self._conns.append(parent)
                 self._procs.append(proc)
+            self._local = _EnvSlice(factory, 0, int(bounds[1]), self.bufs, priv_dim)
             self._wait()
 
     def _wait(self) -> None:
@@ -281,13 +286,12 @@ class VecEnv:
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Reset all envs (env i gets seed + i); returns copies of obs and privileged."""
-        if self._local is not None:
-            self._local.reset(seed)
-        else:
-            msg = b"r" + (b"" if seed is None else str(seed).encode())
-            for conn in self._conns:
-                conn.send_bytes(msg)
-            self._wait()
+        msg = b"r" + (b"" if seed is None else str(seed).encode())
+        for conn in self._conns:
+            conn.send_bytes(msg)
+        assert self._local is not None
+        self._local.reset(seed)
+        self._wait()
         self._ep_ret[:] = 0
         self._ep_len[:] = 0
         b = self.bufs
@@ -296,12 +300,11 @@ class VecEnv:
     def step(self, actions: np.ndarray) -> StepResult:
         b = self.bufs
         b.actions[:] = actions.reshape(self.num_envs, self.act_dim)
-        if self._local is not None:
-            self._local.step()
-        else:
-            for conn in self._conns:
-                conn.send_bytes(b"s")
-            self._wait()
+        for conn in self._conns:
+            conn.send_bytes(b"s")
+        assert self._local is not None
+        self._local.step()
+        self._wait()
         rewards = b.rewards.copy()
         terminated = b.terminated > 0.5
         truncated = b.truncated > 0.5
