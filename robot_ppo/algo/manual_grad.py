@@ -62,7 +62,7 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().numpy()
 
 
-def _ensure_grad(p: nn.Parameter) -> np.ndarray:
+def _ensure_grad(p: torch.Tensor) -> np.ndarray:
     """numpy view of p.grad (allocated when absent; FlatAdam pre-allocates it flat)."""
     if p.grad is None:
         p.grad = torch.zeros_like(p)

@@ -97,8 +97,8 @@ class TrainConfig:
     return_window: int = 20
     """Mean return = mean over the last this many finished training episodes."""
     workers: int = -1
-    """Env worker processes: 0 or 1 = step all envs in this process; W >= 2 = W processes;
-    -1 = auto (in-process when env steps are cheap, else min(cores, envs))."""
+    """Env stepping processes: 0 or 1 = all envs in this process; W >= 2 = this process plus
+    W-1 workers; -1 = auto (in-process unless >= 4 cores and a batch of env steps > 1 ms)."""
     torch_threads: int = 1
     """torch intra-op threads (0 = torch's default). 1 is fastest for small MLPs."""
     progress: bool = True

@@ -263,7 +263,7 @@ class VecEnv:
             bounds = np.linspace(0, num_envs, self.workers + 1).round().astype(int)
             for w in range(1, self.workers):
                 parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_worker, daemon=True,
+                proc = ctx.Process(target=_worker, daemon=True,  # type: ignore[attr-defined]
                                    args=(child, factory, int(bounds[w]), int(bounds[w + 1]),
                                          self.bufs.raw, dims))
                 proc.start()
