@@ -1,7 +1,7 @@
 """Learning, end to end through the CLI with its defaults.
 
 Pendulum-v1 with 100k steps is the done-when check (`robot-ppo train --env Pendulum-v1
---steps 100000` → mean_return ≥ −400); it takes ~15 s alone on one core, ~40 s on a busy
+--steps 100000` → mean_return ≥ −400); it takes ~6 s on one core, ~20 s on a busy
 2-core machine, so it stays in the default suite. The cartpole robot test runs once the
 simulator package `sim` is importable.
 """
