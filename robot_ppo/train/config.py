@@ -39,8 +39,8 @@ class TrainConfig:
     RobotPPO/CartPole-v0: steps 100000; see robot_ppo/train/config.py PRESETS); none: plain
     defaults."""
     steps: int = 200_000
-    """Total env steps to train for (summed over envs); with --resume, the total including the
-    checkpoint's steps."""
+    """Total env steps to train for (summed over envs), rounded up to whole iterations of
+    envs × rollout_steps; with --resume, the total including the checkpoint's steps."""
     envs: int = 8
     """Number of parallel environments."""
     rollout_steps: int = 256
