@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from robot_ppo.algo.normalizer import RewardScaler, RunningMeanStd
+from robot_ppo.algo.numpy_policy import NumpyPolicy
 from robot_ppo.algo.policy import ActorCritic
 
 
-def test_running_mean_var_equals_numpy_over_many_batches() -> None:
+@pytest.mark.parametrize("path", ["torch", "collection"])
+def test_running_mean_var_equals_numpy_over_many_batches(path: str) -> None:
+    """Both update paths: the module's own `update`, and the numpy merge the collection
+    loop runs on views of the same buffers (NumpyPolicy.update_stats)."""
     rng = np.random.default_rng(0)
-    rms = RunningMeanStd(4)
+    model = ActorCritic(4, 1)
+    rms = model.obs_normalizer
+    policy = NumpyPolicy(model, np.random.default_rng(0))
     seen = []
     for i in range(200):
         batch = rng.normal(loc=[3.0, -1.0, 100.0, 0.0], scale=[1.0, 0.01, 20.0, 5.0],
                            size=(int(rng.integers(1, 33)), 4)).astype(np.float32)
         if i % 50 == 0:
             batch += 7.0  # drift: the merge must stay exact, not approximately stationary
-        rms.update(torch.from_numpy(batch))
+        if path == "torch":
+            rms.update(torch.from_numpy(batch))
+        else:
+            policy.update_stats(batch, None)
         seen.append(batch)
     data = np.concatenate(seen).astype(np.float64)
     assert rms.count.item() == len(data)
