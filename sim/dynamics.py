@@ -116,17 +116,20 @@ def _from_mapping(spec: RobotSpec, data: Any, origin: str) -> DynamicsSet:
 
 def resolve_dynamics(spec: RobotSpec, dynamics: str | Path | dict[str, Any] | DynamicsSet
                      ) -> DynamicsSet:
-    """'nominal' | 'randomized' | 'shifted' | a YAML file path | a mapping -> DynamicsSet."""
+    """'nominal' | 'randomized' | 'shifted' | 'adr' | a YAML file | a mapping -> DynamicsSet."""
     if isinstance(dynamics, DynamicsSet):
         return dynamics
     if isinstance(dynamics, dict):
         return _from_mapping(spec, dynamics, "mapping")
     text = str(dynamics)
+    if text == "adr":  # randomized, with ranges from automatic domain randomization
+        from sim.adr_env import adr_dynamics_set
+        return adr_dynamics_set(spec, _builtin(spec, "randomized"))
     if text in DYNAMICS_SETS:
         return _builtin(spec, text)
     path = Path(text)
     if not path.is_file():
-        raise UserError(f"unknown dynamics {text!r}: use one of {', '.join(DYNAMICS_SETS)} or "
+        raise UserError(f"unknown dynamics {text!r}: use one of {', '.join(DYNAMICS_SETS)}, adr or "
                         "a path to a dynamics YAML file (see docs/simulation.md).")
     try:
         data = yaml.safe_load(path.read_text())

@@ -8,11 +8,19 @@ info keys (every step):
   privileged  float32 vector (only with privileged=True): dynamics values, then for floating
               bases the base linear velocity (base frame) and foot contacts
   task keys   e.g. reach: distance, success; walk: base_lin_vel_x
+
+At an episode's end with `dynamics="adr"` (automatic domain randomization, sim/adr_env.py):
+  episode_metrics  flat dict of floats: adr/entropy, adr/<param>_lo, adr/<param>_hi,
+                   adr/performance, curriculum/level
+The episode's normalized performance (task success if the task reports one, else the
+fraction of the episode survived) goes to the ADR queue of the pinned boundary and to the
+disturbance curriculum (success = the task's success, else not terminated early).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +31,9 @@ from robot_ppo.action import ActionMapping, JointCommand
 from robot_ppo.observation import ObservationBuilder
 from robot_ppo.spec import RobotSpec, load_spec, spec_from_dict
 from robot_ppo.state import RobotState
+from sim.adr import AdrConfig
+from sim.adr_env import AdrProcess, shared_adr, shared_curriculum
+from sim.curriculum import CurriculumConfig
 from sim.dynamics import DynamicsSet, resolve_dynamics
 from sim.episode import Streams, start_episode
 from sim.robot import pb
@@ -46,7 +57,9 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def __init__(self, spec: SpecLike, dynamics: str | Path | dict[str, Any] | DynamicsSet
                  = "randomized", render_mode: str | None = None, privileged: bool = False,
-                 width: int = 320, height: int = 240):
+                 width: int = 320, height: int = 240, adr_config: AdrConfig | None = None,
+                 curriculum: CurriculumConfig | None = None, adr_group: str = "default",
+                 performance: Callable[[dict[str, Any], bool], float] | None = None):
         self.robot_spec = as_spec(spec)
         if render_mode not in (None, "rgb_array", "human"):
             raise ValueError(f"render_mode must be None, 'rgb_array' or 'human', got "
@@ -58,7 +71,15 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
             # PyBullet's GUI aborts the process without an X display: fall back to DIRECT
             gym.logger.warn("render_mode='human' needs a display (DISPLAY is unset); "
                             "running headless")
-        self.sim = Simulator(self.robot_spec, self.dynamics, gui=gui)
+        self.adr: AdrProcess | None = None
+        if self.dynamics.name == "adr":
+            # ADR and the curriculum are shared by this process's envs (sim/adr_env.py)
+            adr = shared_adr(self.robot_spec, adr_config, adr_group)
+            self.adr = AdrProcess(self.dynamics, adr)
+            self.curriculum = shared_curriculum(self.robot_spec, curriculum, adr_group)
+        self.performance = performance
+        """(final info, terminated) -> normalized performance; None: the task's own."""
+        self.sim = Simulator(self.robot_spec, self.dynamics, gui=gui, process=self.adr)
         self.task = make_task(self.robot_spec)
         self.builder = ObservationBuilder(self.robot_spec)
         self.mapping = ActionMapping(self.robot_spec)
@@ -82,6 +103,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         if seed is not None or self._streams is None:
             entropy = seed if seed is not None else int(self.np_random.integers(2**63))
             self._streams = Streams(entropy)
+        if self.adr is not None:
+            self.task.disturbance = self.sim.push_scale = self.curriculum.factor
         start_episode(self.sim, self.task, self.mapping, self._streams)
         command = self.task.reset_command(self._streams.task)
         self._last_action = np.zeros(self.robot_spec.act_dim)
@@ -107,7 +130,27 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         truncated = (not terminated) and self._steps >= self.robot_spec.task.episode_steps
         command = self.task.update_command(self._streams.task, self.sim.time)
         obs = self._observe(command)
-        return obs, float(res.reward), terminated, truncated, self._info(res.info)
+        info = self._info(res.info)
+        if self.adr is not None and (terminated or truncated):
+            info["episode_metrics"] = self._end_episode(info, terminated)
+        return obs, float(res.reward), terminated, truncated, info
+
+    def _end_episode(self, info: dict[str, Any], terminated: bool) -> dict[str, float]:
+        """Report the episode to ADR and the curriculum; their state for the logs."""
+        assert self.adr is not None
+        if self.performance is not None:
+            perf = float(self.performance(info, terminated))
+            success = perf >= 0.5
+        elif "success" in info:
+            perf = float(bool(info["success"]))
+            success = bool(info["success"])
+        else:
+            perf = self._steps / self.robot_spec.task.episode_steps
+            success = not terminated
+        self.adr.adr.report(self.adr.pinned, perf)
+        self.curriculum.report(success)
+        return {**self.adr.metrics(), "adr/performance": perf,
+                "curriculum/level": float(self.curriculum.level)}
 
     def _observe(self, command: np.ndarray) -> np.ndarray:
         assert self._streams is not None

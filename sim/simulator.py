@@ -40,11 +40,14 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
 class Simulator:
     """A SimRobot plus dynamics process, latency buffers and the actuator loop."""
 
-    def __init__(self, spec: RobotSpec, dset: DynamicsSet, gui: bool = False):
+    def __init__(self, spec: RobotSpec, dset: DynamicsSet, gui: bool = False,
+                 process: DynamicsProcess | None = None):
         self.spec = spec
         self.dset = dset
         self.robot = SimRobot(spec, gui=gui)
-        self.process = DynamicsProcess(dset)
+        self.process = process or DynamicsProcess(dset)
+        self.push_scale = 1.0
+        """Multiplies the push velocity (the disturbance curriculum raises it)."""
         self.n = spec.n_joints
         self.decimation = spec.rates.decimation
         self.dt = self.robot.dt
@@ -130,7 +133,8 @@ class Simulator:
         if push is not None and robot.floating and push.interval_s > 0 \
                 and self.rng.random() < 1.0 - math.exp(-self.control_dt / push.interval_s):
             lin, ang = robot.base_velocity()
-            lin[:2] += self.rng.uniform(-push.velocity, push.velocity, size=2)
+            v = push.velocity * self.push_scale
+            lin[:2] += self.rng.uniform(-v, v, size=2)
             robot.client.resetBaseVelocity(robot.body, lin.tolist(), ang.tolist())
 
     def _record(self, fill: bool = False) -> None:

@@ -1,5 +1,9 @@
 """Metrics sinks: DIR/metrics.csv always (plain, read by `robot-ppo plot` and tests) and
-TensorBoard scalars when enabled. The trainer hands it one flat dict per iteration."""
+TensorBoard scalars when enabled. The trainer hands it one flat dict per iteration.
+
+Keys with a "/" (env-reported episode metrics such as `adr/entropy`) become extra columns
+after COLUMNS, in order of first appearance; when a new one appears the file is rewritten
+with the wider header (rare: once per new key), so every row stays aligned."""
 
 from __future__ import annotations
 
@@ -20,10 +24,15 @@ class MetricsLogger:
     def __init__(self, out_dir: Path, tensorboard: bool, append: bool = False) -> None:
         self.path = out_dir / "metrics.csv"
         new_file = not (append and self.path.is_file())
+        self.columns = list(COLUMNS)
+        if not new_file:
+            with self.path.open(newline="") as fh:
+                header = next(csv.reader(fh), [])
+            self.columns += [c for c in header if c not in COLUMNS]
         self._fh = self.path.open("w" if new_file else "a", newline="")
         self._csv = csv.writer(self._fh)
         if new_file:
-            self._csv.writerow(COLUMNS)
+            self._csv.writerow(self.columns)
             self._fh.flush()
         self._tb: Any = None
         if tensorboard:
@@ -34,8 +43,22 @@ class MetricsLogger:
             else:
                 self._tb = SummaryWriter(log_dir=str(out_dir / "tb"))
 
+    def _widen(self, new: list[str]) -> None:
+        """Rewrite the file with `new` extra columns (old rows get empty cells)."""
+        self._fh.close()
+        with self.path.open(newline="") as fh:
+            rows = list(csv.reader(fh))[1:]
+        self.columns += new
+        self._fh = self.path.open("w", newline="")
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(self.columns)
+        self._csv.writerows(r + [""] * (len(self.columns) - len(r)) for r in rows)
+
     def log(self, row: dict[str, float]) -> None:
-        self._csv.writerow(["" if row.get(c) is None else row[c] for c in COLUMNS])
+        new = [k for k in row if "/" in k and k not in self.columns]
+        if new:
+            self._widen(new)
+        self._csv.writerow(["" if row.get(c) is None else row[c] for c in self.columns])
         self._fh.flush()
         if self._tb is not None:
             step = int(row["env_steps"])
@@ -46,7 +69,8 @@ class MetricsLogger:
                     group = "train" if key in ("episode_return", "episode_length") else "loss"
                     if key in ("steps_per_s", "wall_s", "learning_rate"):
                         group = "perf"
-                    self._tb.add_scalar(f"{group}/{key}", value, step)
+                    tag = key if "/" in key else f"{group}/{key}"  # adr/entropy stays as is
+                    self._tb.add_scalar(tag, value, step)
 
     def close(self) -> None:
         self._fh.close()

@@ -38,7 +38,7 @@ from robot_ppo.train.checkpoint import load_checkpoint, save_checkpoint, state_i
 from robot_ppo.train.config import TrainConfig
 from robot_ppo.train.logger import MetricsLogger
 from robot_ppo.train.seeding import seed_everything, set_torch_threads
-from robot_ppo.train.vec_env import EnvFactory, VecEnv
+from robot_ppo.train.vec_env import EnvFactory, VecEnv, mean_metrics
 
 
 @dataclass
@@ -129,6 +129,9 @@ class Trainer:
             Path(config.resume) if config.resume is not None else None)
         self.returns: deque[float] = deque(maxlen=max(1, config.return_window))
         self.lengths: deque[int] = deque(maxlen=max(1, config.return_window))
+        # env-reported info["episode_metrics"] (e.g. adr/entropy), averaged like returns
+        self.episode_metrics: deque[dict[str, float]] = deque(
+            maxlen=max(1, config.return_window))
 
     # ---- files --------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
@@ -179,6 +182,7 @@ class Trainer:
             if step.episode_returns:
                 self.returns.extend(step.episode_returns)
                 self.lengths.extend(step.episode_lengths)
+            self.episode_metrics.extend(step.episode_metrics)
             obs, priv = step.obs, step.privileged
         ppo.compute_returns(obs, priv)
         return obs, priv
@@ -210,7 +214,7 @@ class Trainer:
                     "wall_s": wall, "steps_per_s": (self.env_steps - start_steps) / wall,
                     "episode_return": self.mean_return(),
                     "episode_length": float(np.mean(self.lengths)) if self.lengths
-                    else float("nan"), **losses}
+                    else float("nan"), **losses, **mean_metrics(self.episode_metrics)}
                 logger.log(row)
                 stop = bool(self.on_iteration(row)) if self.on_iteration is not None else False
                 if progress is not None:

@@ -9,6 +9,7 @@ privileged dims):
     step.rewards [N] f32, step.terminated [N] bool, step.truncated [N] bool
     step.final_obs / final_privileged    # true last obs, valid only in rows that ended
     step.episode_returns / episode_lengths   # undiscounted raw stats of episodes that ended
+    step.episode_metrics                 # info["episode_metrics"] dicts of episodes that ended
 
 Autoreset is SAME_STEP (gymnasium's `AutoresetMode.SAME_STEP`, done here by hand): an env
 whose episode ends is reset within the same `step` call and its true final observation is
@@ -17,14 +18,16 @@ an episode end returns the reset observation and ignores the action: the rollout
 contain dummy transitions to mask out of GAE and the loss. With SAME_STEP every stored
 transition is real, and the truncation bootstrap V(final_obs) is available at once.
 
-Workers: W = 0 or 1 steps every env in this process (no IPC); W ≥ 2 splits the N envs
-into W contiguous slices: this process steps the first while W − 1 subprocesses step the
-others, exchanging actions and results through shared memory with a one-byte pipe message
-per step. W = −1 (auto) stays in-process unless the machine has at least 4 usable cores
-and a batch of N env steps costs more than ~1 ms; then W = min(cores, N). Measured on the
-shared 2-core dev machine (docs/benchmarks_train.md): the cartpole robot trained at
-~4,100 steps/s in-process vs ~3,000–3,650 with W = 2 (this process + 1 worker): the workers
-compete with everything else for the same two cores and each step pays pipe wake-ups.
+Workers: W = 0 or 1 steps every env in this process (no IPC); W ≥ 2 splits the N envs into W
+contiguous slices: this process steps the first while W − 1 subprocesses step the others,
+exchanging actions and results through shared memory with a one-byte pipe message per step
+(plus, only in steps where an episode with `info["episode_metrics"]` ended, the pickled
+metric dicts appended to the worker's reply). W = −1 (auto) stays in-process unless the
+machine has at least 4 usable cores and a batch of N env steps costs more than ~1 ms; then W
+= min(cores, N). Measured on the shared 2-core dev machine (docs/benchmarks_train.md): the
+cartpole robot trained at ~4,100 steps/s in-process vs ~3,000–3,650 with W = 2 (this process
++ 1 worker): the workers compete with everything else for the same two cores and each step
+pays pipe wake-ups.
 
 Factories must be picklable top-level callables (spawned workers rebuild the envs).
 """
@@ -34,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import time
 import traceback
 from collections.abc import Callable
@@ -69,6 +73,17 @@ class StepResult:
     final_privileged: np.ndarray | None
     episode_returns: list[float]
     episode_lengths: list[int]
+    episode_metrics: list[dict[str, float]] = field(default_factory=list)
+    """`info["episode_metrics"]` of the episodes that ended (envs that report them)."""
+
+
+def mean_metrics(dicts: Any) -> dict[str, float]:
+    """Per-key mean over metric dicts (keys missing from some dicts average the rest)."""
+    sums: dict[str, list[float]] = {}
+    for d in dicts:
+        for k, v in d.items():
+            sums.setdefault(k, []).append(float(v))
+    return {k: float(np.mean(v)) for k, v in sums.items()}
 
 
 def _flat(x: Any) -> np.ndarray:
@@ -124,6 +139,12 @@ class _EnvSlice:
         self.lo, self.hi = lo, hi
         self.bufs = bufs
         self.priv_dim = priv_dim
+        self.metrics: list[dict[str, float]] = []
+        """Episode metrics since the last `take_metrics()` (filled at episode ends only)."""
+
+    def take_metrics(self) -> list[dict[str, float]]:
+        out, self.metrics = self.metrics, []
+        return out
 
     def reset(self, seed: int | None) -> None:
         b = self.bufs
@@ -146,6 +167,8 @@ class _EnvSlice:
                 b.final_obs[i] = _flat(obs)
                 if self.priv_dim:
                     b.final_priv[i] = _priv(info, self.priv_dim)
+                if "episode_metrics" in info:
+                    self.metrics.append({k: float(v) for k, v in info["episode_metrics"].items()})
                 obs, info = env.reset()
             b.obs[i] = _flat(obs)
             if self.priv_dim:
@@ -175,6 +198,10 @@ def _worker(conn: Connection, factory: EnvFactory, lo: int, hi: int, raw: dict[s
             msg = conn.recv_bytes()
             if msg == b"s":
                 envs.step()
+                metrics = envs.take_metrics()
+                if metrics:  # rare (episode ends only): the hot path stays one byte
+                    conn.send_bytes(b"k" + pickle.dumps(metrics))
+                    continue
             elif msg[:1] == b"r":
                 seed_s = msg[1:].decode()
                 envs.reset(None if seed_s == "" else int(seed_s))
@@ -273,7 +300,9 @@ class VecEnv:
             self._local = _EnvSlice(factory, 0, int(bounds[1]), self.bufs, priv_dim)
             self._wait()
 
-    def _wait(self) -> None:
+    def _wait(self) -> list[dict[str, float]]:
+        """Wait for every worker's reply; returns the episode metrics they sent."""
+        metrics: list[dict[str, float]] = []
         for conn in self._conns:
             try:
                 msg = conn.recv_bytes()
@@ -283,6 +312,9 @@ class VecEnv:
             if msg[:1] == b"e":
                 self.close()
                 raise RuntimeError("env worker failed:\n" + msg[1:].decode())
+            if len(msg) > 1:
+                metrics.extend(pickle.loads(msg[1:]))
+        return metrics
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Reset all envs (env i gets seed + i); returns copies of obs and privileged."""
@@ -304,7 +336,7 @@ class VecEnv:
             conn.send_bytes(b"s")
         assert self._local is not None
         self._local.step()
-        self._wait()
+        metrics = self._local.take_metrics() + self._wait()
         rewards = b.rewards.copy()
         terminated = b.terminated > 0.5
         truncated = b.truncated > 0.5
@@ -324,7 +356,7 @@ class VecEnv:
             rewards=rewards, terminated=terminated, truncated=truncated,
             final_obs=b.final_obs.copy(),
             final_privileged=b.final_priv.copy() if self.priv_dim else None,
-            episode_returns=returns, episode_lengths=lengths)
+            episode_returns=returns, episode_lengths=lengths, episode_metrics=metrics)
 
     def close(self) -> None:
         for conn in self._conns:

@@ -1,7 +1,9 @@
 """Task `balance`: keep a passive pole upright on an actuated cart.
 
-Reward +1 per control step alive; terminated when |pole| > max_pole_angle or
-|cart| > max_cart_position, so the best return is `episode_steps`.
+Reward +1 per control step alive, minus the action-smoothness penalty
+w·|a − a_prev|² (w = params.action_rate, default 0: the cartpole balances smoothly without
+it); terminated when |pole| > max_pole_angle or |cart| > max_cart_position, so the best
+return is `episode_steps`.
 Joints: params `cart_joint` / `pole_joint` (names) or, by default, the first actuated joint
 and the first sensed-only joint.
 """
@@ -33,12 +35,16 @@ def _indices(spec: RobotSpec) -> tuple[int, int]:
 def reward(spec: RobotSpec, state: RobotState, command: np.ndarray | None, action: np.ndarray,
            prev_action: np.ndarray | None, next_state: RobotState,
            extras: dict[str, np.ndarray] | None = None) -> tuple[float, bool]:
-    """+1 alive; terminated when the pole or the cart leaves its bounds (in next_state)."""
+    """+1 alive − w·|a − a_prev|²; terminated when the pole or the cart leaves its bounds."""
     cart, pole = _indices(spec)
     p = spec.task.params
     terminated = bool(abs(next_state.q[pole]) > float(p.get("max_pole_angle", 0.2))
                       or abs(next_state.q[cart]) > float(p.get("max_cart_position", 2.4)))
-    return 1.0, terminated
+    r = 1.0
+    w = float(p.get("action_rate", 0.0))
+    if w and prev_action is not None:
+        r -= w * float(np.sum((np.asarray(action) - np.asarray(prev_action)) ** 2))
+    return r, terminated
 
 
 class BalanceTask(Task):
@@ -50,9 +56,8 @@ class BalanceTask(Task):
         self.init_noise = float(self.params.get("initial_noise", 0.05))
 
     def initial_state(self, rng: np.random.Generator) -> InitialState:
-        n = self.spec.n_joints
-        return InitialState(self.default_q + rng.uniform(-self.init_noise, self.init_noise, n),
-                            rng.uniform(-self.init_noise, self.init_noise, n))
+        n, s = self.spec.n_joints, self.init_noise * self.disturbance
+        return InitialState(self.default_q + rng.uniform(-s, s, n), rng.uniform(-s, s, n))
 
     def evaluate(self, state: RobotState, action: np.ndarray, prev_action: np.ndarray,
                  next_state: RobotState, extras: dict[str, np.ndarray]) -> StepResult:

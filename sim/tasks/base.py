@@ -46,6 +46,8 @@ class Task:
         self.params = dict(spec.task.params)
         self.default_q = np.array([j.default_position for j in spec.joints])
         self.command = np.zeros(len(spec.task.command))
+        self.disturbance = 1.0
+        """Scale of the initial-state perturbation (the disturbance curriculum raises it)."""
 
     def initial_state(self, rng: np.random.Generator) -> InitialState:
         return InitialState(self.default_q.copy(), np.zeros(self.spec.n_joints))

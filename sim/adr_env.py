@@ -1,0 +1,136 @@
+"""ADR for the robot envs: which parameters, their initial ranges and limits, and the
+dynamics process that samples an episode from the current ADR ranges.
+
+`--dynamics adr` (`resolve_dynamics(spec, "adr")`) is the `randomized` set (drift, events,
+pushes, observation noise) whose ranges are drawn from an `AutomaticDomainRandomization`
+instead of the fixed training ranges. Per parameter with a non-zero training range
+[a, b] (width w = b − a, nominal n):
+
+    initial range   n ± 0.1·w, clipped into [a, b]         (a narrow band around nominal)
+    hard limits     [a − w, b + w], never below 0 for parameters whose range starts ≥ 0
+    step            0.25·w
+
+so ADR can grow one training width past plain DR on each side (the `shifted` set lies
+within 0.5·w beyond the range). Parameters that cannot matter for the robot are left at
+their randomized range: gyro biases without an IMU, Kp/Kd scales in torque mode.
+
+One ADR instance per process (`shared_adr`): the envs stepped in one process share it, so
+all their episodes fill the same boundary queues. With the default in-process stepping
+(vec_env: W = 0 on machines with < 4 cores) that is one ADR for all N envs; with W worker
+processes there are W independent ADRs, each seeing 1/W of the episodes, so each adapts W×
+slower and their ranges may differ. That is the price of keeping ADR state off the per-step
+IPC path (no synchronisation between processes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from robot_ppo.spec import RobotSpec
+from sim.adr import AdrConfig, AdrParam, AutomaticDomainRandomization
+from sim.curriculum import Curriculum, CurriculumConfig
+from sim.dynamics import DynamicsProcess, DynamicsSet
+from sim.randomization import PARAM_NAMES, PARAMS, parse_randomization
+
+INITIAL_FRACTION = 0.1
+"""Half-width of the initial band around nominal, as a fraction of the training width."""
+LIMIT_FRACTION = 1.0
+"""How far past the training range the hard limits lie, in training widths."""
+STEP_FRACTION = 0.25
+"""Boundary step, in training widths."""
+
+DEFAULT_CONFIG = AdrConfig(queue_size=3, high_threshold=0.8, low_threshold=0.4,
+                           boundary_prob=0.5)
+"""Small queues: a 150k-step cartpole run has only ~500 episodes for ~20 boundaries."""
+
+
+def relevant(spec: RobotSpec, name: str) -> bool:
+    """Whether randomizing `name` can change what this robot does or senses."""
+    if name.startswith("gyro_bias") and not spec.imu:
+        return False
+    return not (name in ("kp_scale", "kd_scale") and spec.action.mode == "torque")
+
+
+def adr_params(spec: RobotSpec) -> list[AdrParam]:
+    """ADR parameters for the robot's training-randomized, relevant parameters."""
+    ranges = parse_randomization(spec.randomization).ranges
+    out = []
+    for name in PARAM_NAMES:
+        a, b = ranges[name]
+        w = b - a
+        if w <= 0 or not relevant(spec, name):
+            continue
+        n = min(max(PARAMS[name].nominal, a), b)
+        initial = (max(n - INITIAL_FRACTION * w, a), min(n + INITIAL_FRACTION * w, b))
+        lo_limit = a - LIMIT_FRACTION * w
+        if a >= 0:
+            lo_limit = max(lo_limit, 0.0)
+        out.append(AdrParam(name, initial, (lo_limit, b + LIMIT_FRACTION * w),
+                            STEP_FRACTION * w))
+    return out
+
+
+def adr_dynamics_set(spec: RobotSpec, randomized: DynamicsSet) -> DynamicsSet:
+    """The `randomized` set with ADR parameters widened to their hard limits (so latency
+    rings are sized for the widest range ADR can reach)."""
+    ranges = dict(randomized.ranges)
+    for p in adr_params(spec):
+        ranges[p.name] = p.limits
+    return replace(randomized, name="adr", ranges=ranges)
+
+
+_SHARED: dict[tuple[str, str], AutomaticDomainRandomization] = {}
+_CURRICULA: dict[tuple[str, str], Curriculum] = {}
+
+
+def shared_adr(spec: RobotSpec, config: AdrConfig | None = None, group: str = "default"
+               ) -> AutomaticDomainRandomization:
+    """This process's ADR for `spec` (created on first use; see the module doc)."""
+    key = (spec.spec_hash, group)
+    if key not in _SHARED:
+        _SHARED[key] = AutomaticDomainRandomization(adr_params(spec), config or DEFAULT_CONFIG)
+    return _SHARED[key]
+
+
+def shared_curriculum(spec: RobotSpec, config: CurriculumConfig | None = None,
+                      group: str = "default") -> Curriculum:
+    """This process's disturbance curriculum for `spec` (shared like the ADR)."""
+    key = (spec.spec_hash, group)
+    if key not in _CURRICULA:
+        _CURRICULA[key] = Curriculum(config or CurriculumConfig())
+    return _CURRICULA[key]
+
+
+class AdrProcess(DynamicsProcess):
+    """A DynamicsProcess whose reset draws from the ADR's current ranges.
+
+    ADR parameters: x ~ U(lo, hi) of the current ADR range, or one pinned at a boundary;
+    drift and events then stay inside that current range. Others: as in the base set.
+    """
+
+    def __init__(self, dset: DynamicsSet, adr: AutomaticDomainRandomization):
+        super().__init__(dset)
+        self.adr = adr
+        self.base_low, self.base_high = self.low.copy(), self.high.copy()
+        self.pinned: tuple[str, str] | None = None
+
+    def reset(self, rng: np.random.Generator) -> None:
+        low, high = self.base_low.copy(), self.base_high.copy()
+        for name, (lo, hi) in self.adr.ranges().items():
+            low[self.index[name]], high[self.index[name]] = lo, hi
+        self.low, self.high, self.width = low, high, high - low
+        self.drift_mask = np.array([PARAMS[k].drifts for k in PARAM_NAMES]) & (self.width > 0)
+        super().reset(rng)  # uniform draw for every parameter (keeps the stream layout)
+        values, self.pinned = self.adr.sample(rng)
+        for name, v in values.items():
+            self.values[self.index[name]] = v
+
+    def metrics(self) -> dict[str, float]:
+        """Flat floats for info['episode_metrics']: entropy and every current range."""
+        out = {"adr/entropy": float(self.adr.entropy())}
+        for name, (lo, hi) in self.adr.ranges().items():
+            out[f"adr/{name}_lo"] = float(lo)
+            out[f"adr/{name}_hi"] = float(hi)
+        return out

@@ -1,0 +1,45 @@
+"""A disturbance curriculum: the push / initial-perturbation scale grows with success.
+
+    level ∈ [0, 1], factor = 1 + level · (max_factor − 1)
+
+After every `window` episodes: success rate ≥ `promote` → level += step; ≤ `demote` →
+level −= step (legged_gym's terrain curriculum promotes and demotes the same way). The
+factor multiplies the push velocity (floating bases) and the task's initial-state noise
+(`Task.disturbance`; the cartpole's initial pole angle / velocity range).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CurriculumConfig:
+    window: int = 10
+    promote: float = 0.8
+    demote: float = 0.3
+    step: float = 0.1
+    max_factor: float = 2.0
+
+
+@dataclass
+class Curriculum:
+    config: CurriculumConfig = field(default_factory=CurriculumConfig)
+    level: float = 0.0
+    _results: list[bool] = field(default_factory=list)
+
+    @property
+    def factor(self) -> float:
+        return 1.0 + self.level * (self.config.max_factor - 1.0)
+
+    def report(self, success: bool) -> None:
+        c = self.config
+        self._results.append(bool(success))
+        if len(self._results) < c.window:
+            return
+        rate = sum(self._results) / len(self._results)
+        self._results.clear()
+        if rate >= c.promote:
+            self.level = min(1.0, self.level + c.step)
+        elif rate <= c.demote:
+            self.level = max(0.0, self.level - c.step)
