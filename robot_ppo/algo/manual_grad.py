@@ -13,7 +13,7 @@ these gradients equal to autograd's on every supported configuration.
 
 Supported: CPU model, state-independent log-std, hidden activation tanh|elu|relu,
 optional privileged critic input, value clipping on or off. Anything else
-(state-dependent std) uses autograd (`PPO` picks automatically).
+(state-dependent std, recurrent models) uses autograd (`PPO` picks automatically).
 
 Notation per minibatch of B samples: z = (a − μ)·e^{−s} (s = log σ),
     log π  = Σ_i [−½ z_i² − s_i − ½ log 2π]
@@ -48,7 +48,10 @@ class LossValues(NamedTuple):
     clip_fraction: float
 
 
-def supports(model: ActorCritic) -> bool:
+def supports(model: object) -> bool:
+    """MLP ActorCritic only; recurrent models (and anything else) use autograd."""
+    if not isinstance(model, ActorCritic) or getattr(model, "is_recurrent", False):
+        return False
     return (model.std_mode == "state_independent"
             and model.activation in ("tanh", "elu", "relu")
             and all(p.device.type == "cpu" for p in model.parameters()))

@@ -10,6 +10,7 @@ optimizer step and every statistics update is seen at once by both sides. The mo
 stay on the CPU, and parameters must not be re-allocated after construction
 (`load_state_dict` copies in place, which is fine).
 tests/robot_ppo/test_algo_numpy_policy.py holds it equal to the torch model.
+MLPs only (`supports`); recurrent models collect with recurrent_policy.TorchRecurrentPolicy.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from robot_ppo.algo.noise import LowpassNoise, WhiteNoise
 from robot_ppo.algo.policy import LOG_STD_MAX, LOG_STD_MIN, ActorCritic
 
 _LOG_SQRT_2PI = 0.9189385332046727
@@ -55,14 +57,25 @@ class _Stats:
         return np.clip(y, -self.clip, self.clip, out=y)
 
 
+def supports(model: object) -> bool:
+    """True for the feed-forward ActorCritic (on the CPU); False for recurrent models."""
+    return isinstance(model, ActorCritic) and not getattr(model, "is_recurrent", False) \
+        and all(p.device.type == "cpu" for p in model.parameters())
+
+
 class NumpyPolicy:
     """Sampling, log-probs and values for a batch of raw observations, in numpy."""
 
     def __init__(self, model: ActorCritic, rng: np.random.Generator) -> None:
+        if not isinstance(model, ActorCritic) or getattr(model, "is_recurrent", False):
+            raise ValueError("NumpyPolicy supports feed-forward ActorCritic models only")
         if any(p.device.type != "cpu" for p in model.parameters()):
             raise ValueError("NumpyPolicy needs the model on the CPU")
         self.model = model
         self.rng = rng
+        # None: i.i.d. N(0, 1) drawn here; else a per-env source (noise.py, e.g. low-pass)
+        # that must be built for the same number of envs as every `sample` batch.
+        self.noise: WhiteNoise | LowpassNoise | None = None
         self.act_dim = model.act_dim
 
         def layers(body: nn.Sequential, head: nn.Linear) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -133,7 +146,8 @@ class NumpyPolicy:
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(actions, log π(a|s), V(s)) for normalized inputs."""
         mean, log_std = self.mean_log_std(obs_n)
-        noise = self.rng.standard_normal(mean.shape, dtype=np.float32)
+        noise = (self.rng.standard_normal(mean.shape, dtype=np.float32)
+                 if self.noise is None else self.noise.sample())
         actions = mean + noise * np.exp(log_std)
         # with a = μ + σ·ξ:  log N(a; μ, σ) = Σ_i [−½ξ_i² − log σ_i − ½ log 2π]
         log_prob = (-0.5 * noise * noise - log_std).sum(-1) - self.act_dim * _LOG_SQRT_2PI

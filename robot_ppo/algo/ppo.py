@@ -32,10 +32,16 @@ import torch
 from torch import nn
 
 from robot_ppo.algo import manual_grad
+from robot_ppo.algo.models import AnyActorCritic
+from robot_ppo.algo.noise import make_noise
 from robot_ppo.algo.normalizer import RewardScaler
 from robot_ppo.algo.numpy_policy import NumpyPolicy
 from robot_ppo.algo.optim import FlatAdam
 from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.ppo_recurrent import update_recurrent
+from robot_ppo.algo.recurrent import RecurrentActorCritic
+from robot_ppo.algo.recurrent_policy import TorchRecurrentPolicy
+from robot_ppo.algo.sequence_storage import SequenceRolloutStorage
 from robot_ppo.algo.storage import Minibatch, RolloutStorage
 
 KLMode = Literal["none", "early_stop", "adaptive"]
@@ -68,6 +74,9 @@ class PPOParams:
     lr_min: float = 1e-5
     lr_max: float = 1e-2
     manual_grad: bool = True
+    seq_len: int = 16
+    noise: Literal["white", "lowpass"] = "white"
+    noise_beta: float = 0.9
 
 
 class LossTerms(NamedTuple):
@@ -124,13 +133,25 @@ def make_adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
 class PPO:
     """Owns the model's optimizer and the rollout storage; knows nothing of envs or files."""
 
-    def __init__(self, model: ActorCritic, params: PPOParams, num_envs: int,
+    def __init__(self, model: AnyActorCritic, params: PPOParams, num_envs: int,
                  num_steps: int) -> None:
         self.model = model
         self.params = params
         self.num_envs, self.num_steps = num_envs, num_steps
-        self.storage = RolloutStorage(num_steps, num_envs, model.obs_dim, model.act_dim,
-                                      model.critic_obs_dim)
+        self.recurrent = isinstance(model, RecurrentActorCritic)
+        self.storage: RolloutStorage
+        if isinstance(model, RecurrentActorCritic):
+            if num_steps % params.seq_len:
+                raise ValueError(f"rollout_steps ({num_steps}) must be a multiple of "
+                                 f"seq_len ({params.seq_len}) for a recurrent policy")
+            self.storage = SequenceRolloutStorage(num_steps, num_envs, model.obs_dim,
+                                                  model.act_dim, model.critic_obs_dim,
+                                                  model.rnn_hidden)
+        else:
+            self.storage = RolloutStorage(num_steps, num_envs, model.obs_dim, model.act_dim,
+                                          model.critic_obs_dim)
+        # 1 where the env's next observation begins an episode (all of them at the start)
+        self.episode_starts = np.ones(num_envs, dtype=np.float32)
         # Adam over one flat buffer holding all parameters (see optim.py): its step and the
         # global grad norm are a handful of vector ops instead of per-tensor Python loops.
         self.optimizer = FlatAdam(list(model.parameters()), params.lr)
@@ -139,12 +160,20 @@ class PPO:
                               if params.reward_scaling else None)
         # Collection-time policy in numpy over the same memory; its noise generator is
         # seeded from torch's RNG so one torch.manual_seed fixes the whole run.
-        self.policy = NumpyPolicy(model, np.random.default_rng(
-            int(torch.randint(0, 2**62, ()).item())))
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
+        self.noise = make_noise(params.noise, num_envs, model.act_dim, params.noise_beta, rng)
+        self.policy: NumpyPolicy | TorchRecurrentPolicy
+        if isinstance(model, RecurrentActorCritic):
+            self.policy = TorchRecurrentPolicy(model, num_envs, self.noise)
+        else:
+            self.policy = NumpyPolicy(model, rng)
+            if params.noise != "white":  # white keeps NumpyPolicy's own draw (bit-identical)
+                self.policy.noise = self.noise
         # Hand-written backward for the common model shape (see manual_grad.py); autograd
         # for everything else.
         self.manual_loss = (manual_grad.ManualLoss(model)
-                            if params.manual_grad and manual_grad.supports(model) else None)
+                            if params.manual_grad and isinstance(model, ActorCritic)
+                            and manual_grad.supports(model) else None)
 
     # ---- collection (numpy: see numpy_policy.py) -------------------------------------
     def act(self, obs: np.ndarray, privileged: np.ndarray | None = None) -> np.ndarray:
@@ -157,6 +186,9 @@ class PPO:
         policy = self.policy
         policy.update_stats(obs, privileged)
         obs_n, priv_n = policy.normalize(obs, privileged)
+        if isinstance(policy, TorchRecurrentPolicy):
+            assert isinstance(self.storage, SequenceRolloutStorage)
+            self.storage.add_state(policy.h_actor, policy.h_critic, self.episode_starts)
         actions, log_prob, values = policy.sample(obs_n, priv_n)
         self.storage.add_policy_step(obs_n, priv_n, actions, log_prob, values)
         return actions
@@ -175,9 +207,18 @@ class PPO:
         if final_obs is not None and trunc_only.any():
             idx = np.flatnonzero(trunc_only)
             boot = np.zeros(self.num_envs, dtype=np.float32)
-            boot[idx] = self.policy.value(
-                final_obs[idx], None if final_privileged is None else final_privileged[idx])
+            fp = None if final_privileged is None else final_privileged[idx]
+            if isinstance(self.policy, TorchRecurrentPolicy):
+                boot[idx] = self.policy.value(final_obs[idx], fp, rows=idx)
+            else:
+                boot[idx] = self.policy.value(final_obs[idx], fp)
         self.storage.add_env_step(rewards, dones, boot)
+        # episode ends: reset GRU states / correlated noise before the next observation
+        if isinstance(self.policy, TorchRecurrentPolicy):
+            self.policy.reset(dones)
+        else:
+            self.noise.reset(dones)
+        self.episode_starts = dones.astype(np.float32)
 
     def compute_returns(self, last_obs: np.ndarray,
                         last_privileged: np.ndarray | None = None) -> None:
@@ -190,10 +231,25 @@ class PPO:
         self.learning_rate = lr
         self.optimizer.lr = lr
 
+    def adapt_lr(self, kl: float) -> None:
+        """rsl_rl-style schedule (kl_mode=adaptive): shrink the step when the policy moved
+        too far, grow it when it barely moved; bounded to [lr_min, lr_max]."""
+        p = self.params
+        if p.kl_mode != "adaptive":
+            return
+        if kl > 2.0 * p.target_kl:
+            self._set_lr(max(self.learning_rate / 1.5, p.lr_min))
+        elif 0.0 < kl < 0.5 * p.target_kl:
+            self._set_lr(min(self.learning_rate * 1.5, p.lr_max))
+
     def update(self) -> dict[str, float]:
         """Epochs of shuffled minibatches; returns mean losses and diagnostics."""
+        if self.recurrent:
+            seq_stats, stopped = update_recurrent(self)
+            return self._summarize(seq_stats, stopped)
         p = self.params
         model = self.model
+        assert isinstance(model, ActorCritic)
         data = self.storage.flat()
         batch = data.advantages.shape[0]
         advantages = data.advantages
@@ -262,16 +318,15 @@ class PPO:
                 if not np.isfinite(grad_norm):
                     raise NonFiniteLossError("the gradient is not finite")
                 self.optimizer.step()
-                if p.kl_mode == "adaptive":
-                    # rsl_rl-style schedule: shrink the step when the policy moved too far,
-                    # grow it when it barely moved; bounded to [lr_min, lr_max].
-                    if kl > 2.0 * p.target_kl:
-                        self._set_lr(max(self.learning_rate / 1.5, p.lr_min))
-                    elif 0.0 < kl < 0.5 * p.target_kl:
-                        self._set_lr(min(self.learning_rate * 1.5, p.lr_max))
+                self.adapt_lr(kl)
                 stats.append(row)
             if stopped_early:
                 break
+        return self._summarize(stats, stopped_early)
+
+    def _summarize(self, stats: list[tuple[float, ...]], stopped_early: bool
+                   ) -> dict[str, float]:
+        data = self.storage.flat()
         means = np.mean(stats, axis=0).tolist() if stats else [float("nan")] * 5
         out = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"),
                        means))

@@ -7,7 +7,8 @@ float, bool and None. Keys (format_version 1):
     format            "robot_ppo.checkpoint"
     format_version    1 (bumped on any incompatible change; loaders refuse other versions)
     package_version   robot_ppo.__version__ that wrote it
-    model_config      kwargs of ActorCritic (ActorCritic.from_config rebuilds the model)
+    model_config      kwargs of ActorCritic or, with an `rnn_hidden` key, of
+                      RecurrentActorCritic (algo.models.model_from_config rebuilds either)
     model_state       model.state_dict(), including the normalizer buffers
                       (obs_normalizer.mean/var/count, critic_normalizer.* when present)
     optimizer_state   Adam state in torch.optim.Adam's state_dict format (loads into
@@ -28,7 +29,8 @@ float, bool and None. Keys (format_version 1):
 Public API: `save_checkpoint(path, ...)` (atomic: temp file then os.replace),
 `load_checkpoint(path) -> dict` (validated; UserError with a clear message for a missing
 file, a file that is not a robot_ppo checkpoint, or another format_version), and
-`build_model(ckpt) -> ActorCritic` (weights and normalizer loaded, in eval mode).
+`build_model(ckpt) -> ActorCritic | RecurrentActorCritic` (weights and normalizer loaded,
+in eval mode).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from typing import Any, Protocol
 import torch
 
 from robot_ppo import __version__
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.models import AnyActorCritic, model_from_config
 from robot_ppo.errors import UserError
 
 FORMAT = "robot_ppo.checkpoint"
@@ -72,7 +74,7 @@ def state_is_finite(state: dict[str, Any]) -> bool:
                if isinstance(v, torch.Tensor) and v.is_floating_point())
 
 
-def save_checkpoint(path: str | Path, *, model: ActorCritic,
+def save_checkpoint(path: str | Path, *, model: AnyActorCritic,
                     optimizer: HasStateDict | None, config: dict[str, Any],
                     env_id: str, env_kwargs: dict[str, Any] | None = None,
                     spec: dict[str, Any] | None = None, spec_hash: str | None = None,
@@ -149,9 +151,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def build_model(ckpt: dict[str, Any]) -> ActorCritic:
-    """The checkpoint's ActorCritic with weights and normalizer statistics, in eval mode."""
-    model = ActorCritic.from_config(ckpt["model_config"])
+def build_model(ckpt: dict[str, Any]) -> AnyActorCritic:
+    """The checkpoint's actor-critic with weights and normalizer statistics, in eval mode."""
+    model = model_from_config(ckpt["model_config"])
     model.load_state_dict(ckpt["model_state"])
     model.eval()
     return model

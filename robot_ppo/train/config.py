@@ -59,6 +59,21 @@ class TrainConfig:
     """Policy std: one learned log-std per action (state_independent) or a head on the actor."""
     init_std: float = 1.0
     """Initial policy standard deviation (in the policy's action space)."""
+    recurrent: Literal["none", "gru"] = "none"
+    """gru: a GRU in front of the actor MLP and a separate GRU in front of the critic
+    (robot_ppo/algo/recurrent.py); trained on sequences of seq_len steps with autograd and
+    exported with explicit hidden-state inputs/outputs. none: feed-forward MLPs."""
+    rnn_hidden: int = 64
+    """GRU state size (recurrent=gru)."""
+    seq_len: int = 16
+    """Sequence length of the recurrent update's minibatches; rollout_steps must be a
+    multiple. Each sequence starts from the stored collection-time GRU state."""
+    noise: Literal["white", "lowpass"] = "white"
+    """Exploration noise: white = i.i.d. N(0,1) per step; lowpass = per-env AR(1)
+    ε_t = β ε_(t-1) + sqrt(1-β²) ξ_t (unit variance, autocorrelation β^k; reset at episode
+    starts), gentler on motors. The PPO ratio treats it as i.i.d. (accepted approximation)."""
+    noise_beta: float = 0.9
+    """β of the lowpass noise, in [0, 1): correlation time about 1/(1-β) steps."""
     gamma: float = 0.99
     """Discount factor γ."""
     gae_lambda: float = 0.95
@@ -113,7 +128,8 @@ class TrainConfig:
             max_grad_norm=self.max_grad_norm, epochs=self.epochs,
             minibatch_size=self.minibatch_size, lr=self.lr, kl_mode=self.kl_mode,
             target_kl=self.target_kl, adv_norm=self.adv_norm,
-            reward_scaling=self.reward_scaling)
+            reward_scaling=self.reward_scaling, seq_len=self.seq_len, noise=self.noise,
+            noise_beta=self.noise_beta)
 
 
 # Documented per-env starting points (preset=auto). Pendulum's reward is dense and

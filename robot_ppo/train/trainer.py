@@ -30,8 +30,10 @@ from typing import Any
 import numpy as np
 import yaml
 
+from robot_ppo.algo.models import AnyActorCritic, model_from_config
 from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.ppo import PPO, NonFiniteLossError
+from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.cli_config import config_to_dict
 from robot_ppo.errors import UserError
 from robot_ppo.train.checkpoint import load_checkpoint, save_checkpoint, state_is_finite
@@ -99,8 +101,14 @@ class Trainer:
                     f"{resume['obs_dim']}, act_dim={resume['act_dim']} on "
                     f"{resume['env_id']!r}; this env has obs_dim={v.obs_dim}, "
                     f"act_dim={v.act_dim}.")
-            model = ActorCritic.from_config(resume["model_config"])
+            model: AnyActorCritic = model_from_config(resume["model_config"])
             model.load_state_dict(resume["model_state"])
+        elif config.recurrent == "gru":
+            model = RecurrentActorCritic(
+                v.obs_dim, v.act_dim, rnn_hidden=config.rnn_hidden, hidden=config.hidden,
+                activation=config.activation, std_mode=config.std_mode,
+                init_std=config.init_std, critic_obs_dim=v.priv_dim or None,
+                normalize_obs=config.normalize_obs, obs_clip=config.obs_clip)
         else:
             model = ActorCritic(
                 v.obs_dim, v.act_dim, hidden=config.hidden, activation=config.activation,
