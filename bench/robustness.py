@@ -1,0 +1,200 @@
+"""Robustness table: cartpole variants trained with more and more randomization, evaluated
+on nominal dynamics and on the held-out `shifted` set (which also drifts in-episode).
+
+    python bench/robustness.py --out bench_out/robustness --steps 150000 --seeds 2
+
+Variants:
+  nominal      --dynamics nominal (no randomization)
+  randomized   --dynamics randomized (plain domain randomization)
+  history      randomized + observation.history 4 (a spec derived from the built-in one,
+               written into the run directory)
+  history_adr  history + --dynamics adr (automatic domain randomization + curriculum)
+  gru          randomized + --set recurrent=gru, only if `robot-ppo train` knows that key
+
+Writes OUT/results.json, docs/robustness.md (the table) and docs/img/robustness.png. Each
+variant's seed-0 policy is also exported to ONNX and run for a few seconds through
+`robot-ppo run` against `robot-ppo serve --robot <its spec> --port pty` (column "serial").
+Trainings run one at a time under `nice -n 5` (shared machine). Existing checkpoints in OUT
+are reused, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "robot_ppo.cli"]
+
+
+def history_spec(out: Path, history: int = 4) -> Path:
+    """The built-in cartpole with `history` stacked frames, as a YAML in `out`."""
+    from robot_ppo.spec import BUILTIN_DIR, load_spec
+
+    data = load_spec("cartpole").to_dict()
+    data["name"] = f"cartpole_history{history}"
+    data["urdf"] = str((BUILTIN_DIR / data["urdf"]).resolve())
+    data["observation"]["history"] = history
+    path = out / f"cartpole_history{history}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def has_recurrent() -> bool:
+    help_text = subprocess.run([*CLI, "train", "--help"], capture_output=True, text=True).stdout
+    return "recurrent" in help_text
+
+
+def variants(out: Path) -> dict[str, dict[str, Any]]:
+    hist = str(history_spec(out))
+    v: dict[str, dict[str, Any]] = {
+        "nominal": {"robot": "cartpole", "dynamics": "nominal", "extra": []},
+        "randomized": {"robot": "cartpole", "dynamics": "randomized", "extra": []},
+        "history": {"robot": hist, "dynamics": "randomized", "extra": []},
+        "history_adr": {"robot": hist, "dynamics": "adr", "extra": []},
+    }
+    if has_recurrent():
+        v["gru"] = {"robot": "cartpole", "dynamics": "randomized",
+                    "extra": ["--set", "recurrent=gru"]}
+    return v
+
+
+def sh(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    print("$", " ".join(cmd), flush=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, **kw)
+    if res.returncode != 0:
+        raise RuntimeError(f"command failed ({res.returncode}): {' '.join(cmd)}\n"
+                           f"{res.stderr[-3000:]}")
+    return res
+
+
+def train(v: dict[str, Any], run: Path, steps: int, seed: int) -> Path:
+    ckpt = run / "checkpoint.pt"
+    summary = run / "summary.json"
+    if summary.is_file() and json.loads(summary.read_text())["env_steps"] >= steps:
+        return ckpt
+    sh(["nice", "-n", "5", *CLI, "train", "--robot", v["robot"], "--dynamics", v["dynamics"],
+        "--steps", str(steps), "--seed", str(seed), "--out", str(run), "--tensorboard",
+        "false", *v["extra"]])
+    return ckpt
+
+
+def evaluate(ckpt: Path, dynamics: str, episodes: int) -> dict[str, Any]:
+    res = sh(["nice", "-n", "5", *CLI, "eval", "--checkpoint", str(ckpt), "--episodes",
+              str(episodes), "--dynamics", dynamics, "--json"])
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def serial_check(v: dict[str, Any], ckpt: Path, run: Path) -> bool:
+    """Export to ONNX and run it for 3 s over a pty against the simulated robot."""
+    onnx = run / "policy.onnx"
+    sh([*CLI, "export", str(ckpt), "--output", str(onnx)])
+    serve = subprocess.Popen([*CLI, "serve", "--robot", v["robot"], "--port", "pty",
+                                    "--duration", "30"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert serve.stdout is not None
+        port = serve.stdout.readline().strip()
+        res = subprocess.run([*CLI, "run", "--policy", str(onnx), "--port", port, "--robot",
+                                    v["robot"], "--duration", "3", "--quiet", "true",
+                                    "--stats-file", str(run / "run_stats.json")],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)
+        if res.returncode != 0:
+            print(res.stderr[-2000:], file=sys.stderr)
+        return res.returncode == 0
+    finally:
+        serve.terminate()
+        serve.wait(timeout=10)
+
+
+def mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def table(results: dict[str, Any], cmd: str) -> str:
+    lines = [
+        "| variant | training | nominal return | shifted return | shifted / nominal | "
+        "serial (export → run ↔ serve) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        nom, shf = mean(r["nominal"]), mean(r["shifted"])
+        lines.append(
+            f"| {name} | {r['desc']} | {nom:.1f} ({', '.join(f'{x:.0f}' for x in r['nominal'])})"
+            f" | {shf:.1f} ({', '.join(f'{x:.0f}' for x in r['shifted'])}) | "
+            f"{100 * shf / max(nom, 1e-9):.0f} % | {'ok' if r['serial'] else 'FAILED'} |")
+    return "\n".join(lines) + f"\n\nCommand: `{cmd}`\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(results)
+    x = np.arange(len(names))
+    nom = [mean(results[n]["nominal"]) for n in names]
+    shf = [mean(results[n]["shifted"]) for n in names]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(x - 0.2, nom, 0.4, label="nominal")
+    ax.bar(x + 0.2, shf, 0.4, label="shifted (held out, drifting)")
+    for i, (a, b) in enumerate(zip(nom, shf)):
+        ax.text(i + 0.2, b + 5, f"{100 * b / max(a, 1e-9):.0f}%", ha="center", fontsize=8)
+    ax.set_xticks(x, names)
+    ax.set_ylabel("mean return (max 500)")
+    ax.set_title("cartpole robustness")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("bench_out/robustness"))
+    ap.add_argument("--steps", type=int, default=150000)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--episodes", type=int, default=10)
+    ap.add_argument("--docs", type=Path, default=ROOT / "docs")
+    ap.add_argument("--only", nargs="*", help="variant names (default: all)")
+    args = ap.parse_args()
+    out = args.out.resolve()
+    cmd = " ".join(["python", "bench/robustness.py", *sys.argv[1:]])
+    results: dict[str, Any] = {}
+    t0 = time.time()
+    for name, v in variants(out).items():
+        if args.only and name not in args.only:
+            continue
+        r: dict[str, Any] = {"desc": f"{Path(v['robot']).stem} / {v['dynamics']}"
+                             + (" " + " ".join(v["extra"]) if v["extra"] else ""),
+                             "nominal": [], "shifted": [], "train_s": []}
+        for seed in range(args.seeds):
+            run = out / name / f"seed{seed}"
+            t = time.time()
+            ckpt = train(v, run, args.steps, seed)
+            r["train_s"].append(round(time.time() - t, 1))
+            for dyn in ("nominal", "shifted"):
+                r[dyn].append(evaluate(ckpt, dyn, args.episodes)["mean_return"])
+        r["serial"] = serial_check(v, out / name / "seed0" / "checkpoint.pt", out / name / "seed0")
+        results[name] = r
+        print(name, r, flush=True)
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+    md = table(results, cmd)
+    print(md)
+    print(f"total {time.time() - t0:.0f} s")
+    (out / "table.md").write_text(md)
+    plot(results, args.docs / "img" / "robustness.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
