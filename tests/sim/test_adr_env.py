@@ -1,0 +1,105 @@
+"""ADR in the env: ranges follow the reported performance, metrics reach metrics.csv."""
+
+from __future__ import annotations
+
+import csv
+import math
+import subprocess
+import sys
+import uuid
+
+import numpy as np
+import pytest
+
+import sim
+from robot_ppo.spec import load_spec
+from sim.adr import AdrConfig
+from sim.adr_env import adr_params
+from sim.curriculum import Curriculum, CurriculumConfig
+
+FAST = AdrConfig(queue_size=2, boundary_prob=1.0)
+
+
+def run_episodes(env, n: int, max_steps: int = 5) -> dict[str, float]:
+    """n short episodes (the fake performance ignores what happened); last metrics."""
+    metrics: dict[str, float] = {}
+    for _ in range(n):
+        env.reset()
+        u = env.unwrapped
+        u._steps = u.robot_spec.task.episode_steps - max_steps  # end after max_steps
+        done = False
+        while not done:
+            _, _, term, trunc, info = env.step(np.zeros(1, dtype=np.float32))
+            done = term or trunc
+        metrics = info["episode_metrics"]
+    return metrics
+
+
+def make(perf: float, group: str):
+    return sim.make_env("cartpole", "adr", seed=0, adr_config=FAST, adr_group=group,
+                        performance=lambda info, terminated: perf)
+
+
+def test_ranges_widen_when_always_successful_and_narrow_back_when_failing():
+    group = uuid.uuid4().hex
+    env = make(1.0, group)
+    initial = {p.name: p.initial for p in adr_params(load_spec("cartpole"))}
+    h0 = run_episodes(env, 1)["adr/entropy"]
+    m = run_episodes(env, 120)
+    assert m["adr/entropy"] > h0 + 1.0
+    widened = [n for n, (lo, hi) in initial.items()
+               if m[f"adr/{n}_hi"] > hi or m[f"adr/{n}_lo"] < lo]
+    assert len(widened) >= len(initial) // 2
+    assert m["curriculum/level"] > 0
+    # the same process-wide ADR, now failing everywhere: back to the initial band
+    env.unwrapped.performance = lambda info, terminated: 0.0
+    m = run_episodes(env, 400)
+    for n, (lo, hi) in initial.items():
+        assert (m[f"adr/{n}_lo"], m[f"adr/{n}_hi"]) == pytest.approx((lo, hi))
+    assert m["adr/entropy"] == pytest.approx(h0)
+    assert m["curriculum/level"] == 0.0
+    env.close()
+
+
+def test_episode_draws_stay_inside_current_ranges():
+    env = make(1.0, uuid.uuid4().hex)
+    run_episodes(env, 60)
+    u = env.unwrapped
+    for _ in range(20):
+        env.reset()
+        d = u.sim.dynamics_dict()
+        for name, (lo, hi) in u.adr.adr.ranges().items():
+            assert lo - 1e-12 <= d[name] <= hi + 1e-12
+    env.close()
+
+
+def test_adr_limits_reach_beyond_plain_randomization():
+    spec = load_spec("cartpole")
+    randomized = sim.dynamics.resolve_dynamics(spec, "randomized").ranges
+    names = {p.name for p in adr_params(spec)}
+    assert "gyro_bias_x" not in names and "kp_scale" not in names  # no IMU, torque mode
+    for p in adr_params(spec):
+        lo, hi = randomized[p.name]
+        assert lo <= p.initial[0] <= p.initial[1] <= hi
+        assert p.limits[1] > hi
+
+
+def test_curriculum_promotes_and_demotes():
+    c = Curriculum(CurriculumConfig(window=4, step=0.5, max_factor=3.0))
+    for _ in range(8):
+        c.report(True)
+    assert c.level == 1.0 and c.factor == 3.0
+    for _ in range(4):
+        c.report(False)
+    assert c.level == 0.5 and c.factor == 2.0
+
+
+def test_adr_metrics_reach_metrics_csv(tmp_path):
+    out = tmp_path / "run"
+    subprocess.run([sys.executable, "-m", "robot_ppo.cli", "train", "--robot", "cartpole",
+                    "--dynamics", "adr", "--steps", "4096", "--out", str(out),
+                    "--tensorboard", "false", "--progress", "false"], check=True,
+                   capture_output=True, timeout=300)
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert "adr/entropy" in rows[0] and "curriculum/level" in rows[0]
+    assert math.isfinite(float(rows[-1]["adr/entropy"]))
