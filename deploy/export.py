@@ -10,9 +10,17 @@ Graph contract (export format 1.0, opset `DEFAULT_OPSET` unless asked otherwise)
     output  action_mean  float32 [B, act_dim]   policy mean, the policy's own space
     output  action_std   float32 [B, act_dim]   policy σ, same space (exploration on the robot)
 
-B is dynamic. Recurrent or history-state policies will add explicit state tensors: input
-`state_in_k` and output `state_out_k`, listed as pairs in the `state_inputs` metadata; the
-runtime feeds each output back as the next call's input. Feed-forward policies have none.
+B is dynamic. Recurrent (GRU) policies add one explicit state tensor pair,
+
+    input   state_in_0   float32 [B, H]  GRU state before this observation (zeros at start)
+    output  state_out_0  float32 [B, H]  GRU state after it: the next call's state_in_0
+
+listed as [["state_in_0", "state_out_0"]] in the `state_inputs` metadata (sizes in
+`state_sizes`); the runtime feeds each output back as the next call's input and zeroes it
+at an episode start. The graph holds only the actor's GRU and MLP: no critic weights.
+Their parity check runs over sequences (deploy.parity_check.check_parity_sequences): one
+batch-1 sequence of 100 steps plus the rest as parallel 100-step sequences, comparing every
+output, the state included, at every step. Feed-forward policies have no state.
 
 Exporter choice: torch >= 2.9 defaults to the dynamo exporter; we pass `dynamo=False`
 (the TorchScript-based exporter), which honours the requested opset and `dynamic_axes`
@@ -44,10 +52,12 @@ from deploy.onnx_metadata import (
     OUTPUT_MEAN,
     OUTPUT_STD,
     OUTPUT_TARGETS,
+    STATE_IN,
+    STATE_OUT,
     PolicyMetadata,
     metadata_for_spec,
 )
-from deploy.parity_check import check_parity
+from deploy.parity_check import check_parity, check_parity_sequences
 from robot_ppo import __version__
 from robot_ppo.action import ActionMapping
 from robot_ppo.errors import UserError
@@ -98,29 +108,52 @@ class ExportedPolicy(nn.Module):
         return targets, mean, std
 
 
+class ExportedRecurrentPolicy(ExportedPolicy):
+    """(obs, state_in) → (targets, action_mean, action_std, state_out) for an actor with
+    `step_raw(obs_raw, h [1, B, H]) -> (mean, std, h_next)` (RecurrentActorCritic); the
+    graph's state is [B, H] (the GRU's leading layer axis is added and dropped inside)."""
+
+    def forward(self, obs: torch.Tensor, state: torch.Tensor  # type: ignore[override]
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        mean, std, h_next = self.actor.step_raw(obs, state.unsqueeze(0))
+        a = mean if self.clip is None else torch.clamp(mean, -self.clip, self.clip)
+        targets = torch.minimum(torch.maximum(self.offset + self.scale * a, self.low), self.high)
+        return targets, mean, std, h_next.squeeze(0)
+
+
+def state_size(actor: nn.Module) -> int:
+    """GRU state size of a recurrent actor, 0 for a feed-forward one."""
+    return int(getattr(actor, "rnn_hidden", 0)) if getattr(actor, "is_recurrent", False) else 0
+
+
 def wrap_policy(actor: nn.Module, spec: RobotSpec | None, action_low: list[float],
                 action_high: list[float]) -> ExportedPolicy:
     """The graph's module for a robot spec (ActionMapping) or a gymnasium checkpoint."""
+    cls = ExportedRecurrentPolicy if state_size(actor) else ExportedPolicy
     if spec is not None:
         p = ActionMapping(spec).params()
-        return ExportedPolicy(actor, np.asarray(p["offset"]), np.asarray(p["scale"]),
-                              np.asarray(p["low"]), np.asarray(p["high"]), float(p["clip"]))
+        return cls(actor, np.asarray(p["offset"]), np.asarray(p["scale"]),
+                   np.asarray(p["low"]), np.asarray(p["high"]), float(p["clip"]))
     n = len(action_low)
-    return ExportedPolicy(actor, np.zeros(n), np.ones(n), np.asarray(action_low),
-                          np.asarray(action_high), None)
+    return cls(actor, np.zeros(n), np.ones(n), np.asarray(action_low),
+               np.asarray(action_high), None)
 
 
-def _to_onnx(module: ExportedPolicy, obs_dim: int, opset: int) -> onnx.ModelProto:
+def _to_onnx(module: ExportedPolicy, obs_dim: int, opset: int, hidden: int = 0
+             ) -> onnx.ModelProto:
     buf = io.BytesIO()
-    dummy = torch.zeros(1, obs_dim)
+    args: tuple[torch.Tensor, ...] = (torch.zeros(1, obs_dim),)
+    inputs, outputs = [INPUT_OBS], [OUTPUT_TARGETS, OUTPUT_MEAN, OUTPUT_STD]
+    if hidden:
+        args += (torch.zeros(1, hidden),)
+        inputs, outputs = [*inputs, STATE_IN], [*outputs, STATE_OUT]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchScript-exporter deprecation notices
         torch.onnx.export(
-            module, (dummy,), buf,  # type: ignore[arg-type]  # file-like objects work
+            module, args, buf,  # type: ignore[arg-type]  # file-like objects work
             dynamo=False, opset_version=opset,
-            input_names=[INPUT_OBS], output_names=[OUTPUT_TARGETS, OUTPUT_MEAN, OUTPUT_STD],
-            dynamic_axes={name: {0: "batch"} for name in
-                          (INPUT_OBS, OUTPUT_TARGETS, OUTPUT_MEAN, OUTPUT_STD)},
+            input_names=inputs, output_names=outputs,
+            dynamic_axes={name: {0: "batch"} for name in inputs + outputs},
             do_constant_folding=True)
     return onnx.load_from_string(buf.getvalue())
 
@@ -141,7 +174,8 @@ def export_policy(actor: nn.Module, *, obs_dim: int, act_dim: int, spec: RobotSp
         raise ValueError("the parity check needs at least 1,000 observations")
     actor.eval()
     module = wrap_policy(actor, spec, action_low, action_high).eval()
-    model = _to_onnx(module, obs_dim, opset)
+    hidden = state_size(actor)
+    model = _to_onnx(module, obs_dim, opset, hidden)
 
     if spec is not None:
         obs_names, act_names = observation_layout(spec), action_layout(spec)
@@ -159,6 +193,11 @@ def export_policy(actor: nn.Module, *, obs_dim: int, act_dim: int, spec: RobotSp
         action_high=[float(x) for x in action_high], env_id=env_id,
         training_config=dict(training_config or {}),
         opset=int(model.opset_import[0].version))
+    if hidden:
+        meta.inputs = [INPUT_OBS, STATE_IN]
+        meta.outputs = [OUTPUT_TARGETS, OUTPUT_MEAN, OUTPUT_STD, STATE_OUT]
+        meta.state_inputs = [[STATE_IN, STATE_OUT]]
+        meta.state_sizes = [hidden]
     model.doc_string = (f"robot_ppo policy for {meta.robot or env_id}: obs -> targets, "
                         "action_mean, action_std")
     model.producer_name = "robot_ppo"
@@ -171,8 +210,12 @@ def export_policy(actor: nn.Module, *, obs_dim: int, act_dim: int, spec: RobotSp
         raise UserError(f"the exported graph fails the ONNX checker: {exc}") from None
     blob = model.SerializeToString()
     scale = float(module.scale.abs().max())
-    stats = check_parity(module, blob, parity_obs.astype(np.float32), atol=PARITY_ATOL,
-                         target_scale=scale)
+    if hidden:
+        stats = check_parity_sequences(module, blob, parity_obs.astype(np.float32),
+                                       atol=PARITY_ATOL, target_scale=scale, state_size=hidden)
+    else:
+        stats = check_parity(module, blob, parity_obs.astype(np.float32), atol=PARITY_ATOL,
+                             target_scale=scale)
 
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

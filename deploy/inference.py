@@ -8,6 +8,12 @@ binding onto pre-allocated output buffers: no allocation per call, and the retur
 are the SAME buffers every call (copy them if you keep them). No RunOptions is passed:
 onnxruntime 1.32's Python wrapper spends ~39 µs on an empty one (docs/deploy.md).
 
+Recurrent policies (metadata `state_inputs`, see deploy/export.py) carry their state
+between calls: two pre-allocated state buffers A and B and two IO bindings, one reading A
+and writing B, the other reading B and writing A; `step` alternates between them, so the
+state moves with no allocation and no re-binding. It starts at zeros; `reset_state()`
+zeroes it (call it at an episode start). `state` is the current state (a view).
+
 The constructor reads the metadata (`deploy.onnx_metadata`), checks the graph's inputs
 and outputs against it, and proves the provider with a warm-up inference (falling back to
 the next provider with one log line). Missing or corrupt files raise `UserError`.
@@ -26,6 +32,8 @@ from deploy.onnx_metadata import (
     OUTPUT_MEAN,
     OUTPUT_STD,
     OUTPUT_TARGETS,
+    STATE_IN,
+    STATE_OUT,
     PolicyMetadata,
 )
 from deploy.providers import (
@@ -72,8 +80,12 @@ class OnnxPolicy:
                             "Re-export it with `robot-ppo export`.") from None
         self.meta = PolicyMetadata.from_props(probe.get_modelmeta().custom_metadata_map, origin)
         self.obs_dim, self.act_dim = self.meta.obs_dim, self.meta.act_dim
-        _check_io(probe, self.meta, origin)
+        self.state_size = _check_io(probe, self.meta, origin)
         del probe
+        # the two state buffers (see module doc); width 1 when stateless (never bound)
+        self._states = [np.zeros((1, max(self.state_size, 1)), dtype=np.float32)
+                        for _ in range(2)]
+        self._cur = 0  # index of the buffer holding the current state
 
         self.obs_buf = np.zeros((1, self.obs_dim), dtype=np.float32)
         self.out = {name: np.zeros((1, self.act_dim), dtype=np.float32) for name in OUTPUTS}
@@ -113,17 +125,39 @@ class OnnxPolicy:
                 ", ".join(f"{n} {v:.1f}" for n, v in lat.items()) + f"; using {best}")
             working = [w for w in working if w[0] == best]
         self.provider, self.session, self._io = working[0]
+        # bindings[k] reads state buffer k and writes buffer 1 − k
+        self._bindings = [self._io]
+        if self.state_size:
+            self._bindings.append(self._bind(self.session, flip=True))
+        self.reset_state()
         if provider not in ("auto", self.provider):
             log(f"inference: requested provider {provider} fell back to {self.provider}")
 
-    def _bind(self, sess: ort.InferenceSession) -> ort.IOBinding:
-        """Bind the pre-allocated numpy buffers (CPU memory) as input and outputs."""
+    def _bind(self, sess: ort.InferenceSession, flip: bool = False) -> ort.IOBinding:
+        """Bind the pre-allocated numpy buffers (CPU memory) as input and outputs; with a
+        state, read buffer 0 and write buffer 1 (or the reverse with `flip`)."""
         io = sess.io_binding()
         io.bind_input(INPUT_OBS, "cpu", 0, np.float32, list(self.obs_buf.shape),
                       self.obs_buf.ctypes.data)
         for name, buf in self.out.items():
             io.bind_output(name, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
+        if self.state_size:
+            src, dst = self._states[int(flip)], self._states[1 - int(flip)]
+            io.bind_input(STATE_IN, "cpu", 0, np.float32, list(src.shape), src.ctypes.data)
+            io.bind_output(STATE_OUT, "cpu", 0, np.float32, list(dst.shape), dst.ctypes.data)
         return io
+
+    @property
+    def state(self) -> np.ndarray:
+        """The current recurrent state (size `state_size`; a view, valid until the next
+        step), zeros-length 1 for a stateless policy."""
+        return self._states[self._cur][0]
+
+    def reset_state(self) -> None:
+        """Zero the recurrent state (episode start). No-op cost for stateless policies."""
+        for buf in self._states:
+            buf.fill(0.0)
+        self._cur = 0
 
     @property
     def provider_name(self) -> str:
@@ -133,13 +167,26 @@ class OnnxPolicy:
         """One batch-1 inference: (targets, action_mean, action_std), each (act_dim,) float32,
         views of buffers reused by the next call."""
         self.obs_buf[0] = obs
-        self.session.run_with_iobinding(self._io)
+        if self.state_size:
+            # read the current buffer, write the other; the written one becomes current
+            self.session.run_with_iobinding(self._bindings[self._cur])
+            self._cur = 1 - self._cur
+        else:
+            self.session.run_with_iobinding(self._io)
         return self.targets, self.mean, self.std
 
-    def run_batch(self, obs: np.ndarray) -> dict[str, np.ndarray]:
-        """Plain `run()` on a batch [B, obs_dim] (allocates; for tests and offline use)."""
-        outs = self.session.run(list(OUTPUTS), {INPUT_OBS: np.asarray(obs, dtype=np.float32)})
-        return dict(zip(OUTPUTS, outs))
+    def run_batch(self, obs: np.ndarray, state: np.ndarray | None = None
+                  ) -> dict[str, np.ndarray]:
+        """Plain `run()` on a batch [B, obs_dim] (allocates; for tests and offline use).
+        Recurrent policies: `state` [B, state_size] (zeros when None); the result then
+        also holds STATE_OUT."""
+        x = np.asarray(obs, dtype=np.float32)
+        if not self.state_size:
+            return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), {INPUT_OBS: x})))
+        h = (np.zeros((x.shape[0], self.state_size), dtype=np.float32) if state is None
+             else np.asarray(state, dtype=np.float32))
+        names = [*OUTPUTS, STATE_OUT]
+        return dict(zip(names, self.session.run(names, {INPUT_OBS: x, STATE_IN: h})))
 
 
 def _runner(sess: ort.InferenceSession, io: ort.IOBinding) -> Callable[[], None]:
@@ -148,7 +195,8 @@ def _runner(sess: ort.InferenceSession, io: ort.IOBinding) -> Callable[[], None]
     return run
 
 
-def _check_io(sess: ort.InferenceSession, meta: PolicyMetadata, origin: str) -> None:
+def _check_io(sess: ort.InferenceSession, meta: PolicyMetadata, origin: str) -> int:
+    """Check the graph against its metadata; returns the state size (0: stateless)."""
     inputs = {i.name: i for i in sess.get_inputs()}
     outputs = {o.name: o for o in sess.get_outputs()}
     if INPUT_OBS not in inputs:
@@ -157,10 +205,21 @@ def _check_io(sess: ort.InferenceSession, meta: PolicyMetadata, origin: str) -> 
     missing = [o for o in OUTPUTS if o not in outputs]
     if missing:
         raise UserError(f"{origin}: the graph lacks output(s) {', '.join(missing)}.")
-    if meta.state_inputs:
-        raise UserError(f"{origin}: recurrent/history-state policies (state inputs "
-                        f"{meta.state_inputs}) are not supported by this runtime version.")
     dim = inputs[INPUT_OBS].shape[-1]
     if isinstance(dim, int) and dim != meta.obs_dim:
         raise UserError(f"{origin}: input {INPUT_OBS!r} has {dim} entries but the metadata "
                         f"says obs_dim={meta.obs_dim}; the file is inconsistent.")
+    if not meta.state_inputs:
+        return 0
+    if meta.state_inputs != [[STATE_IN, STATE_OUT]]:
+        raise UserError(f"{origin}: state inputs {meta.state_inputs} are not supported by "
+                        f"this runtime version (it carries one pair [{STATE_IN}, "
+                        f"{STATE_OUT}]).")
+    if STATE_IN not in inputs or STATE_OUT not in outputs:
+        raise UserError(f"{origin}: the metadata lists a recurrent state but the graph lacks "
+                        f"{STATE_IN!r}/{STATE_OUT!r}; the file is inconsistent.")
+    size = inputs[STATE_IN].shape[-1]
+    if not isinstance(size, int) or size != outputs[STATE_OUT].shape[-1]:
+        raise UserError(f"{origin}: state input/output sizes are not fixed and equal "
+                        f"({inputs[STATE_IN].shape} vs {outputs[STATE_OUT].shape}).")
+    return size

@@ -20,7 +20,13 @@ Every value is a string; structured values are JSON. Keys (all prefixed `robot_p
     opset               ONNX opset of the graph
     inputs, outputs     JSON lists of tensor names, in order
     state_inputs        JSON list of [input, output] pairs carrying recurrent/history state
-                        between calls (empty for a feed-forward policy)
+                        between calls (empty for a feed-forward policy). A recurrent (GRU)
+                        policy has one pair, [STATE_IN, STATE_OUT] = ["state_in_0",
+                        "state_out_0"], each float32 [B, state_size]; the caller starts
+                        from zeros, feeds each output back as the next input and zeroes it
+                        at an episode start.
+    state_sizes         JSON list of ints, the size of each state pair (optional; [] when
+                        there is none)
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ INPUT_OBS = "obs"
 OUTPUT_TARGETS = "targets"
 OUTPUT_MEAN = "action_mean"
 OUTPUT_STD = "action_std"
+STATE_IN = "state_in_0"
+STATE_OUT = "state_out_0"
 
 
 @dataclass
@@ -66,6 +74,7 @@ class PolicyMetadata:
     outputs: list[str] = field(default_factory=lambda: [OUTPUT_TARGETS, OUTPUT_MEAN,
                                                         OUTPUT_STD])
     state_inputs: list[list[str]] = field(default_factory=list)
+    state_sizes: list[int] = field(default_factory=list)
 
     # ---- encode / decode --------------------------------------------------------------
     def to_props(self) -> dict[str, str]:
@@ -79,7 +88,7 @@ class PolicyMetadata:
             "action_low": self.action_low, "action_high": self.action_high,
             "env_id": self.env_id, "training_config": self.training_config,
             "opset": self.opset, "inputs": self.inputs, "outputs": self.outputs,
-            "state_inputs": self.state_inputs,
+            "state_inputs": self.state_inputs, "state_sizes": self.state_sizes,
         }
         return {PREFIX + k: (v if isinstance(v, str) else json.dumps(v, sort_keys=True))
                 for k, v in raw.items()}
@@ -116,6 +125,8 @@ class PolicyMetadata:
             training_config=dict(js("training_config") or {}), opset=int(js("opset")),
             inputs=list(js("inputs")), outputs=list(js("outputs")),
             state_inputs=[list(p) for p in js("state_inputs")],
+            state_sizes=[int(n) for n in (json.loads(props[PREFIX + "state_sizes"])
+                                          if PREFIX + "state_sizes" in props else [])],
         )
 
     # ---- the robot ------------------------------------------------------------------

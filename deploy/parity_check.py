@@ -5,6 +5,10 @@ so every export compares all three outputs: max |onnx − torch| <= atol (1e-5) 
 and σ, and for the targets the same 1e-5 expressed in target units, atol · max(1, |scale|):
 targets = offset + scale·a, so a float32 rounding of a (~1e-7 relative) is multiplied by
 the action scale (10 N for the cartpole) before it reaches the targets.
+
+Recurrent policies (`check_parity_sequences`) are compared over sequences, carrying each
+side's own state from step to step, so errors that compound through the state show up:
+the state output must match within atol as well.
 """
 
 from __future__ import annotations
@@ -14,10 +18,75 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from deploy.onnx_metadata import INPUT_OBS, OUTPUT_MEAN, OUTPUT_STD, OUTPUT_TARGETS
+from deploy.onnx_metadata import (
+    INPUT_OBS,
+    OUTPUT_MEAN,
+    OUTPUT_STD,
+    OUTPUT_TARGETS,
+    STATE_IN,
+    STATE_OUT,
+)
 from robot_ppo.errors import UserError
 
 NAMES = (OUTPUT_TARGETS, OUTPUT_MEAN, OUTPUT_STD)
+
+
+def _session(model_bytes: bytes) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    return ort.InferenceSession(model_bytes, sess_options=so,
+                                providers=["CPUExecutionProvider"])
+
+
+def _verdict(worst: dict[str, float], atol: float, target_scale: float, n: int,
+             what: str) -> dict[str, float]:
+    limit = dict.fromkeys(worst, atol)
+    limit[OUTPUT_TARGETS] = atol * max(1.0, target_scale)
+    bad = {k: v for k, v in worst.items() if v > limit[k]}
+    if bad:
+        raise UserError("export parity failed: onnxruntime differs from torch by " +
+                        ", ".join(f"{k} {v:.2e}" for k, v in bad.items()) +
+                        f" (limit {atol:.0e} in the action space) over {n} {what}; "
+                        "no file written.")
+    worst["n_obs"] = float(n)
+    return worst
+
+
+def check_parity_sequences(module: nn.Module, model_bytes: bytes, obs: np.ndarray,
+                           atol: float, state_size: int, target_scale: float = 1.0,
+                           seq_len: int = 100) -> dict[str, float]:
+    """Like `check_parity` for a stateful graph (obs, state_in) → (..., state_out).
+
+    The first `seq_len` observations run as one batch-1 sequence (the robot's path); the
+    rest as parallel sequences of `seq_len` steps ([L, B] time-major; a ragged tail is
+    dropped). Both sides start from zeros and carry their own state.
+    """
+    sess = _session(model_bytes)
+    names = [*NAMES, STATE_OUT]
+    worst = dict.fromkeys(names, 0.0)
+    L = min(seq_len, len(obs))
+    rest = obs[L:]
+    b = len(rest) // L
+    seqs = [obs[:L, None, :]]
+    if b:
+        seqs.append(rest[:b * L].reshape(b, L, -1).transpose(1, 0, 2))
+    with torch.inference_mode():
+        for seq in seqs:
+            h_t = torch.zeros(seq.shape[1], state_size)
+            h_o = np.zeros((seq.shape[1], state_size), dtype=np.float32)
+            for x in seq:
+                x = np.ascontiguousarray(x)
+                ref = module(torch.from_numpy(x), h_t)
+                got = sess.run(names, {INPUT_OBS: x, STATE_IN: h_o})
+                for name, r, g in zip(names, ref, got):
+                    r_np = r.numpy()
+                    if not (np.isfinite(g).all() and np.isfinite(r_np).all()):
+                        raise UserError(f"export parity: non-finite {name} output; the "
+                                        "checkpoint's weights or normalizer are broken.")
+                    worst[name] = max(worst[name], float(np.max(np.abs(r_np - g))))
+                h_t, h_o = ref[3], got[3]
+    n = L + b * L
+    return _verdict(worst, atol, target_scale, n, f"observations in sequences of {L}")
 
 
 def check_parity(module: nn.Module, model_bytes: bytes, obs: np.ndarray, atol: float,
@@ -27,10 +96,7 @@ def check_parity(module: nn.Module, model_bytes: bytes, obs: np.ndarray, atol: f
     Runs in batches of `batch` and also one single-observation call, so both the dynamic
     batch dimension and the batch-1 path the robot uses are covered.
     """
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(model_bytes, sess_options=so,
-                                providers=["CPUExecutionProvider"])
+    sess = _session(model_bytes)
     worst = dict.fromkeys(NAMES, 0.0)
     chunks = [obs[:1]] + [obs[i:i + batch] for i in range(0, len(obs), batch)]
     with torch.inference_mode():
@@ -43,13 +109,4 @@ def check_parity(module: nn.Module, model_bytes: bytes, obs: np.ndarray, atol: f
                     raise UserError(f"export parity: non-finite {name} output; the "
                                     "checkpoint's weights or normalizer are broken.")
                 worst[name] = max(worst[name], float(np.max(np.abs(r_np - g))))
-    limit = {OUTPUT_TARGETS: atol * max(1.0, target_scale), OUTPUT_MEAN: atol,
-             OUTPUT_STD: atol}
-    bad = {k: v for k, v in worst.items() if v > limit[k]}
-    if bad:
-        raise UserError("export parity failed: onnxruntime differs from torch by " +
-                        ", ".join(f"{k} {v:.2e}" for k, v in bad.items()) +
-                        f" (limit {atol:.0e} in the action space) over {len(obs)} observations; "
-                        "no file written.")
-    worst["n_obs"] = float(len(obs))
-    return worst
+    return _verdict(worst, atol, target_scale, len(obs), "observations")

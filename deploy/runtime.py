@@ -6,7 +6,9 @@
                refuse a rate the link cannot sustain (before anything moves)
     RAMP       enable; interpolate from the measured pose to the default pose (position mode)
     POLICY     each cycle: state → ObservationBuilder → ONNX → ActionMapping.to_command →
-               SafetyLayer → bus (one round trip) → recorder → stats
+               SafetyLayer → bus (one round trip) → recorder → stats. A recurrent policy's
+               state starts at zeros when POLICY begins (the run is one episode) and is
+               carried by OnnxPolicy from cycle to cycle (deploy/inference.py)
     SAFE_STOP  damping for `damping_s`, then disable (e-stop file: device e-stop at once)
     DONE       statistics printed as JSON and written to `stats_file`
 
@@ -266,6 +268,8 @@ class Runtime:
         end_ns = wake + int(cfg.duration * 1e9) if cfg.duration > 0 else None
         state = link.state
         seen = RobotState.zeros(self.spec.n_joints, self.spec.imu)
+        # one episode per run: a recurrent policy starts from a zero state (no-op otherwise)
+        pol.reset_state()
         while True:
             # observation from the newest state (the reply to the previous command); `seen`
             # keeps this cycle's arrays for the recorder (the link swaps in new ones on reply)
