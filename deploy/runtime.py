@@ -257,8 +257,13 @@ class Runtime:
             return True
         return False
 
+    def observe(self, state: RobotState) -> np.ndarray:
+        """The runtime's observation path: the shared ObservationBuilder (with its history
+        ring) on the newest state and the last action sent, into the per-cycle buffer."""
+        return self.builder.build(state, None, self.last_action, out=self.obs)
+
     def _policy_loop(self) -> None:
-        cfg, pol, b, link, safety = self.cfg, self.policy, self.builder, self.link, self.safety
+        cfg, pol, link, safety = self.cfg, self.policy, self.link, self.safety
         mapping, rec, stats = self.mapping, self.recorder, self.stats
         explore = cfg.explore > 0
         clip = mapping.clip
@@ -275,7 +280,7 @@ class Runtime:
             # keeps this cycle's arrays for the recorder (the link swaps in new ones on reply)
             seen.t, seen.q, seen.qd, seen.tau = state.t, state.q, state.qd, state.tau
             seen.base_quat, seen.base_ang_vel = state.base_quat, state.base_ang_vel
-            b.build(state, None, self.last_action, out=self.obs)
+            self.observe(state)
             targets, mean, std = pol.step(self.obs)
             logp = None
             if explore:
