@@ -50,7 +50,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory, cartpole: RobotSpec
 
 
 def test_graph_io_and_metadata(exported, cartpole: RobotSpec) -> None:
-    path, actor, stats = exported
+    path, _actor, stats = exported
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     ins = {i.name: i.shape for i in sess.get_inputs()}
     outs = {o.name: o.shape for o in sess.get_outputs()}
@@ -75,7 +75,7 @@ def test_onnx_matches_torch_over_100_step_sequence(exported) -> None:
     with torch.no_grad():
         for x in obs:
             mean, std, h_t = actor.step_raw(torch.from_numpy(x), h_t)
-            targets_o, mean_o, std_o, h_o = sess.run(None, {"obs": x, STATE_IN: h_o})
+            _targets_o, mean_o, std_o, h_o = sess.run(None, {"obs": x, STATE_IN: h_o})
             for r, g in ((mean, mean_o), (std, std_o), (h_t[0], h_o)):
                 worst = max(worst, float(np.abs(r.numpy() - g).max()))
     assert worst <= 1e-5
