@@ -30,11 +30,11 @@ examples:
 """
 
 
-def make_robot_env(spec_ref: str, dynamics: str) -> Any:
+def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False) -> Any:
     """Env factory for robots (top level so worker processes can unpickle it)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
-    return sim.make_env(load_spec(spec_ref), dynamics=dynamics)
+    return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged)
 
 
 def _gym_source(env_id: str) -> Any:
@@ -58,7 +58,7 @@ def _gym_source(env_id: str) -> Any:
     return EnvSource(factory=GymEnvFactory(env_id), env_id=env_id)
 
 
-def _robot_source(ref: str, dynamics: str) -> Any:
+def _robot_source(ref: str, dynamics: str, privileged: bool = False) -> Any:
     from robot_ppo.spec import load_spec
     from robot_ppo.train.trainer import EnvSource
 
@@ -72,8 +72,9 @@ def _robot_source(ref: str, dynamics: str) -> Any:
     spec_ref = ref if Path(ref).suffix else spec.name
     if Path(ref).suffix:
         spec_ref = str(Path(ref).resolve())
-    return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics),
-                     env_id=spec.gym_id, env_kwargs={"dynamics": dynamics},
+    return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged),
+                     env_id=spec.gym_id,
+                     env_kwargs={"dynamics": dynamics, "privileged": privileged},
                      robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash)
 
 
@@ -127,7 +128,7 @@ def main(argv: list[str]) -> int:
     if config.env:
         source = _gym_source(config.env)
     else:
-        source = _robot_source(config.robot or "cartpole", config.dynamics)
+        source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged)
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     import gymnasium as gym

@@ -107,3 +107,14 @@ def test_help_documents_every_option_with_default() -> None:
                  "--torch-threads", "--dynamics", "--progress", "--preset"):
         assert flag in proc.stdout, flag
     assert "(default: 0.99)" in proc.stdout
+
+
+def test_robot_with_privileged_critic_trains_from_the_cli(tmp_path: Path) -> None:
+    pytest.importorskip("sim")
+    out = tmp_path / "priv"
+    proc = run("train", "--robot", "cartpole", "--privileged", "true", "--steps", "2048",
+               "--envs", "2", "--epochs", "1", "--progress", "false", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["model_config"]["critic_obs_dim"] > 0  # the critic got info["privileged"]
+    assert ckpt["env_kwargs"]["privileged"] is True
