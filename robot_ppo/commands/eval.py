@@ -89,6 +89,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     import torch
 
     import sim
+    from robot_ppo.algo.recurrent import is_recurrent
     from robot_ppo.spec import load_spec, spec_from_dict
     from robot_ppo.train.checkpoint import build_model, load_checkpoint
 
@@ -105,21 +106,32 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
                                                                   origin="checkpoint spec")
     check_compatible(ckpt, spec)
     torch.set_num_threads(1)
-    model = build_model(ckpt)
+    model: Any = build_model(ckpt)  # feed-forward or recurrent actor-critic
+    recurrent = is_recurrent(model)
     low = np.array(ckpt["action_low"], dtype=np.float32)
     high = np.array(ckpt["action_high"], dtype=np.float32)
     env = sim.make_env(spec, dynamics=cfg.dynamics,
                        render_mode="rgb_array" if cfg.video else None)
-    returns, lengths, successes, frames = [], [], [], []
+    returns: list[float] = []
+    lengths: list[int] = []
+    successes: list[bool] = []
+    frames: list[np.ndarray] = []
     for ep in range(cfg.episodes):
         obs, info = env.reset(seed=cfg.seed + ep)
         record = cfg.video is not None and ep < cfg.video_episodes
         total, steps, done = 0.0, 0, False
+        # a recurrent policy carries its hidden state through the episode, from zeros
+        state = model.zero_state(1) if recurrent else None
         while not done:
             if record:
-                frames.append(env.render())
+                frames.append(np.asarray(env.render()))
             with torch.no_grad():
-                a = model.actor_mean(torch.as_tensor(obs, dtype=torch.float32)[None])[0]
+                obs_t = torch.as_tensor(obs, dtype=torch.float32)[None]
+                if state is not None:
+                    mean, _, state = model.step_raw(obs_t, state)
+                    a = mean[0]
+                else:
+                    a = model.actor_mean(obs_t)[0]
             obs, r, term, trunc, info = env.step(np.clip(a.numpy(), low, high))
             total += float(r)
             steps += 1

@@ -67,8 +67,10 @@ def main(argv: list[str]) -> int:
 
     spec = load_spec(cfg.robot)
     plant = PyBulletPlant(spec, cfg.dynamics, seed=cfg.seed)
+    limits = device_limits(spec)
     config = DeviceConfig(
-        motor_count=spec.n_joints, **device_limits(spec), watchdog_s=cfg.watchdog_ms / 1000.0,
+        motor_count=spec.n_joints, q_min=limits["q_min"], q_max=limits["q_max"],
+        qd_max=limits["qd_max"], tau_max=limits["tau_max"], watchdog_s=cfg.watchdog_ms / 1000.0,
         safe_mode=Mode.DAMPING if cfg.safe_mode == "damping" else Mode.OFF,
         kd_safe=cfg.kd_safe, spec_hash=bytes.fromhex(spec.spec_hash)[:8],
         firmware_id=f"virtual-{spec.name}")

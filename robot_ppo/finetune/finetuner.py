@@ -130,7 +130,7 @@ class Finetuner:
         storage.dones[:, 0] = torch.as_tensor(dones)
         storage.bootstrap_values[:, 0] = torch.as_tensor(boot)
         storage.step = n
-        storage.compute_returns(torch.zeros(1), p.gamma, p.gae_lambda)
+        storage.compute_returns(np.zeros(1, dtype=np.float32), p.gamma, p.gae_lambda)
         robot = np.concatenate([s.obs for s in segments if s.source == "robot"] or
                                [np.zeros((0, model.obs_dim), np.float32)])
         return FlatBatch(obs, actions, weights, prox, values, storage.advantages[:, 0].clone(),

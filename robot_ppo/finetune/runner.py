@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.cli_config import config_to_dict
 from robot_ppo.errors import UserError
 from robot_ppo.finetune.config import FinetuneConfig
@@ -74,6 +75,10 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
     params = params_from(config, ckpt)
     model = build_model(ckpt)
     reference = build_model(ckpt)
+    if not isinstance(model, ActorCritic) or not isinstance(reference, ActorCritic):
+        raise UserError("fine-tuning supports feed-forward policies only; this checkpoint holds "
+                        f"a recurrent policy ({ckpt['model_config'].get('recurrent')}). Fine-tune "
+                        "in simulation with `robot-ppo train --resume` instead.")
     model.train()
     gen = torch.Generator().manual_seed(config.seed)
     ft = Finetuner(model, reference, params, generator=gen)

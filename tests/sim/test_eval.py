@@ -47,3 +47,35 @@ def test_eval_on_another_robot_is_refused(tmp_path: Path) -> None:
 def test_eval_needs_a_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         eval_cmd.main(["--checkpoint", str(tmp_path / "missing.pt")])
+
+
+def test_eval_carries_a_recurrent_policys_state(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A GRU policy is evaluated step by step with its hidden state carried, not reset."""
+    import numpy as np
+    import torch
+
+    import sim
+    from robot_ppo.algo.recurrent import RecurrentActorCritic
+
+    spec = load_spec("cartpole")
+    torch.manual_seed(3)
+    model = RecurrentActorCritic(4, spec.act_dim, rnn_hidden=16)
+    ck = save_checkpoint(tmp_path / "gru.pt", model=model, optimizer=None, config={},
+                         env_id=spec.gym_id, env_kwargs={}, spec=spec.to_dict(),
+                         spec_hash=spec.spec_hash, action_low=[-1.0], action_high=[1.0],
+                         env_steps=0, iteration=0)
+    assert eval_cmd.main(["--checkpoint", str(ck), "--episodes", "1", "--dynamics", "nominal",
+                          "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    env = sim.make_env(spec, dynamics="nominal")
+    obs, _ = env.reset(seed=0)
+    h, total, done = model.zero_state(1), 0.0, False
+    with torch.no_grad():
+        while not done:
+            mean, _, h = model.step_raw(torch.as_tensor(obs)[None], h)
+            obs, r, term, trunc, _ = env.step(np.clip(mean[0].numpy(), -1.0, 1.0))
+            total, done = total + float(r), term or trunc
+    env.close()
+    assert out["mean_return"] == pytest.approx(total)
