@@ -102,6 +102,7 @@ def test_sigint_stops_run_and_motors_end_disabled(tmp_path: Path, cartpole_onnx:
     with virtual_controller(cartpole) as srv:
         proc = subprocess.Popen([sys.executable, "-c", RUN_WRAPPER, "run", "--policy",
                                  str(cartpole_onnx), "--port", srv.url, "--duration", "30",
+                                 "--stats-file", str(tmp_path / "stats.json"),
                                  *FAST], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env=_env())
         # wait until the policy is driving the motors
