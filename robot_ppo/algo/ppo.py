@@ -15,7 +15,7 @@ Loss, per minibatch, with ratio ρ = π_θ(a|s) / π_old(a|s) = exp(log π_θ �
 Advantages are normalized once per batch by default (`adv_norm="batch"`): with small
 minibatches (64) per-minibatch statistics are noisy, and once per batch costs one op.
 
-Where the time goes, and what is done about it (docs/benchmarks_train.md):
+Where the time goes, and what is done about it (docs/benchmarks.md):
 - collection: one numpy forward pass for all envs per step, on views of the model's
   memory (numpy_policy.py); raw observations in, normalized ones stored.
 - update: the loss gradient is written out by hand in numpy (manual_grad.py) for the usual

@@ -1,7 +1,7 @@
 """TrainConfig: every option of `robot-ppo train`, one docstring each (shown by --help).
 
 Defaults are chosen for speed and learning on small continuous-control tasks (see
-docs/benchmarks_train.md): 8 envs × 256 steps = 2048 samples per iteration, minibatches
+docs/benchmarks.md): 8 envs × 256 steps = 2048 samples per iteration, minibatches
 of 256 (8 per epoch) × 10 epochs, lr 1e-3, observation normalization and reward scaling.
 Minibatches of 256 take 4× fewer optimizer steps per sample than SB3's 64; on Pendulum
 (5 seeds, 100k steps) they learned better than both 512 (mean −333, worst −502) and 128

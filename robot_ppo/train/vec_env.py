@@ -24,7 +24,7 @@ exchanging actions and results through shared memory with a one-byte pipe messag
 (plus, only in steps where an episode with `info["episode_metrics"]` ended, the pickled
 metric dicts appended to the worker's reply). W = −1 (auto) stays in-process unless the
 machine has at least 4 usable cores and a batch of N env steps costs more than ~1 ms; then W
-= min(cores, N). Measured on the shared 2-core dev machine (docs/benchmarks_train.md): the
+= min(cores, N). Measured on the shared 2-core dev machine (docs/benchmarks.md): the
 cartpole robot trained at ~4,100 steps/s in-process vs ~3,000–3,650 with W = 2 (this process
 + 1 worker): the workers compete with everything else for the same two cores and each step
 pays pipe wake-ups.
