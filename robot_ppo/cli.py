@@ -26,6 +26,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
+ROBOT_EXTRA_MODULES = ("onnxruntime", "serial")
+"""Modules the robot-only install (`robot_ppo[robot]`) provides; anything else is `[train]`."""
+
+
 def _usage() -> str:
     width = max(len(n) for n in COMMANDS)
     lines = [
@@ -54,15 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         module = importlib.import_module(f"robot_ppo.commands.{name}")
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] in ("robot_ppo", "sim", "deploy", "firmware_bridge"):
-            raise
-        print(f"robot-ppo {name}: missing dependency {exc.name!r}. "
-              "Install the extra that provides it, e.g. pip install 'robot_ppo[train]' "
-              "(training, export) or 'robot_ppo[robot]' (runtime).", file=sys.stderr)
-        return 2
-    try:
         return int(module.main(rest) or 0)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in ("robot_ppo", "sim", "deploy", "firmware_bridge", ""):
+            raise
+        extra = "robot" if missing in ROBOT_EXTRA_MODULES else "train"
+        print(f"robot-ppo {name}: this command needs the Python package {missing!r}, which is "
+              f"not installed. Install it with: pip install 'robot_ppo[{extra}]'", file=sys.stderr)
+        return 2
     except UserError as exc:
         print(f"robot-ppo {name}: error: {exc}", file=sys.stderr)
         return 2
