@@ -34,15 +34,20 @@ ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "robot_ppo.cli"]
 
 
-def history_spec(out: Path, history: int = 4) -> Path:
-    """The built-in cartpole with `history` stacked frames, as a YAML in `out`."""
+def history_spec(out: Path, history: int = 8, last_action: bool = True) -> Path:
+    """The built-in cartpole with `history` stacked frames (and the previous action as an
+    observation term: with action latency the policy cannot otherwise know the commands
+    still in flight), as a YAML in `out`."""
     from robot_ppo.spec import BUILTIN_DIR, load_spec
 
     data = load_spec("cartpole").to_dict()
-    data["name"] = f"cartpole_history{history}"
+    name = f"cartpole_history{history}" + ("_lastaction" if last_action else "")
+    data["name"] = name
     data["urdf"] = str((BUILTIN_DIR / data["urdf"]).resolve())
     data["observation"]["history"] = history
-    path = out / f"cartpole_history{history}.yaml"
+    if last_action:
+        data["observation"]["terms"].append({"name": "last_action", "scale": 1.0, "noise": 0.0})
+    path = out / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -53,8 +58,9 @@ def has_recurrent() -> bool:
     return "recurrent" in help_text
 
 
-def variants(out: Path) -> dict[str, dict[str, Any]]:
-    hist = str(history_spec(out))
+def variants(out: Path, history: int = 8) -> dict[str, dict[str, Any]]:
+    hist = str(history_spec(out, history))
+    last = str(history_spec(out, 1))  # one frame + last_action (for the GRU)
     v: dict[str, dict[str, Any]] = {
         "nominal": {"robot": "cartpole", "dynamics": "nominal", "extra": []},
         "randomized": {"robot": "cartpole", "dynamics": "randomized", "extra": []},
@@ -62,8 +68,9 @@ def variants(out: Path) -> dict[str, dict[str, Any]]:
         "history_adr": {"robot": hist, "dynamics": "adr", "extra": []},
     }
     if has_recurrent():
-        v["gru"] = {"robot": "cartpole", "dynamics": "randomized",
-                    "extra": ["--set", "recurrent=gru"]}
+        gru = ["--set", "recurrent=gru"]
+        v["gru"] = {"robot": last, "dynamics": "randomized", "extra": gru}
+        v["gru_adr"] = {"robot": last, "dynamics": "adr", "extra": gru}
     return v
 
 
@@ -113,6 +120,52 @@ def serial_check(v: dict[str, Any], ckpt: Path, run: Path) -> bool:
     finally:
         serve.terminate()
         serve.wait(timeout=10)
+
+
+ABLATION: dict[str, tuple[str, ...]] = {
+    "mass": ("mass_scale",),
+    "inertia": ("inertia_scale",),
+    "friction": ("friction",),
+    "motor_strength": ("motor_strength",),
+    "joint_damping": ("joint_damping",),
+    "joint_friction": ("joint_friction",),
+    "latency": ("action_latency_s", "obs_latency_s"),
+    "gravity_tilt_x": ("gravity_tilt_x",),
+    "gravity_tilt_y": ("gravity_tilt_y",),
+}
+"""Shifted components that can matter for the cartpole (no IMU: no gyro bias; torque mode:
+no Kp/Kd scales). Tilt y is the one along the rail."""
+
+
+def ablation_files(out: Path) -> dict[str, Path]:
+    """`only_<c>`: the randomized set (drift on) with component c at its shifted range;
+    `shifted_without_<c>`: the shifted set with c back at its training range."""
+    from robot_ppo.spec import load_spec
+    from sim.dynamics import resolve_dynamics
+
+    spec = load_spec("cartpole")
+    shifted = resolve_dynamics(spec, "shifted").ranges
+    train_r = resolve_dynamics(spec, "randomized").ranges
+    d = out / "ablation"
+    d.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for comp, keys in ABLATION.items():
+        for tag, base, src in (("only", "randomized", shifted),
+                               ("shifted_without", "shifted", train_r)):
+            path = d / f"{tag}_{comp}.yaml"
+            path.write_text(yaml.safe_dump(
+                {"base": base, "ranges": {k: [float(x) for x in src[k]] for k in keys}}))
+            files[f"{tag}_{comp}"] = path
+    return files
+
+
+def ablation_table(abl: dict[str, dict[str, float]]) -> str:
+    names = list(abl)
+    cells = list(next(iter(abl.values())))
+    lines = ["| set | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for c in cells:
+        lines.append(f"| {c} | " + " | ".join(f"{abl[n][c]:.0f}" for n in names) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def mean(xs: list[float]) -> float:
@@ -166,12 +219,16 @@ def main() -> int:
     ap.add_argument("--episodes", type=int, default=10)
     ap.add_argument("--docs", type=Path, default=ROOT / "docs")
     ap.add_argument("--only", nargs="*", help="variant names (default: all)")
+    ap.add_argument("--history", type=int, default=8, help="frames of the history variants")
+    ap.add_argument("--ablate", type=int, default=1,
+                    help="1: also evaluate every variant's seed 0 on one shifted component at a "
+                         "time (OUT/ablation/*.yaml); 0: skip")
     args = ap.parse_args()
     out = args.out.resolve()
     cmd = " ".join(["python", "bench/robustness.py", *sys.argv[1:]])
     results: dict[str, Any] = {}
     t0 = time.time()
-    for name, v in variants(out).items():
+    for name, v in variants(out, args.history).items():
         if args.only and name not in args.only:
             continue
         r: dict[str, Any] = {"desc": f"{Path(v['robot']).stem} / {v['dynamics']}"
@@ -189,6 +246,16 @@ def main() -> int:
         print(name, r, flush=True)
         (out / "results.json").write_text(json.dumps(results, indent=2))
     md = table(results, cmd)
+    if args.ablate:
+        files = ablation_files(out)
+        abl: dict[str, dict[str, float]] = {}
+        for name, r in results.items():
+            ckpt = out / name / "seed0" / "checkpoint.pt"
+            abl[name] = {"shifted": r["shifted"][0]}
+            for cell, path in files.items():
+                abl[name][cell] = evaluate(ckpt, str(path), args.episodes)["mean_return"]
+            (out / "ablation.json").write_text(json.dumps(abl, indent=2))
+        md += "\nAblation (seed 0, mean return over the same episodes):\n\n" + ablation_table(abl)
     print(md)
     print(f"total {time.time() - t0:.0f} s")
     (out / "table.md").write_text(md)
