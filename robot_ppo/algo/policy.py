@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from robot_ppo.algo.distributions import gaussian_entropy, gaussian_log_prob
+from robot_ppo.algo.model_inputs import NormalizedInputs
 from robot_ppo.algo.normalizer import RunningMeanStd
 
 Activation = Literal["tanh", "elu", "relu"]
@@ -54,7 +55,7 @@ def _head(in_dim: int, out_dim: int, gain: float, bias: float = 0.0) -> nn.Linea
     return lin
 
 
-class ActorCritic(nn.Module):
+class ActorCritic(NormalizedInputs, nn.Module):
     """Separate actor and critic MLPs; diagonal Gaussian policy.
 
     Orthogonal init: gain √2 for hidden layers, 0.01 for the action-mean head (the initial
@@ -111,32 +112,6 @@ class ActorCritic(nn.Module):
             "critic_hidden": list(self.critic_hidden), "normalize_obs": self.normalize_obs,
             "obs_clip": self.obs_clip,
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> ActorCritic:
-        kwargs = dict(config)
-        for key in ("hidden", "critic_hidden"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = tuple(kwargs[key])
-        return cls(**kwargs)
-
-    # ---- normalization ------------------------------------------------------------------
-    def norm_obs(self, obs_raw: torch.Tensor) -> torch.Tensor:
-        return self.obs_normalizer(obs_raw) if self.normalize_obs else obs_raw
-
-    def norm_privileged(self, privileged_raw: torch.Tensor | None) -> torch.Tensor | None:
-        if self.critic_normalizer is None or privileged_raw is None:
-            return None
-        return self.critic_normalizer(privileged_raw) if self.normalize_obs else privileged_raw
-
-    def update_normalizers(self, obs_raw: torch.Tensor,
-                           privileged_raw: torch.Tensor | None = None) -> None:
-        """Called by the collection loop only (never during the update)."""
-        if not self.normalize_obs:
-            return
-        self.obs_normalizer.update(obs_raw)
-        if self.critic_normalizer is not None and privileged_raw is not None:
-            self.critic_normalizer.update(privileged_raw)
 
     # ---- on normalized inputs (used in the hot loops) -----------------------------------
     def mean_log_std(self, obs_n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from robot_ppo.algo.distributions import gaussian_entropy, gaussian_log_prob
+from robot_ppo.algo.model_inputs import NormalizedInputs
 from robot_ppo.algo.normalizer import RunningMeanStd
 from robot_ppo.algo.policy import (
     _ACTIVATIONS,
@@ -60,7 +61,7 @@ def unroll(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor, starts: torch.Tensor
     return torch.cat(outs, dim=0)
 
 
-class RecurrentActorCritic(nn.Module):
+class RecurrentActorCritic(NormalizedInputs, nn.Module):
     """GRU actor and GRU critic (separate), diagonal Gaussian policy; see module doc."""
 
     is_recurrent = True
@@ -120,31 +121,6 @@ class RecurrentActorCritic(nn.Module):
             "critic_hidden": list(self.critic_hidden), "normalize_obs": self.normalize_obs,
             "obs_clip": self.obs_clip,
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RecurrentActorCritic:
-        kwargs = dict(config)
-        for key in ("hidden", "critic_hidden"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = tuple(kwargs[key])
-        return cls(**kwargs)
-
-    # ---- normalization (same contract as ActorCritic) ---------------------------------
-    def norm_obs(self, obs_raw: torch.Tensor) -> torch.Tensor:
-        return self.obs_normalizer(obs_raw) if self.normalize_obs else obs_raw
-
-    def norm_privileged(self, privileged_raw: torch.Tensor | None) -> torch.Tensor | None:
-        if self.critic_normalizer is None or privileged_raw is None:
-            return None
-        return self.critic_normalizer(privileged_raw) if self.normalize_obs else privileged_raw
-
-    def update_normalizers(self, obs_raw: torch.Tensor,
-                           privileged_raw: torch.Tensor | None = None) -> None:
-        if not self.normalize_obs:
-            return
-        self.obs_normalizer.update(obs_raw)
-        if self.critic_normalizer is not None and privileged_raw is not None:
-            self.critic_normalizer.update(privileged_raw)
 
     # ---- state ------------------------------------------------------------------------
     def zero_state(self, batch: int) -> torch.Tensor:
