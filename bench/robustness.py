@@ -159,9 +159,9 @@ def ablation_files(out: Path) -> dict[str, Path]:
     return files
 
 
-def ablation_table(abl: dict[str, dict[str, float]]) -> str:
+def ablation_table(abl: dict[str, dict[str, Any]]) -> str:
     names = list(abl)
-    cells = list(next(iter(abl.values())))
+    cells = [c for c in next(iter(abl.values())) if c != "checkpoint_mtime"]
     lines = ["| set | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for c in cells:
         lines.append(f"| {c} | " + " | ".join(f"{abl[n][c]:.0f}" for n in names) + " |")
@@ -248,12 +248,18 @@ def main() -> int:
     md = table(results, cmd)
     if args.ablate:
         files = ablation_files(out)
-        abl: dict[str, dict[str, float]] = {}
+        cache = out / "ablation.json"  # seed-0 cells are reused when the checkpoint is
+        abl: dict[str, dict[str, Any]] = (json.loads(cache.read_text())
+                                            if cache.is_file() else {})
         for name, r in results.items():
             ckpt = out / name / "seed0" / "checkpoint.pt"
-            abl[name] = {"shifted": r["shifted"][0]}
+            key = f"{ckpt.stat().st_mtime_ns}"
+            if abl.get(name, {}).get("checkpoint_mtime") != key:
+                abl[name] = {"checkpoint_mtime": key}
+            abl[name]["shifted"] = r["shifted"][0]
             for cell, path in files.items():
-                abl[name][cell] = evaluate(ckpt, str(path), args.episodes)["mean_return"]
+                if cell not in abl[name]:
+                    abl[name][cell] = evaluate(ckpt, str(path), args.episodes)["mean_return"]
             (out / "ablation.json").write_text(json.dumps(abl, indent=2))
         md += "\nAblation (seed 0, mean return over the same episodes):\n\n" + ablation_table(abl)
     print(md)
