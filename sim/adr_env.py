@@ -8,7 +8,7 @@ instead of the fixed training ranges. Per parameter with a non-zero training ran
 
     initial range   [a, b]  (the plain-DR training range; INITIAL_FRACTION = None)
                     or n ± INITIAL_FRACTION·w clipped into [a, b] (a band around nominal)
-    hard limits     [a − w, b + w], never below 0 for parameters whose range starts ≥ 0
+    hard limits     [a − w, b + w], never below a/2 when a > 0 (and never below 0 when a = 0)
     step            0.25·w
 
 so ADR can grow one training width past plain DR on each side (the `shifted` set lies
@@ -74,7 +74,11 @@ def adr_params(spec: RobotSpec) -> list[AdrParam]:
         else:
             initial = (max(n - INITIAL_FRACTION * w, a), min(n + INITIAL_FRACTION * w, b))
         lo_limit = a - LIMIT_FRACTION * w
-        if a >= 0:
+        if a > 0:
+            # a strictly positive quantity (a mass or inertia scale, a friction) must stay
+            # physical: never below half its training minimum, so never 0
+            lo_limit = max(lo_limit, 0.5 * a)
+        elif a == 0:
             lo_limit = max(lo_limit, 0.0)
         out.append(AdrParam(name, initial, (lo_limit, b + LIMIT_FRACTION * w),
                             STEP_FRACTION * w))

@@ -103,3 +103,19 @@ def test_adr_metrics_reach_metrics_csv(tmp_path):
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert "adr/entropy" in rows[0] and "curriculum/level" in rows[0]
     assert math.isfinite(float(rows[-1]["adr/entropy"]))
+
+
+def test_adr_limits_keep_positive_quantities_physical() -> None:
+    """A mass, inertia or friction scale may grow wide, but never down to zero."""
+    from robot_ppo.spec import load_spec
+    from sim.adr_env import adr_params
+    from sim.randomization import parse_randomization
+
+    for robot in ("cartpole", "quadruped"):
+        spec = load_spec(robot)
+        ranges = parse_randomization(spec.randomization).ranges
+        for p in adr_params(spec):
+            train_lo = ranges[p.name][0]
+            if train_lo > 0:
+                assert p.limits[0] >= 0.5 * train_lo > 0, p
+            assert p.limits[0] <= p.initial[0] and p.limits[1] >= p.initial[1]
