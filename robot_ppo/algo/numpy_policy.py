@@ -63,7 +63,34 @@ def supports(model: object) -> bool:
         and all(p.device.type == "cpu" for p in model.parameters())
 
 
-class NumpyPolicy:
+class InputStats:
+    """The collection loop's view of a model's observation normalizers: `update_stats` merges
+    a batch into the running statistics in place (numpy views of the torch buffers) and
+    `normalize` applies them. Shared by the numpy MLP policy and the torch recurrent one."""
+
+    def __init__(self, model: nn.Module) -> None:
+        normalize = bool(model.normalize_obs)
+        critic_rms = model.critic_normalizer
+        self.obs_stats = _Stats(model.obs_normalizer) if normalize else None  # type: ignore[arg-type]
+        self.priv_stats = (_Stats(critic_rms)  # type: ignore[arg-type]
+                           if normalize and critic_rms is not None else None)
+
+    def normalize(self, obs: np.ndarray, priv: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+        obs_n = obs if self.obs_stats is None else self.obs_stats.normalize(obs)
+        priv_n = priv if (priv is None or self.priv_stats is None) else \
+            self.priv_stats.normalize(priv)
+        return obs_n.astype(np.float32, copy=False), (
+            None if priv_n is None else priv_n.astype(np.float32, copy=False))
+
+    def update_stats(self, obs: np.ndarray, priv: np.ndarray | None) -> None:
+        if self.obs_stats is not None:
+            self.obs_stats.update(obs)
+        if self.priv_stats is not None and priv is not None:
+            self.priv_stats.update(priv)
+
+
+class NumpyPolicy(InputStats):
     """Sampling, log-probs and values for a batch of raw observations, in numpy."""
 
     def __init__(self, model: ActorCritic, rng: np.random.Generator) -> None:
@@ -88,10 +115,7 @@ class NumpyPolicy:
         self.log_std_head = (None if model.log_std_head is None else
                              (_view(model.log_std_head.weight).T,
                               _view(model.log_std_head.bias)))
-        self.obs_stats = _Stats(model.obs_normalizer) if model.normalize_obs else None
-        self.priv_stats = (_Stats(model.critic_normalizer)
-                           if model.normalize_obs and model.critic_normalizer is not None
-                           else None)
+        super().__init__(model)
         self.activation = model.activation
 
     def _act_fn(self, z: np.ndarray) -> np.ndarray:
@@ -108,19 +132,6 @@ class NumpyPolicy:
             h = self._act_fn(h @ w + b)
         return h
 
-    def normalize(self, obs: np.ndarray, priv: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
-        obs_n = obs if self.obs_stats is None else self.obs_stats.normalize(obs)
-        priv_n = priv if (priv is None or self.priv_stats is None) else \
-            self.priv_stats.normalize(priv)
-        return obs_n.astype(np.float32, copy=False), (
-            None if priv_n is None else priv_n.astype(np.float32, copy=False))
-
-    def update_stats(self, obs: np.ndarray, priv: np.ndarray | None) -> None:
-        if self.obs_stats is not None:
-            self.obs_stats.update(obs)
-        if self.priv_stats is not None and priv is not None:
-            self.priv_stats.update(priv)
 
     def mean_log_std(self, obs_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = self._trunk(self.actor, obs_n)

@@ -16,13 +16,13 @@ import numpy as np
 import torch
 
 from robot_ppo.algo.noise import LowpassNoise, WhiteNoise
-from robot_ppo.algo.numpy_policy import _Stats
+from robot_ppo.algo.numpy_policy import InputStats
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 
 _LOG_SQRT_2PI = 0.9189385332046727
 
 
-class TorchRecurrentPolicy:
+class TorchRecurrentPolicy(InputStats):
     """Batched sampling for N envs with per-env GRU states (see module doc)."""
 
     def __init__(self, model: RecurrentActorCritic, num_envs: int,
@@ -33,24 +33,7 @@ class TorchRecurrentPolicy:
         self.h_actor = model.zero_state(num_envs)
         self.h_critic = model.zero_state(num_envs)
         # numpy views of the normalizer buffers: stats move in place, as on the MLP path
-        self.obs_stats = _Stats(model.obs_normalizer) if model.normalize_obs else None
-        self.priv_stats = (_Stats(model.critic_normalizer)
-                           if model.normalize_obs and model.critic_normalizer is not None
-                           else None)
-
-    def update_stats(self, obs: np.ndarray, priv: np.ndarray | None) -> None:
-        if self.obs_stats is not None:
-            self.obs_stats.update(obs)
-        if self.priv_stats is not None and priv is not None:
-            self.priv_stats.update(priv)
-
-    def normalize(self, obs: np.ndarray, priv: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
-        obs_n = obs if self.obs_stats is None else self.obs_stats.normalize(obs)
-        priv_n = priv if (priv is None or self.priv_stats is None) else \
-            self.priv_stats.normalize(priv)
-        return obs_n.astype(np.float32, copy=False), (
-            None if priv_n is None else priv_n.astype(np.float32, copy=False))
+        super().__init__(model)
 
     def sample(self, obs_n: np.ndarray, priv_n: np.ndarray | None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
