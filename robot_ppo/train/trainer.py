@@ -204,7 +204,9 @@ class Trainer:
         logger = MetricsLogger(self.out_dir, cfg.tensorboard, append=cfg.resume is not None)
         batch = cfg.envs * cfg.rollout_steps
         start_steps = self.env_steps
-        progress = _progress_bar(cfg, total=cfg.steps, initial=self.env_steps)
+        # training runs whole iterations, so the bar's total is --steps rounded up to them
+        total = -(-cfg.steps // batch) * batch
+        progress = _progress_bar(cfg, total=total, initial=self.env_steps)
         t0 = time.perf_counter()
         try:
             obs, priv = self.venv.reset(cfg.seed)
