@@ -92,6 +92,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     from robot_ppo.algo.recurrent import is_recurrent
     from robot_ppo.spec import load_spec, spec_from_dict
     from robot_ppo.train.checkpoint import build_model, load_checkpoint
+    from sim.tasks.metrics import TaskMetrics
 
     if cfg.checkpoint is None:
         raise UserError("--checkpoint is required (a checkpoint.pt written by robot-ppo train)")
@@ -116,6 +117,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     lengths: list[int] = []
     successes: list[bool] = []
     frames: list[np.ndarray] = []
+    task_metrics = TaskMetrics(spec)
     for ep in range(cfg.episodes):
         obs, info = env.reset(seed=cfg.seed + ep)
         record = cfg.video is not None and ep < cfg.video_episodes
@@ -133,6 +135,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
                 else:
                     a = model.actor_mean(obs_t)[0]
             obs, r, term, trunc, info = env.step(np.clip(a.numpy(), low, high))
+            task_metrics.step(steps, info, env.unwrapped.command)
             total += float(r)
             steps += 1
             done = term or trunc
@@ -140,6 +143,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         lengths.append(steps)
         if "success" in info:
             successes.append(bool(info["success"]))
+        task_metrics.end_episode(info)
     env.close()
     result: dict[str, Any] = {
         "checkpoint": str(cfg.checkpoint), "robot": spec.name, "spec_hash": spec.spec_hash,
@@ -150,6 +154,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     }
     if successes:
         result["success_rate"] = float(np.mean(successes))
+    result.update(task_metrics.summary())
     if cfg.video is not None:
         result["video"] = str(write_video(frames, cfg.video, round(spec.rates.control_hz)))
     return result

@@ -1,0 +1,51 @@
+"""Task metrics that `robot-ppo eval` reports beside the return, read from the env's info.
+
+- reach: `mean_final_distance` (m), the end effector's distance to the target at the last
+  step of each episode (success is `distance < success_radius`, also in `success_rate`);
+- walk:  `mean_speed_error` (m/s), per episode |mean vx − mean commanded vx| over the steps
+  after the first second (the robot needs that long to get going), and `mean_speed`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robot_ppo.spec import RobotSpec
+
+
+class TaskMetrics:
+    """Accumulates per-episode task metrics; `summary()` averages them over episodes."""
+
+    def __init__(self, spec: RobotSpec):
+        self.settle_steps = round(spec.rates.control_hz)  # one second
+        names = list(spec.task.command)
+        self.vx_index = names.index("vx") if "vx" in names else None
+        self.final_distances: list[float] = []
+        self.speed_errors: list[float] = []
+        self.speeds: list[float] = []
+        self._vx: list[float] = []
+        self._cmd: list[float] = []
+
+    def step(self, step_index: int, info: dict, command: np.ndarray) -> None:
+        if self.vx_index is not None and "base_lin_vel_x" in info \
+                and step_index >= self.settle_steps:
+            self._vx.append(float(info["base_lin_vel_x"]))
+            self._cmd.append(float(command[self.vx_index]))
+
+    def end_episode(self, info: dict) -> None:
+        if "distance" in info:
+            self.final_distances.append(float(info["distance"]))
+        if self._vx:
+            speed = float(np.mean(self._vx))
+            self.speeds.append(speed)
+            self.speed_errors.append(abs(speed - float(np.mean(self._cmd))))
+        self._vx, self._cmd = [], []
+
+    def summary(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.final_distances:
+            out["mean_final_distance"] = float(np.mean(self.final_distances))
+        if self.speed_errors:
+            out["mean_speed_error"] = float(np.mean(self.speed_errors))
+            out["mean_speed"] = float(np.mean(self.speeds))
+        return out
