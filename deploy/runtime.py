@@ -42,7 +42,7 @@ from deploy.recorder import (
     Recorder,
     RolloutRecorder,
 )
-from deploy.runtime_config import RunConfig
+from deploy.runtime_config import RunConfig, parse_command
 from deploy.safety import SafetyConfig, SafetyLayer, Verdict
 from deploy.stats import LoopStats, write_stats
 from firmware_bridge.layouts import Status
@@ -103,6 +103,7 @@ class Runtime:
         self.cmd = self.mapping.to_command(np.zeros(a))
         self.safe = JointCommand.zeros(n)
         self.rng = np.random.default_rng(cfg.seed)
+        self.command = parse_command(spec, cfg.command)
 
     # ---- the state machine --------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -179,7 +180,7 @@ class Runtime:
                 got += 1
                 self._last_flags, self._last_fault = ds.flags, ds.fault_code
                 t1 = time.perf_counter_ns()
-                self.builder.build(self.link.state, None, self.last_action, out=self.obs)
+                self.builder.build(self.link.state, self.command, self.last_action, out=self.obs)
                 self.policy.step(self.obs)
                 comp[i] = time.perf_counter_ns() - t1
             if self.estop.poll():
@@ -260,7 +261,7 @@ class Runtime:
     def observe(self, state: RobotState) -> np.ndarray:
         """The runtime's observation path: the shared ObservationBuilder (with its history
         ring) on the newest state and the last action sent, into the per-cycle buffer."""
-        return self.builder.build(state, None, self.last_action, out=self.obs)
+        return self.builder.build(state, self.command, self.last_action, out=self.obs)
 
     def _policy_loop(self) -> None:
         cfg, pol, link, safety = self.cfg, self.policy, self.link, self.safety

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
+from robot_ppo.errors import UserError
+from robot_ppo.spec import RobotSpec
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -67,3 +72,22 @@ class RunConfig:
     """Run a policy whose spec hash differs from the robot's when the layouts match."""
     quiet: bool = False
     """Print only the final statistics."""
+    command: str = ""
+    """Task command the policy follows, as NAME=VALUE pairs named in the spec's task.command
+    (e.g. vx=0.5 for the quadruped); unnamed components are 0."""
+
+
+def parse_command(spec: RobotSpec, text: str) -> np.ndarray:
+    """`--command vx=0.5,yaw_rate=0` -> the task command vector in spec order."""
+    names = list(spec.task.command)
+    command = np.zeros(len(names))
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in names:
+            known = ", ".join(names) if names else "none: this robot's task takes no command"
+            raise UserError(f"--command {item!r}: expected NAME=VALUE with NAME one of: {known}")
+        try:
+            command[names.index(name.strip())] = float(value)
+        except ValueError:
+            raise UserError(f"--command {item!r}: {value!r} is not a number") from None
+    return command
