@@ -2,16 +2,26 @@
 on nominal dynamics and on the held-out `shifted` set (which also drifts in-episode).
 
     python bench/robustness.py --out bench_out/robustness --steps 150000 --seeds 2
+    # a subset at a longer budget, keeping an earlier run's rows in the table:
+    python bench/robustness.py --out bench_out/robustness_v3 --variants randomized,gru_adr \
+        --steps 400000 --seeds 2 --episodes 20 --previous bench_out/robustness_v2/results.json
 
 Variants:
   nominal      --dynamics nominal (no randomization)
   randomized   --dynamics randomized (plain domain randomization)
+  adr          --dynamics adr (feed-forward MLP, ADR grown from the DR ranges)
   history      randomized + observation.history 4 (a spec derived from the built-in one,
                written into the run directory)
   history_adr  history + --dynamics adr (automatic domain randomization + curriculum)
   gru          randomized + --set recurrent=gru, only if `robot-ppo train` knows that key
+  gru_adr      gru + --dynamics adr
+(history/GRU variants observe `last_action`.)
 
-Writes OUT/results.json, docs/robustness.md (the table) and docs/img/robustness.png. Each
+Writes OUT/results.json, OUT/table.md (pasted into docs/robustness.md) and
+docs/img/robustness.png. Every row records the command, steps, seeds and episodes that
+measured it. Rows of variants not re-measured are kept: from OUT/results.json of an earlier
+invocation, and from `--previous FILE` (another run's results.json, labelled with
+`--previous-cmd`); the table marks each row with the command that measured it. Each
 variant's seed-0 policy is also exported to ONNX and run for a few seconds through
 `robot-ppo run` against `robot-ppo serve --robot <its spec> --port pty` (column "serial").
 Trainings run one at a time under `nice -n 5` (shared machine). Existing checkpoints in OUT
@@ -22,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -64,6 +75,7 @@ def variants(out: Path, history: int = 8) -> dict[str, dict[str, Any]]:
     v: dict[str, dict[str, Any]] = {
         "nominal": {"robot": "cartpole", "dynamics": "nominal", "extra": []},
         "randomized": {"robot": "cartpole", "dynamics": "randomized", "extra": []},
+        "adr": {"robot": "cartpole", "dynamics": "adr", "extra": []},
         "history": {"robot": hist, "dynamics": "randomized", "extra": []},
         "history_adr": {"robot": hist, "dynamics": "adr", "extra": []},
     }
@@ -95,6 +107,7 @@ def train(v: dict[str, Any], run: Path, steps: int, seed: int) -> Path:
 
 
 def evaluate(ckpt: Path, dynamics: str, episodes: int) -> dict[str, Any]:
+    """`robot-ppo eval --json`: mean_return, std_return and the per-episode `returns`."""
     res = sh(["nice", "-n", "5", *CLI, "eval", "--checkpoint", str(ckpt), "--episodes",
               str(episodes), "--dynamics", dynamics, "--json"])
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -161,7 +174,7 @@ def ablation_files(out: Path) -> dict[str, Path]:
 
 def ablation_table(abl: dict[str, dict[str, Any]]) -> str:
     names = list(abl)
-    cells = [c for c in next(iter(abl.values())) if c != "checkpoint_mtime"]
+    cells = [c for c in next(iter(abl.values())) if c not in ("checkpoint_mtime", "episodes")]
     lines = ["| set | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for c in cells:
         lines.append(f"| {c} | " + " | ".join(f"{abl[n][c]:.0f}" for n in names) + " |")
@@ -172,19 +185,47 @@ def mean(xs: list[float]) -> float:
     return sum(xs) / len(xs)
 
 
-def table(results: dict[str, Any], cmd: str) -> str:
+def row_stats(r: dict[str, Any], dyn: str) -> tuple[float, float, int]:
+    """Mean return over all episodes of all seeds, its standard error, episode count.
+    Rows from older runs have only per-seed means (no per-episode returns): SE is nan."""
+    eps = [x for seed in r.get(f"{dyn}_returns", []) for x in seed]
+    if not eps:
+        return mean(r[dyn]), float("nan"), r.get("episodes", 0) * len(r[dyn])
+    m = mean(eps)
+    var = sum((x - m) ** 2 for x in eps) / max(len(eps) - 1, 1)
+    return m, (var / len(eps)) ** 0.5, len(eps)
+
+
+def table(results: dict[str, Any]) -> str:
+    cmds: list[str] = []
+    for r in results.values():
+        if r.get("cmd", "?") not in cmds:
+            cmds.append(r.get("cmd", "?"))
     lines = [
-        "| variant | training | nominal return | shifted return | shifted / nominal | "
-        "serial (export → run ↔ serve) |",
-        "|---|---|---|---|---|---|",
+        "| variant | training | steps × seeds × episodes | nominal return | shifted return | "
+        "shifted / nominal | episodes at 500 (shifted) | serial | measured by |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
-        nom, shf = mean(r["nominal"]), mean(r["shifted"])
+        nom, _, _ = row_stats(r, "nominal")
+        shf, se, _ = row_stats(r, "shifted")
+        eps = [x for seed in r.get("shifted_returns", []) for x in seed]
+        full = f"{sum(x >= 500 for x in eps)}/{len(eps)}" if eps else "–"
+        se_txt = f" ± {se:.0f}" if se == se else ""
+        ratio = 100 * shf / max(nom, 1e-9)
+        ratio_se = f" ± {100 * se / max(nom, 1e-9):.0f}" if se == se else ""
+        steps = f"{r.get('steps', 0) // 1000} k" if r.get("steps") else "?"
         lines.append(
-            f"| {name} | {r['desc']} | {nom:.1f} ({', '.join(f'{x:.0f}' for x in r['nominal'])})"
-            f" | {shf:.1f} ({', '.join(f'{x:.0f}' for x in r['shifted'])}) | "
-            f"{100 * shf / max(nom, 1e-9):.0f} % | {'ok' if r['serial'] else 'FAILED'} |")
-    return "\n".join(lines) + f"\n\nCommand: `{cmd}`\n"
+            f"| {name} | {r['desc']} | {steps} × {len(r['shifted'])} × {r.get('episodes', '?')} | "
+            f"{nom:.1f} ({', '.join(f'{x:.0f}' for x in r['nominal'])}) | "
+            f"{shf:.1f}{se_txt} ({', '.join(f'{x:.0f}' for x in r['shifted'])}) | "
+            f"{ratio:.0f}{ratio_se} % | {full} | {'ok' if r['serial'] else 'FAILED'} | "
+            f"[{cmds.index(r.get('cmd', '?')) + 1}] |")
+    lines.append("")
+    lines += [f"[{i + 1}] `{c}`  " for i, c in enumerate(cmds)]
+    lines.append("\nReturns: mean over all episodes of all seeds (± standard error over "
+                 "episodes where per-episode returns were kept), per-seed means in brackets.")
+    return "\n".join(lines) + "\n"
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -197,14 +238,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
     x = np.arange(len(names))
     nom = [mean(results[n]["nominal"]) for n in names]
     shf = [mean(results[n]["shifted"]) for n in names]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.95 * len(names)), 3.5))
     ax.bar(x - 0.2, nom, 0.4, label="nominal")
     ax.bar(x + 0.2, shf, 0.4, label="shifted (held out, drifting)")
     for i, (a, b) in enumerate(zip(nom, shf)):
         ax.text(i + 0.2, b + 5, f"{100 * b / max(a, 1e-9):.0f}%", ha="center", fontsize=8)
-    ax.set_xticks(x, names)
+    ax.set_xticks(x, [n + ("*" if results[n].get("fresh") else "") for n in names],
+                  fontsize=8)
     ax.set_ylabel("mean return (max 500)")
-    ax.set_title("cartpole robustness")
+    ax.set_title("cartpole robustness (* = re-measured by this run)", fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,50 +260,97 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--episodes", type=int, default=10)
     ap.add_argument("--docs", type=Path, default=ROOT / "docs")
-    ap.add_argument("--only", nargs="*", help="variant names (default: all)")
+    ap.add_argument("--variants", default="",
+                    help="comma-separated variant names to (re)measure, e.g. randomized,gru_adr "
+                         "(default: all)")
+    ap.add_argument("--only", nargs="*", help="same as --variants, space-separated (old form)")
+    ap.add_argument("--previous", type=Path, action="append", default=[],
+                    help="results.json of an earlier run whose rows are kept in the table "
+                         "(unless re-measured here); repeatable")
+    ap.add_argument("--previous-cmd", action="append", default=[],
+                    help="the command that produced each --previous file (for rows that do not "
+                         "record it themselves)")
     ap.add_argument("--history", type=int, default=8, help="frames of the history variants")
     ap.add_argument("--ablate", type=int, default=1,
-                    help="1: also evaluate every variant's seed 0 on one shifted component at a "
-                         "time (OUT/ablation/*.yaml); 0: skip")
+                    help="1: also evaluate every re-measured variant's seed 0 on one shifted "
+                         "component at a time (OUT/ablation/*.yaml); 0: skip")
+    ap.add_argument("--ablate-episodes", type=int, default=0,
+                    help="episodes per ablation cell (default: --episodes)")
     args = ap.parse_args()
     out = args.out.resolve()
-    cmd = " ".join(["python", "bench/robustness.py", *sys.argv[1:]])
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = shlex.join(["python", "bench/robustness.py", *sys.argv[1:]])
+    all_variants = variants(out, args.history)
+    wanted = [n for n in args.variants.split(",") if n] + list(args.only or [])
+    unknown = [n for n in wanted if n not in all_variants]
+    if unknown:
+        ap.error(f"unknown variant(s) {unknown}; known: {', '.join(all_variants)}")
+
+    # rows kept from earlier runs: --previous files first, then this OUT's own results.json.
+    # A re-measured variant gets its own row, keyed `name@<steps>k`, next to the old one.
     results: dict[str, Any] = {}
+    for i, prev in enumerate(args.previous):
+        pcmd = args.previous_cmd[i] if i < len(args.previous_cmd) else f"(from {prev})"
+        words = shlex.split(pcmd)
+        psteps = int(words[words.index("--steps") + 1]) if "--steps" in words[:-1] else 0
+        peps = int(words[words.index("--episodes") + 1]) if "--episodes" in words[:-1] else 0
+        for name, r in json.loads(prev.read_text()).items():
+            results[name] = {"steps": psteps, "episodes": peps, **r, "cmd": r.get("cmd", pcmd),
+                             "fresh": False}
+    own = out / "results.json"
+    own_rows: dict[str, Any] = json.loads(own.read_text()) if own.is_file() else {}
+    for key, r in own_rows.items():
+        results[key] = {**r, "fresh": False}
+
     t0 = time.time()
-    for name, v in variants(out, args.history).items():
-        if args.only and name not in args.only:
+    measured: list[str] = []
+    for name, v in all_variants.items():
+        if wanted and name not in wanted:
             continue
-        r: dict[str, Any] = {"desc": f"{Path(v['robot']).stem} / {v['dynamics']}"
+        key = f"{name}@{args.steps // 1000}k"
+        r: dict[str, Any] = {"variant": name,
+                             "desc": f"{Path(v['robot']).stem} / {v['dynamics']}"
                              + (" " + " ".join(v["extra"]) if v["extra"] else ""),
-                             "nominal": [], "shifted": [], "train_s": []}
+                             "steps": args.steps, "episodes": args.episodes, "cmd": cmd,
+                             "nominal": [], "shifted": [], "nominal_returns": [],
+                             "shifted_returns": [], "train_s": []}
         for seed in range(args.seeds):
             run = out / name / f"seed{seed}"
             t = time.time()
             ckpt = train(v, run, args.steps, seed)
             r["train_s"].append(round(time.time() - t, 1))
             for dyn in ("nominal", "shifted"):
-                r[dyn].append(evaluate(ckpt, dyn, args.episodes)["mean_return"])
+                res = evaluate(ckpt, dyn, args.episodes)
+                r[dyn].append(res["mean_return"])
+                r[f"{dyn}_returns"].append(res.get("returns", []))
         r["serial"] = serial_check(v, out / name / "seed0" / "checkpoint.pt", out / name / "seed0")
-        results[name] = r
-        print(name, r, flush=True)
-        (out / "results.json").write_text(json.dumps(results, indent=2))
-    md = table(results, cmd)
-    if args.ablate:
+        results[key] = {**r, "fresh": True}
+        own_rows[key] = r
+        measured.append(key)
+        print(key, {k: r[k] for k in ("nominal", "shifted", "train_s", "serial")}, flush=True)
+        own.write_text(json.dumps(own_rows, indent=2))
+    md = table(results)
+    if args.ablate and measured:
         files = ablation_files(out)
+        abl_eps = args.ablate_episodes or args.episodes
         cache = out / "ablation.json"  # seed-0 cells are reused when the checkpoint is
         abl: dict[str, dict[str, Any]] = (json.loads(cache.read_text())
                                             if cache.is_file() else {})
-        for name, r in results.items():
-            ckpt = out / name / "seed0" / "checkpoint.pt"
+        for name in measured:
+            ckpt = out / results[name]["variant"] / "seed0" / "checkpoint.pt"
             key = f"{ckpt.stat().st_mtime_ns}"
-            if abl.get(name, {}).get("checkpoint_mtime") != key:
-                abl[name] = {"checkpoint_mtime": key}
-            abl[name]["shifted"] = r["shifted"][0]
+            if (abl.get(name, {}).get("checkpoint_mtime") != key
+                    or abl[name].get("episodes") != abl_eps):
+                abl[name] = {"checkpoint_mtime": key, "episodes": abl_eps}
+            abl[name]["shifted"] = evaluate(ckpt, "shifted", abl_eps)["mean_return"] \
+                if abl_eps != args.episodes else results[name]["shifted"][0]
             for cell, path in files.items():
                 if cell not in abl[name]:
-                    abl[name][cell] = evaluate(ckpt, str(path), args.episodes)["mean_return"]
-            (out / "ablation.json").write_text(json.dumps(abl, indent=2))
-        md += "\nAblation (seed 0, mean return over the same episodes):\n\n" + ablation_table(abl)
+                    abl[name][cell] = evaluate(ckpt, str(path), abl_eps)["mean_return"]
+            cache.write_text(json.dumps(abl, indent=2))
+        md += (f"\nAblation (seed 0, mean return over {abl_eps} episodes, seeds 0–{abl_eps - 1}):"
+               "\n\n") + ablation_table(
+            {n: abl[n] for n in measured})
     print(md)
     print(f"total {time.time() - t0:.0f} s")
     (out / "table.md").write_text(md)
