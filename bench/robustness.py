@@ -244,9 +244,9 @@ def plot(results: dict[str, Any], path: Path) -> None:
     for i, (a, b) in enumerate(zip(nom, shf)):
         ax.text(i + 0.2, b + 5, f"{100 * b / max(a, 1e-9):.0f}%", ha="center", fontsize=8)
     ax.set_xticks(x, [n + ("*" if results[n].get("fresh") else "") for n in names],
-                  fontsize=8)
+                  fontsize=8, rotation=20, ha="right")
     ax.set_ylabel("mean return (max 500)")
-    ax.set_title("cartpole robustness (* = re-measured by this run)", fontsize=10)
+    ax.set_title("cartpole robustness (* = measured by the latest bench command)", fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
