@@ -118,6 +118,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     successes: list[bool] = []
     frames: list[np.ndarray] = []
     task_metrics = TaskMetrics(spec)
+    robot_env: Any = env.unwrapped  # sim.env.RobotEnv: exposes the task's current command
     for ep in range(cfg.episodes):
         obs, info = env.reset(seed=cfg.seed + ep)
         record = cfg.video is not None and ep < cfg.video_episodes
@@ -135,7 +136,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
                 else:
                     a = model.actor_mean(obs_t)[0]
             obs, r, term, trunc, info = env.step(np.clip(a.numpy(), low, high))
-            task_metrics.step(steps, info, env.unwrapped.command)
+            task_metrics.step(steps, info, robot_env.command)
             total += float(r)
             steps += 1
             done = term or trunc
