@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import torch
+from torch import nn
 
 from robot_ppo.algo.normalizer import RunningMeanStd
 
@@ -17,9 +18,23 @@ class NormalizedInputs:
     """Mixin for nn.Module actor-critics with `obs_normalizer`, an optional
     `critic_normalizer` (privileged critic inputs) and a `normalize_obs` switch."""
 
+    # settings and layers every actor-critic has (set by policy.init_settings and
+    # policy.init_action_head), declared here so type checkers know them
+    obs_dim: int
+    act_dim: int
+    hidden: tuple[int, ...]
+    critic_hidden: tuple[int, ...]
+    activation: str
+    std_mode: str
+    init_std: float
+    critic_obs_dim: int | None
+    obs_clip: float
     obs_normalizer: RunningMeanStd
     critic_normalizer: RunningMeanStd | None
     normalize_obs: bool
+    mu: nn.Linear
+    log_std: nn.Parameter  # None (registered as such) for a state-dependent std
+    log_std_head: nn.Linear | None
 
     @classmethod
     def from_config(cls: type[M], config: dict[str, Any]) -> M:

@@ -55,6 +55,46 @@ def _head(in_dim: int, out_dim: int, gain: float, bias: float = 0.0) -> nn.Linea
     return lin
 
 
+def init_settings(model: NormalizedInputs, obs_dim: int, act_dim: int, hidden: Sequence[int],
+                  critic_hidden: Sequence[int] | None, activation: str, std_mode: str,
+                  init_std: float, critic_obs_dim: int | None, normalize_obs: bool,
+                  obs_clip: float) -> None:
+    """Validate and store the settings every actor-critic shares, and build its observation
+    normalizers (critic's only with privileged inputs)."""
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}")
+    if std_mode not in ("state_independent", "state_dependent"):
+        raise ValueError(f"unknown std_mode {std_mode!r}")
+    if init_std <= 0:
+        raise ValueError("init_std must be positive")
+    model.obs_dim, model.act_dim = int(obs_dim), int(act_dim)
+    model.hidden = tuple(int(h) for h in hidden)
+    model.critic_hidden = tuple(int(h) for h in (critic_hidden or hidden))
+    model.activation = activation
+    model.std_mode = std_mode
+    model.init_std = float(init_std)
+    model.critic_obs_dim = None if critic_obs_dim is None else int(critic_obs_dim)
+    model.normalize_obs = bool(normalize_obs)
+    model.obs_clip = float(obs_clip)
+    model.obs_normalizer = RunningMeanStd(int(obs_dim), clip=obs_clip)
+    model.critic_normalizer = (RunningMeanStd(int(critic_obs_dim), clip=obs_clip)
+                               if critic_obs_dim else None)
+
+
+def init_action_head(model: NormalizedInputs, last: int, act_dim: int, std_mode: str,
+                     init_std: float) -> None:
+    """Action-mean head (gain 0.01: the initial policy is nearly state-independent) and log σ:
+    one learned value per action, or a head on the actor's last hidden layer."""
+    model.mu = _head(last, act_dim, 0.01)
+    log_init = math.log(init_std)
+    if std_mode == "state_independent":
+        model.log_std = nn.Parameter(torch.full((act_dim,), log_init))
+        model.log_std_head = None
+    else:
+        model.register_parameter("log_std", None)  # type: ignore[attr-defined]
+        model.log_std_head = _head(last, act_dim, 0.01, bias=log_init)
+
+
 class ActorCritic(NormalizedInputs, nn.Module):
     """Separate actor and critic MLPs; diagonal Gaussian policy.
 
@@ -68,35 +108,10 @@ class ActorCritic(NormalizedInputs, nn.Module):
                  critic_hidden: Sequence[int] | None = None, normalize_obs: bool = True,
                  obs_clip: float = 10.0) -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}")
-        if std_mode not in ("state_independent", "state_dependent"):
-            raise ValueError(f"unknown std_mode {std_mode!r}")
-        if init_std <= 0:
-            raise ValueError("init_std must be positive")
-        self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.critic_hidden = tuple(int(h) for h in (critic_hidden or hidden))
-        self.activation = activation
-        self.std_mode = std_mode
-        self.init_std = float(init_std)
-        self.critic_obs_dim = None if critic_obs_dim is None else int(critic_obs_dim)
-        self.normalize_obs = bool(normalize_obs)
-        self.obs_clip = float(obs_clip)
-
-        self.obs_normalizer = RunningMeanStd(self.obs_dim, clip=obs_clip)
-        self.critic_normalizer = (RunningMeanStd(self.critic_obs_dim, clip=obs_clip)
-                                  if self.critic_obs_dim else None)
-
+        init_settings(self, obs_dim, act_dim, hidden, critic_hidden, activation, std_mode,
+                      init_std, critic_obs_dim, normalize_obs, obs_clip)
         self.actor_body, last = _mlp(self.obs_dim, self.hidden, activation)
-        self.mu = _head(last, self.act_dim, 0.01)
-        log_init = math.log(self.init_std)
-        if std_mode == "state_independent":
-            self.log_std = nn.Parameter(torch.full((self.act_dim,), log_init))
-            self.log_std_head: nn.Linear | None = None
-        else:
-            self.register_parameter("log_std", None)
-            self.log_std_head = _head(last, self.act_dim, 0.01, bias=log_init)
+        init_action_head(self, last, self.act_dim, std_mode, self.init_std)
 
         critic_in = self.obs_dim + (self.critic_obs_dim or 0)
         self.critic_body, last_c = _mlp(critic_in, self.critic_hidden, activation)

@@ -19,7 +19,6 @@ The exporter uses `step_raw(obs_raw, h)`, which carries the state.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,15 +27,15 @@ from torch import nn
 
 from robot_ppo.algo.distributions import gaussian_entropy, gaussian_log_prob
 from robot_ppo.algo.model_inputs import NormalizedInputs
-from robot_ppo.algo.normalizer import RunningMeanStd
 from robot_ppo.algo.policy import (
-    _ACTIVATIONS,
     LOG_STD_MAX,
     LOG_STD_MIN,
     Activation,
     StdMode,
     _head,
     _mlp,
+    init_action_head,
+    init_settings,
 )
 
 
@@ -75,38 +74,16 @@ class RecurrentActorCritic(NormalizedInputs, nn.Module):
         super().__init__()
         if rnn_type != "gru":
             raise ValueError(f"rnn_type must be 'gru', got {rnn_type!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}")
-        if std_mode not in ("state_independent", "state_dependent"):
-            raise ValueError(f"unknown std_mode {std_mode!r}")
-        if init_std <= 0 or rnn_hidden <= 0:
-            raise ValueError("init_std and rnn_hidden must be positive")
-        self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
+        if rnn_hidden <= 0:
+            raise ValueError("rnn_hidden must be positive")
+        init_settings(self, obs_dim, act_dim, hidden, critic_hidden, activation, std_mode,
+                      init_std, critic_obs_dim, normalize_obs, obs_clip)
         self.rnn_hidden = int(rnn_hidden)
         self.rnn_type = rnn_type
-        self.hidden = tuple(int(h) for h in hidden)
-        self.critic_hidden = tuple(int(h) for h in (critic_hidden or hidden))
-        self.activation = activation
-        self.std_mode = std_mode
-        self.init_std = float(init_std)
-        self.critic_obs_dim = None if critic_obs_dim is None else int(critic_obs_dim)
-        self.normalize_obs = bool(normalize_obs)
-        self.obs_clip = float(obs_clip)
-
-        self.obs_normalizer = RunningMeanStd(self.obs_dim, clip=obs_clip)
-        self.critic_normalizer = (RunningMeanStd(self.critic_obs_dim, clip=obs_clip)
-                                  if self.critic_obs_dim else None)
         hsz = self.rnn_hidden
         self.actor_rnn = nn.GRU(self.obs_dim, hsz)
         self.actor_body, last = _mlp(hsz, self.hidden, activation)
-        self.mu = _head(last, self.act_dim, 0.01)
-        log_init = math.log(self.init_std)
-        if std_mode == "state_independent":
-            self.log_std = nn.Parameter(torch.full((self.act_dim,), log_init))
-            self.log_std_head: nn.Linear | None = None
-        else:
-            self.register_parameter("log_std", None)
-            self.log_std_head = _head(last, self.act_dim, 0.01, bias=log_init)
+        init_action_head(self, last, self.act_dim, std_mode, self.init_std)
         self.critic_rnn = nn.GRU(self.obs_dim + (self.critic_obs_dim or 0), hsz)
         self.critic_body, last_c = _mlp(hsz, self.critic_hidden, activation)
         self.value_head = _head(last_c, 1, 1.0)
