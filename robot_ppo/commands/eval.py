@@ -151,7 +151,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         "dynamics": cfg.dynamics, "episodes": cfg.episodes, "seed": cfg.seed,
         "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
         "mean_length": float(np.mean(lengths)), "max_length": spec.task.episode_steps,
-        "returns": [round(x, 4) for x in returns],
+        "returns": [round(x, 4) for x in returns], "lengths": lengths,
     }
     if successes:
         result["success_rate"] = float(np.mean(successes))

@@ -33,6 +33,9 @@ def test_eval_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert out["episodes"] == 2 and out["dynamics"] == "shifted"
     assert {"mean_return", "std_return", "mean_length"} <= set(out)
     assert out["mean_length"] > 0 and video.stat().st_size > 0
+    # per-episode lengths (falls are counted from them) agree with the mean
+    assert len(out["lengths"]) == 2 and all(1 <= n <= out["max_length"] for n in out["lengths"])
+    assert sum(out["lengths"]) / 2 == pytest.approx(out["mean_length"])
 
 
 def test_eval_on_another_robot_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,120 @@
+"""Markdown tables and the figure of bench/robustness.py, from its results.json rows.
+
+A row (one robot × variant × budget) holds per seed: the mean return on `nominal` and
+`shifted` (`nominal`, `shifted`), the per-episode returns and lengths
+(`<set>_returns`, `<set>_lengths`), task metrics (`<set>_metrics`), plus `desc`, `steps`,
+`episodes`, `max_length`, `serial` and the `cmd` that measured it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+TASK_METRICS = {"mean_speed_error": ("speed error (m/s)", 3),
+                "success_rate": ("success rate", 2)}
+"""Task metrics shown beside the returns when the eval reports them (walk, reach)."""
+
+
+def mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def pooled(r: dict[str, Any], key: str) -> list[float]:
+    return [x for seed in r.get(key, []) for x in seed]
+
+
+def row_stats(r: dict[str, Any], dyn: str) -> tuple[float, float]:
+    """Mean return over all episodes of all seeds and its standard error over episodes."""
+    eps = pooled(r, f"{dyn}_returns")
+    m = mean(eps)
+    var = sum((x - m) ** 2 for x in eps) / max(len(eps) - 1, 1)
+    return m, math.sqrt(var / max(len(eps), 1))
+
+
+def _metric_cell(r: dict[str, Any]) -> str:
+    for key, (label, digits) in TASK_METRICS.items():
+        vals = {d: [m[key] for m in r.get(f"{d}_metrics", []) if key in m]
+                for d in ("nominal", "shifted")}
+        if vals["nominal"] and vals["shifted"]:
+            return (f"{label}: {mean(vals['nominal']):.{digits}f} → "
+                    f"{mean(vals['shifted']):.{digits}f}")
+    return "–"
+
+
+def table(rows: dict[str, Any], cmds: list[str]) -> str:
+    """One robot's table; `cmds` collects the distinct commands for the footnotes."""
+    lines = [
+        "| variant | training | steps × seeds × episodes | nominal return | shifted return | "
+        "shifted / nominal | full-length episodes (shifted) | task metric (nominal → shifted) "
+        "| serial | measured by |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        if r["cmd"] not in cmds:
+            cmds.append(r["cmd"])
+        nom, _ = row_stats(r, "nominal")
+        shf, se = row_stats(r, "shifted")
+        lengths = pooled(r, "shifted_lengths")
+        full = f"{sum(n >= r['max_length'] for n in lengths)}/{len(lengths)}"
+        ratio = 100 * shf / nom if nom > 0 else float("nan")
+        ratio_se = 100 * se / nom if nom > 0 else float("nan")
+        lines.append(
+            f"| {name} | {r['desc']} | {r['steps'] // 1000} k × {len(r['shifted'])} × "
+            f"{r['episodes']} | {nom:.1f} ({', '.join(f'{x:.1f}' for x in r['nominal'])}) | "
+            f"{shf:.1f} ± {se:.1f} ({', '.join(f'{x:.1f}' for x in r['shifted'])}) | "
+            f"{ratio:.0f} ± {ratio_se:.0f} % | {full} | {_metric_cell(r)} | "
+            f"{'ok' if r['serial'] else 'FAILED'} | [{cmds.index(r['cmd']) + 1}] |")
+    return "\n".join(lines) + "\n"
+
+
+def report(results: dict[str, dict[str, Any]]) -> str:
+    cmds: list[str] = []
+    parts = []
+    for robot, rows in results.items():
+        parts.append(f"### {robot}\n\n" + table(rows, cmds))
+    parts.append("\n".join(f"[{i + 1}] `{c}`  " for i, c in enumerate(cmds)))
+    parts.append("Returns: mean over all episodes of all seeds ± standard error over those "
+                 "episodes, per-seed means in brackets; full-length: episodes that ran to the "
+                 "time limit (no fall or pole drop).")
+    return "\n\n".join(parts) + "\n"
+
+
+def ablation_table(abl: dict[str, dict[str, Any]]) -> str:
+    names = list(abl)
+    cells = [c for c in next(iter(abl.values())) if c not in ("checkpoint_mtime", "episodes")]
+    lines = ["| set | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for c in cells:
+        lines.append(f"| {c} | " + " | ".join(
+            f"{abl[n][c]:.1f}" if c in abl[n] else "–" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
+    """One panel per robot: nominal and shifted mean return per variant, shifted as % of
+    nominal above each pair."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.8), squeeze=False)
+    for ax, (robot, rows) in zip(axes[0], results.items()):
+        names = list(rows)
+        nom = [row_stats(rows[n], "nominal")[0] for n in names]
+        shf = [row_stats(rows[n], "shifted")[0] for n in names]
+        x = list(range(len(names)))
+        ax.bar([i - 0.2 for i in x], nom, 0.4, label="nominal")
+        ax.bar([i + 0.2 for i in x], shf, 0.4, label="shifted (held out, drifting)")
+        top = max(nom + shf + [1e-9])
+        for i, (a, b) in enumerate(zip(nom, shf)):
+            ax.text(i + 0.2, max(b, 0) + 0.02 * top,
+                    f"{100 * b / a:.0f}%" if a > 0 else "", ha="center", fontsize=8)
+        ax.set_xticks(x, names, fontsize=8, rotation=20, ha="right")
+        ax.set_ylabel("mean return")
+        ax.set_title(robot, fontsize=10)
+        ax.legend(loc="lower left", fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
