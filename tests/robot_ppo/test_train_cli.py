@@ -118,3 +118,18 @@ def test_robot_with_privileged_critic_trains_from_the_cli(tmp_path: Path) -> Non
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["model_config"]["critic_obs_dim"] > 0  # the critic got info["privileged"]
     assert ckpt["env_kwargs"]["privileged"] is True
+
+
+def test_robot_preset_sits_under_the_users_options() -> None:
+    from robot_ppo.commands.train import parse
+    from robot_ppo.train.config import QUADRUPED_PRESET
+
+    walk = parse(["--robot", "quadruped"])  # the documented walking settings by default
+    assert (walk.envs, walk.hidden, walk.activation, walk.steps) == (16, (128, 128), "elu",
+                                                                     1_800_000)
+    assert all(getattr(walk, k) == (tuple(v) if isinstance(v, list) else v)
+               for k, v in QUADRUPED_PRESET.items())
+    mine = parse(["--robot", "quadruped", "--lr", "3e-4", "--hidden", "64,64"])
+    assert (mine.lr, mine.hidden, mine.envs) == (3e-4, (64, 64), 16)
+    plain = parse(["--robot", "quadruped", "--preset", "none"])
+    assert (plain.envs, plain.hidden) == (8, (64, 64))
