@@ -20,7 +20,8 @@ ONNX and run for 3 s through `robot-ppo run` against `robot-ppo serve --port pty
 a time.
 
 Writes OUT/results.json (rows of earlier invocations into the same OUT are kept unless
-re-measured), OUT/table.md (pasted into docs/robustness.md) and docs/img/robustness.png.
+re-measured), OUT/table.md (pasted into docs/robustness.md), docs/img/robustness.png and
+the training curves docs/img/robustness_curves.png.
 Trainings and evaluations run `--jobs` at a time under `nice -n 5`; existing checkpoints
 in OUT/<robot>/<variant>/seed<k> with enough steps are reused, so an interrupted run
 resumes where it stopped.
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from robustness_report import ablation_table, plot, report
+from robustness_report import ablation_table, plot, plot_curves, report
 from robustness_variants import (
     BUDGETS,
     DEFAULT_VARIANTS,
@@ -219,6 +220,9 @@ def main() -> int:
     print(f"total {time.time() - t0:.0f} s")
     (out / "table.md").write_text(md)
     plot(results, args.docs / "img" / "robustness.png")
+    plot_curves({r: {v: [run_dir(r, v, s) / "metrics.csv" for s in range(budget[r].seeds)]
+                     for v in wanted} for r in robots},
+                args.docs / "img" / "robustness_curves.png")
     return 0
 
 

@@ -113,7 +113,35 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
         ax.set_xticks(x, names, fontsize=8, rotation=20, ha="right")
         ax.set_ylabel("mean return")
         ax.set_title(robot, fontsize=10)
-        ax.legend(loc="lower left", fontsize=7)
+        ax.set_ylim(min(0.0, *nom, *shf), 1.3 * top)  # room for the legend above the bars
+        ax.legend(loc="upper right", fontsize=7, ncols=2)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_curves(runs: dict[str, dict[str, list[Path]]], path: Path) -> None:
+    """Training curves: one panel per robot, the mean episode return (training dynamics,
+    so each variant on its own distribution) against env steps, one line per seed."""
+    import csv
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 3.6), squeeze=False)
+    for ax, (robot, variants) in zip(axes[0], runs.items()):
+        for i, (name, files) in enumerate(variants.items()):
+            for j, f in enumerate(files):
+                rows = [r for r in csv.DictReader(f.open()) if r["episode_return"] != "nan"]
+                ax.plot([int(r["env_steps"]) for r in rows],
+                        [float(r["episode_return"]) for r in rows], color=f"C{i}",
+                        lw=1, alpha=0.9 if j == 0 else 0.4, label=name if j == 0 else None)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("training episode return")
+        ax.set_title(f"{robot} (each variant on its own training dynamics)", fontsize=9)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
