@@ -84,9 +84,12 @@ def evaluate(ckpt: Path, dynamics: str, episodes: int) -> dict[str, Any]:
     return result
 
 
-def serial_check(spec: str, run: Path) -> bool:
-    """Export seed 0 to ONNX and run it for 3 s over a pty against the simulated robot."""
+def serial_check(spec: str, run: Path) -> dict[str, Any]:
+    """Export seed 0 to ONNX and run it for 3 s over a pty against the simulated robot:
+    `ok` (exit status 0), the achieved loop rate and deadline misses from the run's stats."""
     onnx = run / "policy.onnx"
+    stats = run / "run_stats.json"
+    stats.unlink(missing_ok=True)  # never report an earlier run's loop
     sh([*CLI, "export", str(run / "checkpoint.pt"), "--output", str(onnx)])
     serve = subprocess.Popen([*CLI, "serve", "--robot", spec, "--port", "pty", "--duration",
                               "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -96,14 +99,15 @@ def serial_check(spec: str, run: Path) -> bool:
         port = serve.stdout.readline().strip()
         res = subprocess.run([*CLI, "run", "--policy", str(onnx), "--port", port, "--robot",
                               spec, "--duration", "3", "--quiet", "true", "--stats-file",
-                              str(run / "run_stats.json")],
-                             capture_output=True, text=True, cwd=ROOT, timeout=120)
+                              str(stats)], capture_output=True, text=True, cwd=ROOT, timeout=120)
         if res.returncode != 0:
             print(res.stderr[-2000:], file=sys.stderr)
-        return res.returncode == 0
     finally:
         serve.terminate()
         serve.wait(timeout=10)
+    loop = json.loads(stats.read_text()) if stats.is_file() else {}
+    return {"ok": res.returncode == 0, "rate_hz": loop.get("achieved_rate_hz"),
+            "deadline_misses": loop.get("deadline_misses")}
 
 
 def per_robot(text: str, robots: list[str], field: str) -> dict[str, int]:

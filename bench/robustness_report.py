@@ -3,7 +3,8 @@
 A row (one robot × variant × budget) holds per seed: the mean return on `nominal` and
 `shifted` (`nominal`, `shifted`), the per-episode returns and lengths
 (`<set>_returns`, `<set>_lengths`), task metrics (`<set>_metrics`), plus `desc`, `steps`,
-`episodes`, `max_length`, `serial` and the `cmd` that measured it.
+`episodes`, `max_length`, `serial` (ok, rate_hz, deadline_misses of the export → run ↔
+serve check) and the `cmd` that measured it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def _metric_cell(r: dict[str, Any]) -> str:
     return "–"
 
 
+def _serial_cell(serial: dict[str, Any]) -> str:
+    """`robot-ppo run` against `serve` over a pty: exit status, achieved rate, misses."""
+    if not serial["ok"]:
+        return "FAILED"
+    return f"ok, {serial['rate_hz']:.1f} Hz, {serial['deadline_misses']} missed"
+
+
 def table(rows: dict[str, Any], cmds: list[str]) -> str:
     """One robot's table; `cmds` collects the distinct commands for the footnotes."""
     lines = [
@@ -65,7 +73,7 @@ def table(rows: dict[str, Any], cmds: list[str]) -> str:
             f"{r['episodes']} | {nom:.1f} ({', '.join(f'{x:.1f}' for x in r['nominal'])}) | "
             f"{shf:.1f} ± {se:.1f} ({', '.join(f'{x:.1f}' for x in r['shifted'])}) | "
             f"{ratio:.0f} ± {ratio_se:.0f} % | {full} | {_metric_cell(r)} | "
-            f"{'ok' if r['serial'] else 'FAILED'} | [{cmds.index(r['cmd']) + 1}] |")
+            f"{_serial_cell(r['serial'])} | [{cmds.index(r['cmd']) + 1}] |")
     return "\n".join(lines) + "\n"
 
 
