@@ -13,7 +13,8 @@
     DONE       statistics printed as JSON and written to `stats_file`
 
 Any exit path (duration, Ctrl-C/SIGTERM, e-stop file, NaN latch, link loss, a device
-watchdog/e-stop/fault report, an exception) goes through SAFE_STOP. Only numpy,
+watchdog/e-stop/fault report, a fall seen by the IMU (robot_ppo/posture.py, the rule that
+ends a simulated episode), an exception) goes through SAFE_STOP. Only numpy,
 onnxruntime, firmware_bridge and the light core are imported: no torch, no PyBullet.
 """
 
@@ -49,6 +50,7 @@ from firmware_bridge.layouts import Status
 from robot_ppo.action import ActionMapping, JointCommand
 from robot_ppo.errors import UserError
 from robot_ppo.observation import ObservationBuilder
+from robot_ppo.posture import TiltLimits
 from robot_ppo.rollout_format import gaussian_log_prob
 from robot_ppo.spec import RobotSpec, load_spec
 from robot_ppo.state import RobotState
@@ -89,6 +91,7 @@ class Runtime:
             torque_rate_limit=cfg.torque_rate_limit, nan_hold_cycles=cfg.nan_hold_cycles,
             damping_kd=cfg.damping_kd), control_hz=self.rate)
         self.estop = EStop(cfg.estop_file or None)
+        self.tilt = TiltLimits.of(spec) if cfg.fall_guard else None
         cap = int((cfg.duration or 600.0) * self.rate) + 16
         self.stats = LoopStats(self.rate, min(cap, 2_000_000))
         self.recorder: Recorder = NullRecorder()  # the log opens just before enabling
@@ -255,6 +258,12 @@ class Runtime:
             self.safety.trip("device report")
             self._stop(f"device reports {_flag_names(flags)} (fault code {ds.fault_code})",
                        fault=True)
+            return True
+        quat = self.link.state.base_quat
+        fell = self.tilt.exceeded(quat) if self.tilt is not None and quat is not None else ""
+        if fell:
+            self.safety.trip("fall")
+            self._stop(f"fall: {fell}", fault=True)
             return True
         return False
 

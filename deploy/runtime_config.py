@@ -70,6 +70,9 @@ class RunConfig:
     """Enable even if the controller reports an e-stop or fault latched before this run."""
     allow_spec_mismatch: bool = False
     """Run a policy whose spec hash differs from the robot's when the layouts match."""
+    fall_guard: bool = True
+    """Stop into damping when the IMU shows a fall: |roll| or |pitch| past the task's
+    max_roll/max_pitch, the rule that ends a simulated episode (floating-base robots only)."""
     quiet: bool = False
     """Print only the final statistics."""
     command: str = ""

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from robot_ppo.posture import TiltLimits
 from robot_ppo.spec import RobotSpec, SpecError
 from robot_ppo.state import RobotState, projected_gravity
 from sim.tasks.base import InitialState, StepResult, Task
@@ -34,13 +35,6 @@ from sim.tasks.base import InitialState, StepResult, Task
 WEIGHTS = {"tracking_lin": 1.0, "tracking_ang": 0.5, "lin_vel_z": -2.0, "ang_vel_xy": -0.05,
            "orientation": -1.0, "torques": -0.0002, "dof_acc": -2.5e-7, "action_rate": -0.01,
            "alive": 0.5}
-
-
-def roll_pitch(quat: np.ndarray) -> tuple[float, float]:
-    x, y, z, w = quat
-    roll = math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
-    pitch = math.asin(max(-1.0, min(1.0, 2 * (w * y - z * x))))
-    return roll, pitch
 
 
 def _weights(spec: RobotSpec) -> dict[str, float]:
@@ -98,8 +92,9 @@ def reward(spec: RobotSpec, state: RobotState, command: np.ndarray, action: np.n
         # legged_gym's only_positive_rewards: a negative step reward would teach the policy
         # to end the episode early (fall) to stop the penalties
         r = max(r, 0.0)
-    roll, pitch = roll_pitch(next_state.base_quat)  # type: ignore[arg-type]
-    term = abs(roll) > float(p.get("max_roll", 0.8)) or abs(pitch) > float(p.get("max_pitch", 0.8))
+    limits = TiltLimits.of(spec)  # the same rule stops the runtime (deploy/runtime.py)
+    quat = next_state.base_quat
+    term = limits is not None and quat is not None and bool(limits.exceeded(quat))
     if extras and "base_pos" in extras:
         term = term or float(extras["base_pos"][2]) < float(p.get("min_height", 0.15))
     return r, bool(term)
