@@ -86,7 +86,13 @@ def evaluate(ckpt: Path, dynamics: str, episodes: int) -> dict[str, Any]:
 
 def serial_check(spec: str, run: Path) -> dict[str, Any]:
     """Export seed 0 to ONNX and run it for 3 s over a pty against the simulated robot:
-    `ok` (exit status 0), the achieved loop rate and deadline misses from the run's stats."""
+    `ok` (exit status 0: no fault, no fall), the achieved loop rate and deadline misses."""
+    from robot_ppo.spec import load_spec
+
+    task = load_spec(spec).task
+    # a walking policy is run at the middle of its trained speed range (0 is outside it)
+    command = [f"{name}={sum(task.params[f'{name}_range']) / 2:g}" for name in task.command
+               if f"{name}_range" in task.params]
     onnx = run / "policy.onnx"
     stats = run / "run_stats.json"
     stats.unlink(missing_ok=True)  # never report an earlier run's loop
@@ -99,7 +105,8 @@ def serial_check(spec: str, run: Path) -> dict[str, Any]:
         port = serve.stdout.readline().strip()
         res = subprocess.run([*CLI, "run", "--policy", str(onnx), "--port", port, "--robot",
                               spec, "--duration", "3", "--quiet", "true", "--stats-file",
-                              str(stats)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+                              str(stats), "--command", ",".join(command)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)
         if res.returncode != 0:
             print(res.stderr[-2000:], file=sys.stderr)
     finally:
