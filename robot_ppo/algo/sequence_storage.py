@@ -37,6 +37,16 @@ class SequenceBatch(NamedTuple):
     h_critic: torch.Tensor  # [1, S, H]
 
 
+def time_chunks(x: torch.Tensor, seq_len: int) -> torch.Tensor:
+    """[T, N, ...] → [L, (T/L)·N, ...] with L = seq_len (T must be a multiple of L): env n's
+    steps [c·L, (c+1)·L) become sequence c·N + n, time-major. Also used by fine-tuning."""
+    t, n, L = x.shape[0], x.shape[1], int(seq_len)
+    c = t // L
+    rest = x.shape[2:]
+    # [T, N, ...] → [C, L, N, ...] → [L, C, N, ...] → [L, C·N, ...]
+    return x.reshape(c, L, n, *rest).transpose(0, 1).reshape(L, c * n, *rest)
+
+
 class SequenceRolloutStorage(RolloutStorage):
     """RolloutStorage plus GRU states and episode-start flags (see module doc)."""
 
@@ -67,9 +77,7 @@ class SequenceRolloutStorage(RolloutStorage):
         c = t // L
 
         def seq(x: torch.Tensor) -> torch.Tensor:
-            # [T, N, ...] → [C, L, N, ...] → [L, C, N, ...] → [L, C·N, ...]
-            rest = x.shape[2:]
-            return x.reshape(c, L, n, *rest).transpose(0, 1).reshape(L, c * n, *rest)
+            return time_chunks(x, L)
 
         def first(x: torch.Tensor) -> torch.Tensor:
             return x.reshape(c, L, n, -1)[:, 0].reshape(1, c * n, -1)

@@ -20,8 +20,8 @@ Fine-tune a checkpoint on rollouts recorded on the robot (`robot-ppo run --explo
 --log-dir DIR`): rewards are recomputed from the logged states with the task's own reward
 function, the critic is warmed up on the logged data, then PPO updates run against the
 logged behaviour log-probabilities with a KL penalty to the original (frozen) policy.
-Writes OUT/checkpoint.pt (export it like any checkpoint), metrics.csv and summary.json.
-See docs/finetune.md.
+Feed-forward and recurrent (GRU) checkpoints alike. Writes OUT/checkpoint.pt (export it
+like any checkpoint), metrics.csv and summary.json. See docs/finetune.md.
 
 examples:
   robot-ppo finetune --checkpoint runs/cartpole/checkpoint.pt --rollouts logs/day1 logs/day2

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.models import AnyActorCritic
 from robot_ppo.cli_config import config_to_dict
 from robot_ppo.errors import UserError
 from robot_ppo.finetune.config import FinetuneConfig
@@ -48,7 +48,17 @@ def params_from(config: FinetuneConfig, ckpt: dict[str, Any]) -> FinetuneParams:
         clip=config.clip, is_clip=config.is_clip, vf_coef=config.vf_coef,
         ent_coef=config.ent_coef, max_grad_norm=config.max_grad_norm, epochs=config.epochs,
         minibatch_size=config.minibatch_size, lr=config.lr, kl_coef=config.kl_coef,
-        kl_bound=config.kl_bound, adaptive_kl=config.adaptive_kl, reward_scale=scale)
+        kl_bound=config.kl_bound, adaptive_kl=config.adaptive_kl, reward_scale=scale,
+        seq_len=int(train.get("seq_len", 16)))
+
+
+def check_model(model: AnyActorCritic) -> None:
+    """Refuse a model that robot logs cannot support."""
+    if model.critic_obs_dim:
+        raise UserError(f"this checkpoint's critic takes {model.critic_obs_dim} privileged "
+                        "inputs (trained with --privileged true), which robot logs do not "
+                        "hold, so its values cannot be computed on them. Fine-tune a checkpoint "
+                        "trained without privileged inputs.")
 
 
 def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score: ScoreFn,
@@ -60,6 +70,8 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
     torch.manual_seed(config.seed)
     if config.torch_threads > 0:
         torch.set_num_threads(config.torch_threads)
+    model = build_model(ckpt)
+    check_model(model)
     segments = segments_from_rollouts(data, score)
     if not segments:
         raise UserError("the rollouts hold no usable steps (every episode was empty or ended "
@@ -73,12 +85,7 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
         f"{logged.mean():.2f} ({data.report.summary()})")
 
     params = params_from(config, ckpt)
-    model = build_model(ckpt)
     reference = build_model(ckpt)
-    if not isinstance(model, ActorCritic) or not isinstance(reference, ActorCritic):
-        raise UserError("fine-tuning supports feed-forward policies only; this checkpoint holds "
-                        f"a recurrent policy ({ckpt['model_config'].get('recurrent')}). Fine-tune "
-                        "in simulation with `robot-ppo train --resume` instead.")
     model.train()
     gen = torch.Generator().manual_seed(config.seed)
     ft = Finetuner(model, reference, params, generator=gen)
@@ -114,7 +121,8 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
         writer.writeheader()
         writer.writerows(rows)
 
-    final_kl = ft.kl_to_reference(ft.make_batch(segments).robot_obs)
+    final = ft.make_batch(segments)
+    final_kl = ft.kl_to_reference(final.robot_obs, final.robot_starts)
     rollout_files = [{"path": f, "sha256": sha256_file(f)} for f in data.files]
     lineage = {"parent": str(ckpt_path), "parent_sha256": sha256_file(ckpt_path),
                "rollouts": rollout_files, "kind": "finetune",
