@@ -76,10 +76,12 @@ def train(robot: str, variant: str, spec: str, run: Path, steps: int, seed: int)
     return round(time.time() - t, 1)
 
 
-def evaluate(ckpt: Path, dynamics: str, episodes: int) -> dict[str, Any]:
-    """`robot-ppo eval --json`: mean_return, per-episode `returns` and `lengths`, task metrics."""
-    res = sh([*NICE, *CLI, "eval", "--checkpoint", str(ckpt), "--episodes", str(episodes),
-              "--dynamics", dynamics, "--json"])
+def evaluate(ckpt: Path, spec: str, dynamics: str, episodes: int) -> dict[str, Any]:
+    """`robot-ppo eval --json`: mean_return, per-episode `returns` and `lengths`, task metrics.
+    `--robot spec`: the dynamics sets are the robot's current ones, not those stored in the
+    checkpoint's copy of the spec."""
+    res = sh([*NICE, *CLI, "eval", "--checkpoint", str(ckpt), "--robot", spec, "--episodes",
+              str(episodes), "--dynamics", dynamics, "--json"])
     result: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
     return result
 
@@ -179,7 +181,8 @@ def main() -> int:
             j[0], j[1], specs[j[:2]], run_dir(*j), budget[j[0]].steps, j[2]), jobs)))
         cells = [(*j, dyn) for j in jobs for dyn in ("nominal", "shifted")]
         evals = dict(zip(cells, pool.map(lambda c: evaluate(
-            run_dir(*c[:3]) / "checkpoint.pt", c[3], budget[c[0]].episodes), cells)))
+            run_dir(*c[:3]) / "checkpoint.pt", specs[c[:2]], c[3], budget[c[0]].episodes),
+            cells)))
 
     for r in robots:
         rows = results.setdefault(r, {})
@@ -217,11 +220,11 @@ def main() -> int:
             if abl.get(v, {}).get("checkpoint_mtime") != stamp or \
                     abl[v].get("episodes") != args.ablate_episodes:
                 abl[v] = {"checkpoint_mtime": stamp, "episodes": args.ablate_episodes}
-            todo += [(v, ckpt, cell, str(path)) for cell, path in
+            todo += [(v, ckpt, specs[(r, v)], cell, str(path)) for cell, path in
                      [("shifted", "shifted"), *files.items()] if cell not in abl[v]]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            done = pool.map(lambda t: evaluate(t[1], t[3], args.ablate_episodes), todo)
-            for (v, _, cell, _), res in zip(todo, done):
+            done = pool.map(lambda t: evaluate(t[1], t[2], t[4], args.ablate_episodes), todo)
+            for (v, _, _, cell, _), res in zip(todo, done):
                 abl[v][cell] = res["mean_return"]
         cache.write_text(json.dumps(abl, indent=2))
         md += (f"\nAblation, {r} (seed 0, mean return over {args.ablate_episodes} episodes, "

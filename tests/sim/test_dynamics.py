@@ -125,3 +125,17 @@ def test_spec_randomization_overrides_defaults() -> None:
     assert dset.ranges["friction"] == (0.9, 1.1)
     assert dset.drift is not None and dset.drift.rate == 0.0
     assert spec.spec_hash == load_spec("cartpole").spec_hash  # DR is not interface
+
+
+def test_quadruped_shifted_is_held_out_except_floor_and_motors() -> None:
+    """The quadruped's held-out set moves every parameter beyond training except floor
+    friction, motor strength and gains (all of them beyond training at once with the extra
+    mass leave the A1 unable to stand: bench/standing_check.py)."""
+    spec = load_spec("quadruped")
+    train = resolve_dynamics(spec, "randomized").ranges
+    shifted = resolve_dynamics(spec, "shifted").ranges
+    same = {k for k in train if tuple(shifted[k]) == tuple(train[k])}
+    assert same == {"friction", "motor_strength", "kp_scale", "kd_scale"}
+    for k in set(train) - same:
+        lo, hi = shifted[k]
+        assert lo >= train[k][1] or hi <= train[k][0], k
