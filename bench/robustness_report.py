@@ -146,6 +146,7 @@ def plot_curves(runs: dict[str, dict[str, list[Path]]], path: Path) -> None:
                 ax.plot([int(r["env_steps"]) for r in rows],
                         [float(r["episode_return"]) for r in rows], color=f"C{i}",
                         lw=1, alpha=0.9 if j == 0 else 0.4, label=name if j == 0 else None)
+        ax.xaxis.set_major_formatter(lambda x, _pos: f"{x / 1e3:.0f}k")
         ax.set_xlabel("env steps")
         ax.set_ylabel("training episode return")
         ax.set_title(f"{robot} (each variant on its own training dynamics)", fontsize=9)
