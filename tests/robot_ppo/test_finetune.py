@@ -19,12 +19,15 @@ from robot_ppo.action import ActionMapping
 from robot_ppo.algo.distributions import gaussian_log_prob as torch_log_prob
 from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.cli import main as cli_main
+from robot_ppo.commands.finetune import task_score_fn
 from robot_ppo.finetune.finetuner import FinetuneParams, Finetuner
 from robot_ppo.finetune.kl import gaussian_kl
 from robot_ppo.finetune.segments import segments_from_rollouts
 from robot_ppo.rollout_format import RolloutWriter, gaussian_log_prob, read_rollouts
 from robot_ppo.spec import load_spec, spec_from_dict
 from robot_ppo.train.checkpoint import build_model, load_checkpoint, save_checkpoint
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 sim = pytest.importorskip("sim")
 
@@ -79,18 +82,6 @@ def log_sim_rollouts(log_dir: Path, model: ActorCritic, episodes: int, explore: 
     return float(np.mean(returns))
 
 
-def _score(spec: Any) -> Any:
-    from robot_ppo.commands.finetune import task_score_fn
-    return task_score_fn(spec)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Any:
-    # tiny networks: extra intra-op threads only contend on a shared CPU
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +116,7 @@ def test_gaussian_kl_matches_monte_carlo() -> None:
 def test_rewards_are_recomputed_from_logged_states(logged: tuple[Path, Path]) -> None:
     _, logs = logged
     data = read_rollouts(logs, expected_spec_hash=SPEC.spec_hash)
-    segments = segments_from_rollouts(data, _score(SPEC))
+    segments = segments_from_rollouts(data, task_score_fn(SPEC))
     assert len(segments) == len(data.episodes)
     # balance: +1 per step; falls are terminal (safety trip), time limits are bootstrapped
     for seg, ep in zip(segments, data.episodes):
@@ -138,7 +129,7 @@ def test_finetune_moves_toward_advantage_and_stays_on_leash(logged: tuple[Path, 
     ck, logs = logged
     ckpt = load_checkpoint(ck)
     data = read_rollouts(logs, expected_spec_hash=ckpt["spec_hash"])
-    segments = segments_from_rollouts(data, _score(SPEC))
+    segments = segments_from_rollouts(data, task_score_fn(SPEC))
     model, reference = build_model(ckpt), build_model(ckpt)
     bound = 0.03
     ft = Finetuner(model, reference, FinetuneParams(gamma=0.98, epochs=4, minibatch_size=128,
@@ -173,7 +164,7 @@ def test_finetune_moves_toward_advantage_and_stays_on_leash(logged: tuple[Path, 
 def test_tight_bound_rolls_back_and_raises_beta(logged: tuple[Path, Path]) -> None:
     ck, logs = logged
     ckpt = load_checkpoint(ck)
-    segments = segments_from_rollouts(read_rollouts(logs), _score(SPEC))
+    segments = segments_from_rollouts(read_rollouts(logs), task_score_fn(SPEC))
     model = build_model(ckpt)
     ft = Finetuner(model, build_model(ckpt), FinetuneParams(lr=3e-2, epochs=3, kl_coef=0.0,
                                                             kl_bound=1e-4, adaptive_kl=False))

@@ -26,6 +26,7 @@ from robot_ppo.action import ActionMapping
 from robot_ppo.algo.distributions import gaussian_log_prob as torch_log_prob
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.cli import main as cli_main
+from robot_ppo.commands.finetune import task_score_fn
 from robot_ppo.finetune.finetuner import FinetuneParams, Finetuner
 from robot_ppo.finetune.policy_views import Draw, RecurrentView
 from robot_ppo.finetune.segments import Segment, segments_from_rollouts
@@ -33,6 +34,8 @@ from robot_ppo.finetune.sim_rollouts import SimCollector
 from robot_ppo.rollout_format import RolloutWriter, gaussian_log_prob, read_rollouts
 from robot_ppo.spec import load_spec
 from robot_ppo.train.checkpoint import build_model, load_checkpoint, save_checkpoint
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 sim = pytest.importorskip("sim")
 
@@ -103,17 +106,6 @@ def log_runtime_style(log_dir: Path, policy_path: Path, episodes: int, explore: 
     env.close()
 
 
-def _score(spec: Any) -> Any:
-    from robot_ppo.commands.finetune import task_score_fn
-    return task_score_fn(spec)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Any:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +122,7 @@ def _setup(gru_logged: tuple[Path, Path], **params: Any
     ck, logs = gru_logged
     ckpt = load_checkpoint(ck)
     data = read_rollouts(logs, expected_spec_hash=ckpt["spec_hash"])
-    segments = segments_from_rollouts(data, _score(SPEC))
+    segments = segments_from_rollouts(data, task_score_fn(SPEC))
     model, reference = build_model(ckpt), build_model(ckpt)
     assert isinstance(model, RecurrentActorCritic)
     ft = Finetuner(model, reference, FinetuneParams(gamma=0.98, seq_len=SEQ_LEN, **params),
