@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 ROBOT = "cartpole"
+# this interpreter's CLI, so the bench works without an activated venv (`robot-ppo` on PATH)
+CLI = [sys.executable, "-m", "robot_ppo.cli"]
 
 
 def sh(args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -42,13 +44,13 @@ def sh(args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
 def stack_episode(policy: Path, log_dir: Path, explore: float, seed: int,
                   duration: float) -> None:
     """One episode on the virtual robot: a fresh `serve` (fresh pole), one `run`."""
-    serve = subprocess.Popen(["robot-ppo", "serve", "--robot", ROBOT, "--port", "pty",
+    serve = subprocess.Popen([*CLI, "serve", "--robot", ROBOT, "--port", "pty",
                               "--dynamics", "shifted", "--seed", str(seed)],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert serve.stdout is not None
         port = serve.stdout.readline().split()[0]
-        args = ["robot-ppo", "run", "--policy", str(policy), "--port", port, "--log-dir",
+        args = [*CLI, "run", "--policy", str(policy), "--port", port, "--log-dir",
                 str(log_dir), "--explore", str(explore), "--duration", str(duration),
                 "--seed", str(seed), "--standby-s", "0.2", "--stats-file", ""]
         print("$", " ".join(args), flush=True)
@@ -167,12 +169,12 @@ def main() -> int:
 
     ckpt = args.checkpoint
     if ckpt is None:
-        sh(["robot-ppo", "train", "--robot", ROBOT, "--dynamics", "nominal", "--steps",
+        sh([*CLI, "train", "--robot", ROBOT, "--dynamics", "nominal", "--steps",
             str(args.train_steps), "--out", str(out / "nominal"), "--progress", "false",
             "--torch-threads", "1"])
         ckpt = out / "nominal" / "checkpoint.pt"
     policy = out / "reference.onnx"
-    sh(["robot-ppo", "export", "--checkpoint", str(ckpt), "--output", str(policy),
+    sh([*CLI, "export", "--checkpoint", str(ckpt), "--output", str(policy),
         "--no-sim", "true"])
 
     common = (args.mode, args.duration)
@@ -182,12 +184,12 @@ def main() -> int:
     logged = episodes(args.mode, ckpt, policy, out / "explore_logs", args.collect,
                       args.explore, 2000, common[1])
     print(f"exploring episodes (scale {args.explore}): mean return {np.mean(logged):.1f}")
-    sh(["robot-ppo", "finetune", "--checkpoint", str(ckpt), "--rollouts",
+    sh([*CLI, "finetune", "--checkpoint", str(ckpt), "--rollouts",
         str(out / "explore_logs"), "--out", str(out / "finetuned"), "--kl-bound",
         str(args.kl_bound), *args.finetune_args.split()])
     new_ckpt = out / "finetuned" / "checkpoint.pt"
     new_policy = out / "finetuned.onnx"
-    sh(["robot-ppo", "export", "--checkpoint", str(new_ckpt), "--output", str(new_policy),
+    sh([*CLI, "export", "--checkpoint", str(new_ckpt), "--output", str(new_policy),
         "--no-sim", "true"])
     after = episodes(args.mode, new_ckpt, new_policy, out / "eval_after", args.eval, 0.0,
                      1000, common[1])
