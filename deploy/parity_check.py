@@ -13,6 +13,8 @@ the state output must match within atol as well.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import onnxruntime as ort
 import torch
@@ -78,15 +80,22 @@ def check_parity_sequences(module: nn.Module, model_bytes: bytes, obs: np.ndarra
                 x = np.ascontiguousarray(x)
                 ref = module(torch.from_numpy(x), h_t)
                 got = sess.run(names, {INPUT_OBS: x, STATE_IN: h_o})
-                for name, r, g in zip(names, ref, got):
-                    r_np = r.numpy()
-                    if not (np.isfinite(g).all() and np.isfinite(r_np).all()):
-                        raise UserError(f"export parity: non-finite {name} output; the "
-                                        "checkpoint's weights or normalizer are broken.")
-                    worst[name] = max(worst[name], float(np.max(np.abs(r_np - g))))
+                _accumulate(worst, names, ref, got)
                 h_t, h_o = ref[3], got[3]
     n = L + b * L
     return _verdict(worst, atol, target_scale, n, f"observations in sequences of {L}")
+
+
+def _accumulate(worst: dict[str, float], names: Sequence[str], ref: Sequence[torch.Tensor],
+                got: Sequence[np.ndarray]) -> None:
+    """worst[name] = max(worst[name], max |torch − ORT|) per output; non-finite outputs are
+    refused (a broken checkpoint, not a rounding difference)."""
+    for name, r, g in zip(names, ref, got):
+        r_np = r.numpy()
+        if not (np.isfinite(g).all() and np.isfinite(r_np).all()):
+            raise UserError(f"export parity: non-finite {name} output; the "
+                            "checkpoint's weights or normalizer are broken.")
+        worst[name] = max(worst[name], float(np.max(np.abs(r_np - g))))
 
 
 def check_parity(module: nn.Module, model_bytes: bytes, obs: np.ndarray, atol: float,
@@ -103,10 +112,5 @@ def check_parity(module: nn.Module, model_bytes: bytes, obs: np.ndarray, atol: f
         for chunk in chunks:
             ref = module(torch.from_numpy(np.ascontiguousarray(chunk)))
             got = sess.run(list(NAMES), {INPUT_OBS: chunk})
-            for name, r, g in zip(NAMES, ref, got):
-                r_np = r.numpy()
-                if not (np.isfinite(g).all() and np.isfinite(r_np).all()):
-                    raise UserError(f"export parity: non-finite {name} output; the "
-                                    "checkpoint's weights or normalizer are broken.")
-                worst[name] = max(worst[name], float(np.max(np.abs(r_np - g))))
+            _accumulate(worst, NAMES, ref, got)
     return _verdict(worst, atol, target_scale, len(obs), "observations")
