@@ -9,14 +9,15 @@ are the SAME buffers every call (copy them if you keep them). No RunOptions is p
 onnxruntime 1.32's Python wrapper spends ~39 µs on an empty one (docs/deploy.md).
 
 Recurrent policies (metadata `state_inputs`, see deploy/export.py) carry their state
-between calls: two pre-allocated state buffers A and B and two IO bindings, one reading A
-and writing B, the other reading B and writing A; `step` alternates between them, so the
-state moves with no allocation and no re-binding. It starts at zeros; `reset_state()`
-zeroes it (call it at an episode start). `state` is the current state (a view).
+between calls with no allocation and no re-binding (deploy/io_binding.py: two state
+buffers, two bindings). It starts at zeros; `reset_state()` zeroes it (call it at an
+episode start). `state` is the current state.
 
 The constructor reads the metadata (`deploy.onnx_metadata`), checks the graph's inputs
-and outputs against it, and proves the provider with a warm-up inference (falling back to
-the next provider with one log line). Missing or corrupt files raise `UserError`.
+and outputs against it, and proves each GPU provider by running 8 steps through it and
+through the CPU and comparing the actions (`agree_with_cpu`): a provider that loads but
+computes wrong actions is refused like one that does not load, and the next is tried
+with one log line. Missing or corrupt files raise `UserError`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from deploy.io_binding import SessionBinding
 from deploy.onnx_metadata import (
     INPUT_OBS,
     OUTPUT_MEAN,
@@ -71,7 +73,8 @@ class OnnxPolicy:
         origin = str(self.path)
         model = _read_model(self.path)
         self._log = log
-        # A CPU session first: it validates the file and gives the metadata.
+        # A CPU session first: it validates the file, gives the metadata, and is the
+        # reference every other provider must agree with.
         try:
             probe = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
         except Exception as exc:
@@ -81,11 +84,6 @@ class OnnxPolicy:
         self.meta = PolicyMetadata.from_props(probe.get_modelmeta().custom_metadata_map, origin)
         self.obs_dim, self.act_dim = self.meta.obs_dim, self.meta.act_dim
         self.state_size = _check_io(probe, self.meta, origin)
-        del probe
-        # the two state buffers (see module doc); width 1 when stateless (never bound)
-        self._states = [np.zeros((1, max(self.state_size, 1)), dtype=np.float32)
-                        for _ in range(2)]
-        self._cur = 0  # index of the buffer holding the current state
 
         self.obs_buf = np.zeros((1, self.obs_dim), dtype=np.float32)
         self.out = {name: np.zeros((1, self.act_dim), dtype=np.float32) for name in OUTPUTS}
@@ -95,14 +93,19 @@ class OnnxPolicy:
 
         settings = settings or ProviderSettings()
         tried = candidates(provider)
-        working: list[tuple[str, ort.InferenceSession, ort.IOBinding]] = []
+        working: list[tuple[str, SessionBinding]] = []
         for name in tried:
-            bound: dict[str, ort.IOBinding] = {}
+            bound: dict[str, SessionBinding] = {}
 
-            def warm(s: ort.InferenceSession, bound: dict[str, ort.IOBinding] = bound) -> None:
-                io = self._bind(s)
-                s.run_with_iobinding(io)
-                bound["io"] = io
+            def warm(s: ort.InferenceSession, name: str = name,
+                     bound: dict[str, SessionBinding] = bound) -> None:
+                b = SessionBinding(s, self.obs_buf, self.out, self.state_size,
+                                   None if name == "cpu" else ("cuda", settings.device_id))
+                if name != "cpu":  # loading is not enough: it must compute the same actions
+                    tol = FP16_TOL if name == "tensorrt" and settings.trt_fp16 else FP32_TOL
+                    agree_with_cpu(b, probe, tol)
+                b.run()
+                bound["b"] = b
 
             sess, why = try_session(model, name, settings, warm)
             if sess is None:
@@ -111,7 +114,7 @@ class OnnxPolicy:
                 log(f"inference: provider {name} unusable ({why}); "
                     f"{'trying ' + nxt if nxt else 'no provider left'}")
                 continue
-            working.append((name, sess, bound["io"]))
+            working.append((name, bound["b"]))
             if provider != "auto" or not time_providers:
                 break
         if not working:
@@ -119,45 +122,26 @@ class OnnxPolicy:
                             f"(tried {', '.join(tried) or 'none'}).")
         if len(working) > 1:
             # Tiny MLPs often run faster on the CPU than through GPU copies: measure.
-            lat = {n: median_latency_us(_runner(s, io)) for n, s, io in working}
+            lat = {n: median_latency_us(b.run) for n, b in working}
             best = min(lat, key=lat.__getitem__)
             log("inference: provider latency (µs, median) " +
                 ", ".join(f"{n} {v:.1f}" for n, v in lat.items()) + f"; using {best}")
             working = [w for w in working if w[0] == best]
-        self.provider, self.session, self._io = working[0]
-        # bindings[k] reads state buffer k and writes buffer 1 − k
-        self._bindings = [self._io]
-        if self.state_size:
-            self._bindings.append(self._bind(self.session, flip=True))
+        self.provider, self._binding = working[0]
+        self.session = self._binding.session
         self.reset_state()
         if provider not in ("auto", self.provider):
             log(f"inference: requested provider {provider} fell back to {self.provider}")
 
-    def _bind(self, sess: ort.InferenceSession, flip: bool = False) -> ort.IOBinding:
-        """Bind the pre-allocated numpy buffers (CPU memory) as input and outputs; with a
-        state, read buffer 0 and write buffer 1 (or the reverse with `flip`)."""
-        io = sess.io_binding()
-        io.bind_input(INPUT_OBS, "cpu", 0, np.float32, list(self.obs_buf.shape),
-                      self.obs_buf.ctypes.data)
-        for name, buf in self.out.items():
-            io.bind_output(name, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
-        if self.state_size:
-            src, dst = self._states[int(flip)], self._states[1 - int(flip)]
-            io.bind_input(STATE_IN, "cpu", 0, np.float32, list(src.shape), src.ctypes.data)
-            io.bind_output(STATE_OUT, "cpu", 0, np.float32, list(dst.shape), dst.ctypes.data)
-        return io
-
     @property
     def state(self) -> np.ndarray:
-        """The current recurrent state (size `state_size`; a view, valid until the next
-        step), zeros-length 1 for a stateless policy."""
-        return self._states[self._cur][0]
+        """The current recurrent state (size `state_size`; on the CPU a view valid until
+        the next step), zeros-length 1 for a stateless policy."""
+        return self._binding.state
 
     def reset_state(self) -> None:
         """Zero the recurrent state (episode start). No-op cost for stateless policies."""
-        for buf in self._states:
-            buf.fill(0.0)
-        self._cur = 0
+        self._binding.reset_state()
 
     @property
     def provider_name(self) -> str:
@@ -167,12 +151,7 @@ class OnnxPolicy:
         """One batch-1 inference: (targets, action_mean, action_std), each (act_dim,) float32,
         views of buffers reused by the next call."""
         self.obs_buf[0] = obs
-        if self.state_size:
-            # read the current buffer, write the other; the written one becomes current
-            self.session.run_with_iobinding(self._bindings[self._cur])
-            self._cur = 1 - self._cur
-        else:
-            self.session.run_with_iobinding(self._io)
+        self._binding.run()
         return self.targets, self.mean, self.std
 
     def run_batch(self, obs: np.ndarray, state: np.ndarray | None = None
@@ -189,10 +168,43 @@ class OnnxPolicy:
         return dict(zip(names, self.session.run(names, {INPUT_OBS: x, STATE_IN: h})))
 
 
-def _runner(sess: ort.InferenceSession, io: ort.IOBinding) -> Callable[[], None]:
-    def run() -> None:
-        sess.run_with_iobinding(io)
-    return run
+FP32_TOL = 1e-4
+"""A GPU provider's actions may differ from the CPU's by rounding (≈1e-6 measured on an
+H200 with TF32 off), never by more than this (relative and absolute)."""
+FP16_TOL = 2e-2
+"""The same for TensorRT FP16 engines (10-bit mantissa)."""
+
+
+def agree_with_cpu(binding: SessionBinding, cpu: ort.InferenceSession, tol: float,
+                   steps: int = 8) -> None:
+    """Run `steps` random observations (carrying the state) through `binding` and through
+    the CPU session; raise RuntimeError if action_mean or the targets differ by more than
+    `tol`. Restores `obs_buf` and zeroes the state afterwards."""
+    rng = np.random.default_rng(0)
+    saved = binding.obs_buf.copy()
+    h = np.zeros((1, binding.state_size), dtype=np.float32)
+    binding.reset_state()
+    try:
+        for _ in range(steps):
+            binding.obs_buf[0] = rng.normal(size=binding.obs_buf.shape[1])
+            feed = {INPUT_OBS: binding.obs_buf.copy()}
+            names = [OUTPUT_TARGETS, OUTPUT_MEAN]
+            if binding.state_size:
+                feed[STATE_IN] = h
+                names.append(STATE_OUT)
+            ref = cpu.run(names, feed)
+            binding.run()
+            for name, want in zip(names, ref):
+                got = binding.state[None] if name == STATE_OUT else binding.outputs[name]
+                if not np.allclose(got, want, rtol=tol, atol=tol):
+                    worst = float(np.max(np.abs(got - want)))
+                    raise RuntimeError(f"its {name} differs from the CPU's by {worst:.2g} "
+                                       f"(tolerance {tol:g}): it computes wrong actions")
+            if binding.state_size:
+                h = ref[-1]
+    finally:
+        binding.obs_buf[:] = saved
+        binding.reset_state()
 
 
 def _check_io(sess: ort.InferenceSession, meta: PolicyMetadata, origin: str) -> int:

@@ -1,9 +1,11 @@
 """onnxruntime execution providers: which to try, with which options, and proving they work.
 
 `get_available_providers()` is a compile-time list: a CUDA build lists CUDA on a machine
-without a usable GPU. Only a real inference proves a provider, so `open_session` builds a
-session per candidate, runs a warm-up inference, and checks that the provider is really the
-session's first one (onnxruntime silently falls back to CPU when a provider fails to load).
+without a usable GPU. Only a real inference proves a provider, so `try_session` builds a
+session per candidate, checks that the provider is really the session's first one
+(onnxruntime silently falls back to CPU when a provider fails to load) and runs the
+caller's warm-up, which for a GPU compares its actions with the CPU's
+(deploy.inference.agree_with_cpu): loading is not computing right.
 
 Order with `auto`: TensorRT > CUDA > CPU (TensorRT's documented order). For small policies
 the GPU is often slower than the CPU (copies and kernel launches dominate), so `auto`
@@ -37,6 +39,10 @@ class ProviderSettings:
     model, onnxruntime, TensorRT or the GPU change."""
     device_id: int = 0
     """CUDA device."""
+    cuda_tf32: bool = False
+    """CUDA: allow TF32 matrix products (10-bit mantissa). Off: a batch-1 policy gains no
+    speed from it (same latency either way on an H200, bench/providers.py), and an
+    exported policy is checked to 1e-5 against torch in full FP32."""
 
 
 def session_options() -> ort.SessionOptions:
@@ -65,7 +71,8 @@ def provider_entry(name: str, settings: ProviderSettings) -> tuple[str, dict[str
             "trt_timing_cache_path": cache,
         }
     if name == "cuda":
-        return ORT_NAMES[name], {"device_id": settings.device_id}
+        return ORT_NAMES[name], {"device_id": settings.device_id,
+                                 "use_tf32": str(int(settings.cuda_tf32))}
     return ORT_NAMES["cpu"], {}
 
 
