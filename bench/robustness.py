@@ -11,8 +11,10 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d)):
   gru_adr      (d) gru + --dynamics adr (automatic domain randomization + curriculum)
   adr, history, history_adr: feed-forward ADR, and history-H MLPs (--variants to add them)
 
-Budgets per robot (steps, seeds, evaluation episodes) are in BUDGETS; `--steps 200000` sets
-every robot's, `--steps quadruped=1500000` one robot's. Every cell is
+Budgets per robot (steps, seeds, evaluation episodes, and variants also trained longer) are
+in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1500000` one robot's.
+A budget other than BUDGETS' trains into OUT/<robot>/<variant>_<steps/1000>k, so runs of
+different lengths never overwrite each other. Every cell is
 `robot-ppo eval --checkpoint … --episodes N --dynamics nominal|shifted --json`
 (deterministic mean action, eval seeds 0…N−1). Each variant's seed-0 policy is exported to
 ONNX and run for 3 s through `robot-ppo run` against `robot-ppo serve --port pty` (column
@@ -156,8 +158,10 @@ def main() -> int:
     unknown = [v for v in wanted if v not in VARIANTS]
     if unknown:
         ap.error(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+    default = {r: BUDGETS.get(r, BUDGETS["cartpole"]) for r in robots}
     budget = {r: Budget(**{f: per_robot(getattr(args, f), robots, f)[r]
-                           for f in ("steps", "seeds", "episodes")}) for r in robots}
+                           for f in ("steps", "seeds", "episodes")},
+                        longer=default[r].longer) for r in robots}
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     cmd = shlex.join(["python", "bench/robustness.py", *sys.argv[1:]])
@@ -169,43 +173,47 @@ def main() -> int:
         results = {}
     t0 = time.time()
 
-    jobs = [(r, v, seed) for r in robots for v in wanted for seed in range(budget[r].seeds)]
+    # (robot, variant, steps): every wanted variant at the budget, plus the longer rows
+    cases = [(r, v, budget[r].steps) for r in robots for v in wanted]
+    cases += [(r, v, n) for r in robots for v, n in budget[r].longer
+              if v in wanted and (r, v, n) not in cases]
+    jobs = [(*c, seed) for c in cases for seed in range(budget[c[0]].seeds)]
     specs = {(r, v): variant_spec(r, VARIANTS[v].spec, out / r, args.history)
              for r in robots for v in wanted}
 
-    def run_dir(r: str, v: str, seed: int) -> Path:
-        return out / r / v / f"seed{seed}"
+    def run_dir(r: str, v: str, steps: int, seed: int) -> Path:
+        name = v if steps == default[r].steps else f"{v}_{steps // 1000}k"
+        return out / r / name / f"seed{seed}"
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         train_s = dict(zip(jobs, pool.map(lambda j: train(
-            j[0], j[1], specs[j[:2]], run_dir(*j), budget[j[0]].steps, j[2]), jobs)))
+            j[0], j[1], specs[j[:2]], run_dir(*j), j[2], j[3]), jobs)))
         cells = [(*j, dyn) for j in jobs for dyn in ("nominal", "shifted")]
         evals = dict(zip(cells, pool.map(lambda c: evaluate(
-            run_dir(*c[:3]) / "checkpoint.pt", specs[c[:2]], c[3], budget[c[0]].episodes),
+            run_dir(*c[:4]) / "checkpoint.pt", specs[c[:2]], c[4], budget[c[0]].episodes),
             cells)))
 
-    for r in robots:
+    for r, v, n in cases:
         rows = results.setdefault(r, {})
-        for v in wanted:
-            b = budget[r]
-            vv = VARIANTS[v]
-            row: dict[str, Any] = {
-                "variant": v, "cmd": cmd, "steps": b.steps, "episodes": b.episodes,
-                "desc": f"{Path(specs[(r, v)]).stem} / {vv.dynamics}"
-                        + (" " + " ".join(vv.extra) if vv.extra else ""),
-                "train_s": [train_s[(r, v, s)] for s in range(b.seeds)]}
-            for dyn in ("nominal", "shifted"):
-                res = [evals[(r, v, s, dyn)] for s in range(b.seeds)]
-                row[dyn] = [x["mean_return"] for x in res]
-                row[f"{dyn}_returns"] = [x["returns"] for x in res]
-                row[f"{dyn}_lengths"] = [x["lengths"] for x in res]
-                row[f"{dyn}_metrics"] = [{k: x[k] for k in ("mean_speed_error", "mean_speed",
-                                                            "success_rate") if k in x}
-                                         for x in res]
-                row["max_length"] = res[0]["max_length"]
-            row["serial"] = serial_check(specs[(r, v)], run_dir(r, v, 0))
-            rows[f"{v}@{b.steps // 1000}k"] = row
-            own.write_text(json.dumps(results, indent=2))
+        b = budget[r]
+        vv = VARIANTS[v]
+        row: dict[str, Any] = {
+            "variant": v, "cmd": cmd, "steps": n, "episodes": b.episodes,
+            "desc": f"{Path(specs[(r, v)]).stem} / {vv.dynamics}"
+                    + (" " + " ".join(vv.extra) if vv.extra else ""),
+            "train_s": [train_s[(r, v, n, s)] for s in range(b.seeds)]}
+        for dyn in ("nominal", "shifted"):
+            res = [evals[(r, v, n, s, dyn)] for s in range(b.seeds)]
+            row[dyn] = [x["mean_return"] for x in res]
+            row[f"{dyn}_returns"] = [x["returns"] for x in res]
+            row[f"{dyn}_lengths"] = [x["lengths"] for x in res]
+            row[f"{dyn}_metrics"] = [{k: x[k] for k in ("mean_speed_error", "mean_speed",
+                                                        "success_rate") if k in x}
+                                     for x in res]
+            row["max_length"] = res[0]["max_length"]
+        row["serial"] = serial_check(specs[(r, v)], run_dir(r, v, n, 0))
+        rows[f"{v}@{n // 1000}k"] = row
+        own.write_text(json.dumps(results, indent=2))
 
     md = report(results)
     ablate = [v for v in args.ablate_variants.split(",") if v in wanted]
@@ -215,7 +223,7 @@ def main() -> int:
         abl: dict[str, dict[str, Any]] = json.loads(cache.read_text()) if cache.is_file() else {}
         todo = []
         for v in ablate:
-            ckpt = run_dir(r, v, 0) / "checkpoint.pt"
+            ckpt = run_dir(r, v, budget[r].steps, 0) / "checkpoint.pt"
             stamp = str(ckpt.stat().st_mtime_ns)
             if abl.get(v, {}).get("checkpoint_mtime") != stamp or \
                     abl[v].get("episodes") != args.ablate_episodes:
@@ -224,8 +232,8 @@ def main() -> int:
                      [("shifted", "shifted"), *files.items()] if cell not in abl[v]]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             done = pool.map(lambda t: evaluate(t[1], t[2], t[4], args.ablate_episodes), todo)
-            for (v, _, _, cell, _), res in zip(todo, done):
-                abl[v][cell] = res["mean_return"]
+            for (v, _, _, cell, _), got in zip(todo, done):
+                abl[v][cell] = got["mean_return"]
         cache.write_text(json.dumps(abl, indent=2))
         md += (f"\nAblation, {r} (seed 0, mean return over {args.ablate_episodes} episodes, "
                f"eval seeds 0–{args.ablate_episodes - 1}):\n\n") + ablation_table(
@@ -234,8 +242,9 @@ def main() -> int:
     print(f"total {time.time() - t0:.0f} s")
     (out / "table.md").write_text(md)
     plot(results, args.docs / "img" / "robustness.png")
-    plot_curves({r: {v: [run_dir(r, v, s) / "metrics.csv" for s in range(budget[r].seeds)]
-                     for v in wanted} for r in robots},
+    plot_curves({r: {f"{v}@{n // 1000}k": [run_dir(r, v, n, s) / "metrics.csv"
+                                           for s in range(budget[r].seeds)]
+                     for rr, v, n in cases if rr == r} for r in robots},
                 args.docs / "img" / "robustness_curves.png")
     return 0
 
