@@ -11,14 +11,20 @@ of that (parameter, boundary). When the queue holds `queue_size` results:
 
 and the queue is cleared. The randomization entropy Σ log(hi - lo) is what to log:
 it grows as the curriculum widens.
+
+`state_dict()` / `load_state_dict()` carry the ranges and the boundary queues through a
+checkpoint as plain dicts, lists and floats (see sim/adr_state.py for the checks).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from sim.adr_state import float_list, number_pair, require_dict
 
 
 @dataclass
@@ -37,6 +43,12 @@ class AdrParam:
                              f"inside its limits {self.limits}")
         if self.step <= 0:
             raise ValueError(f"ADR parameter {self.name!r}: step must be > 0")
+
+    def reachable(self, lo: float, hi: float) -> tuple[float, float]:
+        """(lo, hi) clamped into the ranges ADR can reach: lo into [limits lo, initial lo],
+        hi into [initial hi, limits hi]."""
+        return (min(max(lo, self.limits[0]), self.initial[0]),
+                max(min(hi, self.limits[1]), self.initial[1]))
 
 
 @dataclass
@@ -113,3 +125,43 @@ class AutomaticDomainRandomization:
 
     def ranges(self) -> dict[str, tuple[float, float]]:
         return {n: (self.lo[n], self.hi[n]) for n in self.params}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Ranges and boundary queues as plain data:
+        {"ranges": {name: [lo, hi]}, "queues": {name: {"lo": [perf...], "hi": [perf...]}}}."""
+        return {
+            "ranges": {n: [float(self.lo[n]), float(self.hi[n])] for n in self.params},
+            "queues": {n: {side: [float(x) for x in self._queues[(n, side)]]
+                           for side in ("lo", "hi")} for n in self.params},
+        }
+
+    def load_state_dict(self, state: Any) -> list[str]:
+        """Continue from a `state_dict()`; returns the names it holds that this ADR lacks.
+
+        Those names are ignored; parameters the state lacks keep their current range and
+        queues. Each loaded range is clamped into what ADR itself can reach: lo into
+        [limits lo, initial lo], hi into [initial hi, limits hi] (never outside `limits`,
+        never inside the initial range). A queue keeps at most its last queue_size − 1
+        results. Raises ValueError, changing nothing, when the state is malformed.
+        """
+        state = require_dict(state, "ADR state")
+        ranges = require_dict(state.get("ranges"), "ADR state 'ranges'")
+        queues = require_dict(state.get("queues"), "ADR state 'queues'")
+        new_ranges: dict[str, tuple[float, float]] = {}
+        for name, value in ranges.items():
+            lo, hi = number_pair(value, f"ADR range {name!r}")
+            if name in self.params:
+                new_ranges[name] = self.params[name].reachable(lo, hi)
+        keep = max(self.config.queue_size - 1, 0)
+        new_queues: dict[tuple[str, str], list[float]] = {}
+        for name, value in queues.items():
+            sides = require_dict(value, f"ADR queues {name!r}")
+            for side in ("lo", "hi"):
+                results = float_list(sides.get(side, []), f"ADR queue {name!r} {side!r}")
+                if name in self.params:
+                    new_queues[(name, side)] = results[-keep:] if keep else []
+        for name, (lo, hi) in new_ranges.items():
+            self.lo[name], self.hi[name] = lo, hi
+        for key, results in new_queues.items():
+            self._queues[key] = results
+        return sorted((set(ranges) | set(queues)) - set(self.params))

@@ -25,14 +25,25 @@ all their episodes fill the same boundary queues. With the default in-process st
 processes there are W independent ADRs, each seeing 1/W of the episodes, so each adapts W×
 slower and their ranges may differ. That is the price of keeping ADR state off the per-step
 IPC path (no synchronisation between processes).
+
+Checkpoints (`adr_state` / `restore_adr_state`): a process's ADR ranges, boundary queues and
+curriculum are saved as one plain dict, `{"ranges": {name: [lo, hi]}, "queues": {name:
+{"lo": [...], "hi": [...]}}, "curriculum": {"level": float, "results": [...]}}`. The trainer
+saves its own process's state (with W workers: the ADR of the envs it steps itself, slice 0;
+the workers' ADRs are not saved) and, on --resume, every process (the trainer's and each
+worker) loads that one state into its shared ADR as it builds its envs (`RobotEnv(...,
+adr_state=...)`, before any training step), so all of them continue from the saved ranges
+and curriculum level.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
+from robot_ppo.errors import UserError
 from robot_ppo.spec import RobotSpec
 from sim.adr import AdrConfig, AdrParam, AutomaticDomainRandomization
 from sim.curriculum import Curriculum, CurriculumConfig
@@ -114,6 +125,33 @@ def shared_curriculum(spec: RobotSpec, config: CurriculumConfig | None = None,
     if key not in _CURRICULA:
         _CURRICULA[key] = Curriculum(config or CurriculumConfig())
     return _CURRICULA[key]
+
+
+def adr_state(adr: AutomaticDomainRandomization, curriculum: Curriculum) -> dict[str, Any]:
+    """The checkpoint form of one process's ADR and curriculum (see the module doc)."""
+    return {**adr.state_dict(), "curriculum": curriculum.state_dict()}
+
+
+def restore_adr_state(adr: AutomaticDomainRandomization, curriculum: Curriculum,
+                      state: Any) -> list[str]:
+    """Load an `adr_state()` into `adr` and `curriculum`; returns the parameter names the
+    state holds that `adr` lacks (ignored). Ranges are clamped into each parameter's
+    reachable band (AutomaticDomainRandomization.load_state_dict), the level into [0, 1].
+
+    Raises UserError, changing nothing, when the state is malformed.
+    """
+    try:
+        if not isinstance(state, dict) or "curriculum" not in state:
+            raise ValueError("it must be a dict with 'ranges', 'queues' and 'curriculum'")
+        trial = Curriculum(curriculum.config)
+        trial.load_state_dict(state["curriculum"])  # validated before anything changes
+        ignored = adr.load_state_dict(state)
+    except ValueError as exc:
+        raise UserError(f"malformed ADR state (checkpoint key 'adr_state'): {exc}. Resume "
+                        "from a checkpoint written by `robot-ppo train` (one without "
+                        "adr_state starts ADR from its initial ranges).") from None
+    curriculum.load_state_dict(state["curriculum"])
+    return ignored
 
 
 class AdrProcess(DynamicsProcess):

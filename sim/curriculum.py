@@ -6,11 +6,17 @@ After every `window` episodes: success rate ≥ `promote` → level += step; ≤
 level −= step (legged_gym's terrain curriculum promotes and demotes the same way). The
 factor multiplies the push velocity (floating bases) and the task's initial-state noise
 (`Task.disturbance`; the cartpole's initial pole angle / velocity range).
+
+`state_dict()` / `load_state_dict()` carry the level and the current window's results
+through a checkpoint as plain data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from sim.adr_state import bool_list, finite_float, require_dict
 
 
 @dataclass
@@ -43,3 +49,17 @@ class Curriculum:
             self.level = min(1.0, self.level + c.step)
         elif rate <= c.demote:
             self.level = max(0.0, self.level - c.step)
+
+    def state_dict(self) -> dict[str, Any]:
+        """{"level": float, "results": [bool, ...]} (the results of the current window)."""
+        return {"level": float(self.level), "results": [bool(r) for r in self._results]}
+
+    def load_state_dict(self, state: Any) -> None:
+        """Continue from a `state_dict()`: the level is clamped into [0, 1], the results
+        keep at most the last window − 1. ValueError, changing nothing, when malformed."""
+        state = require_dict(state, "curriculum state")
+        level = finite_float(state.get("level"), "curriculum 'level'")
+        results = bool_list(state.get("results"), "curriculum 'results'")
+        keep = max(self.config.window - 1, 0)
+        self.level = min(max(level, 0.0), 1.0)
+        self._results = results[-keep:] if keep else []

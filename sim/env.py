@@ -15,6 +15,11 @@ At an episode's end with `dynamics="adr"` (automatic domain randomization, sim/a
 The episode's normalized performance (task success if the task reports one, else the
 fraction of the episode survived) goes to the ADR queue of the pinned boundary and to the
 disturbance curriculum (success = the task's success, else not terminated early).
+
+`adr_state=` (a dict from `get_adr_state()`, e.g. a checkpoint's `adr_state`) loads saved ADR
+ranges, queues and curriculum level into this process's shared ADR when the env is built
+(ignored unless dynamics is "adr"); every env built with it loads it again, so pass it only
+when building a run's envs, before training starts (robot_ppo --resume does).
 """
 
 from __future__ import annotations
@@ -32,7 +37,13 @@ from robot_ppo.observation import ObservationBuilder
 from robot_ppo.spec import RobotSpec, load_spec, spec_from_dict
 from robot_ppo.state import RobotState
 from sim.adr import AdrConfig
-from sim.adr_env import AdrProcess, shared_adr, shared_curriculum
+from sim.adr_env import (
+    AdrProcess,
+    adr_state,
+    restore_adr_state,
+    shared_adr,
+    shared_curriculum,
+)
 from sim.curriculum import CurriculumConfig
 from sim.dynamics import DynamicsSet, resolve_dynamics
 from sim.episode import Streams, start_episode
@@ -59,7 +70,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
                  = "randomized", render_mode: str | None = None, privileged: bool = False,
                  width: int = 320, height: int = 240, adr_config: AdrConfig | None = None,
                  curriculum: CurriculumConfig | None = None, adr_group: str = "default",
-                 performance: Callable[[dict[str, Any], bool], float] | None = None):
+                 performance: Callable[[dict[str, Any], bool], float] | None = None,
+                 adr_state: dict[str, Any] | None = None):
         self.robot_spec = as_spec(spec)
         if render_mode not in (None, "rgb_array", "human"):
             raise ValueError(f"render_mode must be None, 'rgb_array' or 'human', got "
@@ -77,6 +89,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
             adr = shared_adr(self.robot_spec, adr_config, adr_group)
             self.adr = AdrProcess(self.dynamics, adr)
             self.curriculum = shared_curriculum(self.robot_spec, curriculum, adr_group)
+            if adr_state is not None:
+                restore_adr_state(adr, self.curriculum, adr_state)
         self.performance = performance
         """(final info, terminated) -> normalized performance; None: the task's own."""
         self.sim = Simulator(self.robot_spec, self.dynamics, gui=gui, process=self.adr)
@@ -95,6 +109,13 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._true: RobotState | None = None
         self._steps = 0
         self._cmd: JointCommand | None = None
+
+    def get_adr_state(self) -> dict[str, Any] | None:
+        """This process's ADR ranges, queues and curriculum (sim/adr_env.py `adr_state`);
+        None unless dynamics is "adr"."""
+        if self.adr is None:
+            return None
+        return adr_state(self.adr.adr, self.curriculum)
 
     # ---- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -30,11 +30,20 @@ examples:
 """
 
 
-def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False) -> Any:
-    """Env factory for robots (top level so worker processes can unpickle it)."""
+def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
+                   adr_state: dict[str, Any] | None = None) -> Any:
+    """Env factory for robots (top level so worker processes can unpickle it); `adr_state`:
+    a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
-    return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged)
+    return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
+                        adr_state=adr_state)
+
+
+def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
+                                 adr_state: dict[str, Any]) -> Any:
+    """`make_robot_env` bound to a saved ADR state (EnvSource.with_adr_state)."""
+    return functools.partial(make_robot_env, spec_ref, dynamics, privileged, adr_state)
 
 
 def _gym_source(env_id: str) -> Any:
@@ -75,7 +84,9 @@ def _robot_source(ref: str, dynamics: str, privileged: bool = False) -> Any:
     return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged),
                      env_id=spec.gym_id,
                      env_kwargs={"dynamics": dynamics, "privileged": privileged},
-                     robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash)
+                     robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash,
+                     with_adr_state=functools.partial(robot_factory_with_adr_state, spec_ref,
+                                                      dynamics, privileged))
 
 
 def parse(argv: list[str]) -> Any:

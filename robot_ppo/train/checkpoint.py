@@ -25,6 +25,14 @@ float, bool and None. Keys (format_version 1):
     iteration         PPO iterations so far
     lineage           {"parent": path of the checkpoint this run resumed/fine-tuned from, or None}
     reward_scaler     reward scaler statistics {"mean","var","count"} or None (optional)
+    adr_state         automatic domain randomization state of a `--dynamics adr` run, or
+                      None (optional; absent in older checkpoints):
+                      {"ranges": {param: [lo, hi]},
+                       "queues": {param: {"lo": [performance, ...], "hi": [...]}},
+                       "curriculum": {"level": float, "results": [bool, ...]}}
+                      from the trainer's own process (with worker processes: the ADR of
+                      the envs it steps itself). `--resume` loads it into every process's
+                      ADR (sim/adr_env.py); without it ADR starts from its initial ranges.
 
 Public API: `save_checkpoint(path, ...)` (atomic: temp file then os.replace),
 `load_checkpoint(path) -> dict` (validated; UserError with a clear message for a missing
@@ -80,7 +88,8 @@ def save_checkpoint(path: str | Path, *, model: AnyActorCritic,
                     spec: dict[str, Any] | None = None, spec_hash: str | None = None,
                     action_low: list[float], action_high: list[float], env_steps: int,
                     iteration: int, lineage: dict[str, Any] | None = None,
-                    reward_scaler: dict[str, float] | None = None) -> Path:
+                    reward_scaler: dict[str, float] | None = None,
+                    adr_state: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint atomically; refuses non-finite weights (keeps the old file).
 
     Raises FloatingPointError when the model holds NaN/inf, so a NaN can never replace a
@@ -110,6 +119,7 @@ def save_checkpoint(path: str | Path, *, model: AnyActorCritic,
         "iteration": int(iteration),
         "lineage": dict(lineage or {"parent": None}),
         "reward_scaler": reward_scaler,
+        "adr_state": to_plain(adr_state),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)

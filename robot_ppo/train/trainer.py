@@ -36,6 +36,12 @@ from robot_ppo.algo.ppo import PPO, NonFiniteLossError
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.cli_config import config_to_dict
 from robot_ppo.errors import UserError
+from robot_ppo.train.adr_resume import (
+    current_adr_state,
+    log_note,
+    restore_notes,
+    resume_factory,
+)
 from robot_ppo.train.checkpoint import load_checkpoint, save_checkpoint, state_is_finite
 from robot_ppo.train.config import TrainConfig
 from robot_ppo.train.logger import MetricsLogger
@@ -53,6 +59,9 @@ class EnvSource:
     robot: str | None = None
     spec: dict[str, Any] | None = None
     spec_hash: str | None = None
+    with_adr_state: Callable[[dict[str, Any]], EnvFactory] | None = None
+    """A factory whose envs start from a checkpoint's `adr_state` (robot envs; see
+    train/adr_resume.py); None: the envs cannot restore ADR state."""
 
     @property
     def name(self) -> str:
@@ -90,8 +99,8 @@ class Trainer:
         seed_everything(config.seed)
         resume = load_checkpoint(config.resume) if config.resume is not None else None
 
-        self.venv = VecEnv(source.factory, config.envs, workers=config.workers,
-                           privileged=config.privileged)
+        self.venv = VecEnv(resume_factory(source, resume), config.envs,
+                           workers=config.workers, privileged=config.privileged)
         v = self.venv
         if resume is not None:
             if (resume["obs_dim"], resume["act_dim"]) != (v.obs_dim, v.act_dim):
@@ -101,6 +110,8 @@ class Trainer:
                     f"{resume['obs_dim']}, act_dim={resume['act_dim']} on "
                     f"{resume['env_id']!r}; this env has obs_dim={v.obs_dim}, "
                     f"act_dim={v.act_dim}.")
+            for note in restore_notes(resume.get("adr_state"), current_adr_state(v)):
+                log_note(note)
             model: AnyActorCritic = model_from_config(resume["model_config"])
             model.load_state_dict(resume["model_state"])
         elif config.recurrent == "gru":
@@ -163,7 +174,8 @@ class Trainer:
                 spec_hash=self.source.spec_hash, action_low=v.action_low.tolist(),
                 action_high=v.action_high.tolist(), env_steps=self.env_steps,
                 iteration=self.iteration, lineage={"parent": self.parent},
-                reward_scaler=None if scaler is None else scaler.state_dict())
+                reward_scaler=None if scaler is None else scaler.state_dict(),
+                adr_state=current_adr_state(v))
         except FloatingPointError:
             self._nan_stop("the model weights became NaN/inf")
         self.last_good_checkpoint = self.checkpoint_path

@@ -300,6 +300,12 @@ class VecEnv:
             self._local = _EnvSlice(factory, 0, int(bounds[1]), self.bufs, priv_dim)
             self._wait()
 
+    @property
+    def local_envs(self) -> list[gym.Env]:
+        """The envs stepped in this process (the first slice; all of them when W = 0);
+        empty after `close()`."""
+        return [] if self._local is None else list(self._local.envs)
+
     def _wait(self) -> list[dict[str, float]]:
         """Wait for every worker's reply; returns the episode metrics they sent."""
         metrics: list[dict[str, float]] = []
