@@ -134,7 +134,8 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
         env_id=ckpt["env_id"], env_kwargs=ckpt["env_kwargs"], spec=ckpt["spec"],
         spec_hash=ckpt["spec_hash"], action_low=ckpt["action_low"],
         action_high=ckpt["action_high"], env_steps=ckpt["env_steps"],
-        iteration=ckpt["iteration"], lineage=lineage, reward_scaler=ckpt.get("reward_scaler"))
+        iteration=ckpt["iteration"], lineage=lineage, reward_scaler=ckpt.get("reward_scaler"),
+        adr_state=ckpt.get("adr_state"))  # a later sim --resume continues the parent's ADR
     summary = {
         "checkpoint": str(ckpt_out), "parent": str(ckpt_path), "kl_to_reference": final_kl,
         "kl_bound": config.kl_bound, "kl_within_bound": final_kl <= config.kl_bound,

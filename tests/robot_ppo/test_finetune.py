@@ -44,7 +44,13 @@ def _checkpoint(path: Path, spec: Any = SPEC, seed: int = 0) -> Path:
                            config={"gamma": 0.98, "gae_lambda": 0.95},
                            env_id=spec.gym_id, env_kwargs={"dynamics": "nominal"},
                            spec=spec.to_dict(), spec_hash=spec.spec_hash,
-                           action_low=[-1.0], action_high=[1.0], env_steps=0, iteration=0)
+                           action_low=[-1.0], action_high=[1.0], env_steps=0, iteration=0,
+                           adr_state=PARENT_ADR)
+
+
+# what a parent trained with --dynamics adr carries (sim.adr_env.adr_state's layout)
+PARENT_ADR = {"ranges": {"mass_scale": [0.6, 1.5]}, "queues": {},
+              "curriculum": {"level": 0.3, "results": [True]}}
 
 
 def log_sim_rollouts(log_dir: Path, model: ActorCritic, episodes: int, explore: float,
@@ -189,6 +195,7 @@ def test_finetune_command_writes_checkpoint_with_lineage(
         parent["model_config"]
     lineage = new["lineage"]
     assert lineage["kind"] == "finetune" and lineage["parent"] == str(ck)
+    assert new["adr_state"] == parent["adr_state"] == PARENT_ADR, "a sim --resume continues it"
     assert len(lineage["parent_sha256"]) == 64
     assert lineage["rollouts"] and all(len(r["sha256"]) == 64 for r in lineage["rollouts"])
     summary = json.loads((out / "summary.json").read_text())
