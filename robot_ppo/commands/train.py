@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import importlib
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,21 @@ examples:
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
-                   adr_state: dict[str, Any] | None = None) -> Any:
+                   adr_state: dict[str, Any] | None = None, adr_group: str = "default") -> Any:
     """Env factory for robots (top level so worker processes can unpickle it); `adr_state`:
-    a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run)."""
+    a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run);
+    `adr_group`: the run's own ADR and curriculum (sim/adr_env.py `shared_adr`)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
-                        adr_state=adr_state)
+                        adr_state=adr_state, adr_group=adr_group)
 
 
 def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
-                                 adr_state: dict[str, Any]) -> Any:
+                                 adr_state: dict[str, Any], adr_group: str = "default") -> Any:
     """`make_robot_env` bound to a saved ADR state (EnvSource.with_adr_state)."""
-    return functools.partial(make_robot_env, spec_ref, dynamics, privileged, adr_state)
+    return functools.partial(make_robot_env, spec_ref, dynamics, privileged, adr_state,
+                             adr_group)
 
 
 def _gym_source(env_id: str) -> Any:
@@ -81,12 +84,18 @@ def _robot_source(ref: str, dynamics: str, privileged: bool = False) -> Any:
     spec_ref = ref if Path(ref).suffix else spec.name
     if Path(ref).suffix:
         spec_ref = str(Path(ref).resolve())
-    return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged),
+    # ADR and curriculum objects are per process and per group: a group of its own per
+    # training, so that a second training in the same Python process does not start from
+    # the first one's ranges (the CLI runs one per process; notebooks and tests do not).
+    group = f"train-{uuid.uuid4().hex[:12]}"
+    return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged,
+                                               adr_group=group),
                      env_id=spec.gym_id,
                      env_kwargs={"dynamics": dynamics, "privileged": privileged},
                      robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash,
                      with_adr_state=functools.partial(robot_factory_with_adr_state, spec_ref,
-                                                      dynamics, privileged))
+                                                      dynamics, privileged,
+                                                      adr_group=group))
 
 
 def parse(argv: list[str]) -> Any:

@@ -170,4 +170,22 @@ def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
     assert source.with_adr_state is not None
     factory = pickle.loads(pickle.dumps(source.with_adr_state(state)))
-    assert factory.keywords == {} and factory.args[-1] == state
+    assert factory.args[3] == state
+    assert factory.args[4] == source.factory.keywords["adr_group"], "the run's own group"
+
+
+def test_each_training_gets_its_own_adr() -> None:
+    """Two trainings in one process (a notebook, a test) must not share ADR ranges; the
+    envs of one training must."""
+    from robot_ppo.commands.train import _robot_source
+
+    first, second = _robot_source("cartpole", "adr"), _robot_source("cartpole", "adr")
+    a, a2, b = first.factory(), first.factory(), second.factory()
+    wide = {"ranges": {p.name: list(p.limits) for p in adr_params(load_spec("cartpole"))},
+            "queues": {}, "curriculum": {"level": 0.5, "results": []}}
+    restore_adr_state(a.unwrapped.adr.adr, a.unwrapped.curriculum, wide)
+    assert a2.unwrapped.get_adr_state()["ranges"] == wide["ranges"]
+    assert b.unwrapped.get_adr_state()["ranges"] != wide["ranges"]
+    assert b.unwrapped.curriculum.level == 0.0
+    for env in (a, a2, b):
+        env.close()
