@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from deploy.inference import OnnxPolicy  # noqa: E402
-from deploy.runtime import Runtime  # noqa: E402
-from deploy.runtime_config import RunConfig  # noqa: E402
-from robot_ppo.spec import load_spec  # noqa: E402
-from tests.deploy.controller import virtual_controller  # noqa: E402
+from deploy.inference import OnnxPolicy
+from deploy.runtime import Runtime
+from deploy.runtime_config import RunConfig
+from robot_ppo.spec import load_spec
+from tests.deploy.controller import virtual_controller
 
 spec = load_spec("cartpole")
 eff = np.array([j.effort_limit for j in spec.joints])
