@@ -7,6 +7,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+from deploy.inference import FP16_TOL, FP32_TOL
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,7 +27,7 @@ def test_providers_bench_reports_each_setting(cartpole_onnx: Path, tmp_path: Pat
     for label, row in rows.items():
         wanted = bench.SETTINGS[label][0]
         if row["loaded"] == wanted:
-            tol = 2e-2 if "fp16" in label else 1e-4  # deploy.inference FP16_TOL / FP32_TOL
+            tol = FP16_TOL if "fp16" in label else FP32_TOL
             assert max(row["max_abs_diff"].values()) <= tol, label
             assert result["latency"][label]["p50_us"] > 0
         else:
