@@ -11,8 +11,8 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d)):
   gru_adr      (d) gru + --dynamics adr (automatic domain randomization + curriculum)
   adr, history, history_adr: feed-forward ADR, and history-H MLPs (--variants to add them)
 
-Budgets per robot (steps, seeds, evaluation episodes, and variants also trained longer) are
-in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1500000` one robot's.
+Budgets per robot (steps, seeds, evaluation episodes, and extra rows: other budgets, more
+seeds) are in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1500000` one robot's.
 A budget other than BUDGETS' trains into OUT/<robot>/<variant>_<steps/1000>k, so runs of
 different lengths never overwrite each other. Every cell is
 `robot-ppo eval --checkpoint … --episodes N --dynamics nominal|shifted --json`
@@ -161,7 +161,7 @@ def main() -> int:
     default = {r: BUDGETS.get(r, BUDGETS["cartpole"]) for r in robots}
     budget = {r: Budget(**{f: per_robot(getattr(args, f), robots, f)[r]
                            for f in ("steps", "seeds", "episodes")},
-                        longer=default[r].longer) for r in robots}
+                        extra=default[r].extra) for r in robots}
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     cmd = shlex.join(["python", "bench/robustness.py", *sys.argv[1:]])
@@ -173,11 +173,16 @@ def main() -> int:
         results = {}
     t0 = time.time()
 
-    # (robot, variant, steps): every wanted variant at the budget, plus the longer rows
+    # (robot, variant, steps): every wanted variant at the budget, plus the extra rows
     cases = [(r, v, budget[r].steps) for r in robots for v in wanted]
-    cases += [(r, v, n) for r in robots for v, n in budget[r].longer
-              if v in wanted and (r, v, n) not in cases]
-    jobs = [(*c, seed) for c in cases for seed in range(budget[c[0]].seeds)]
+    seeds = {c: budget[c[0]].seeds for c in cases}
+    for r in robots:
+        for v, n, k in budget[r].extra:
+            if v in wanted:
+                if (r, v, n) not in seeds:
+                    cases.append((r, v, n))
+                seeds[(r, v, n)] = max(k, seeds.get((r, v, n), 0))
+    jobs = [(*c, seed) for c in cases for seed in range(seeds[c])]
     specs = {(r, v): variant_spec(r, VARIANTS[v].spec, out / r, args.history)
              for r in robots for v in wanted}
 
@@ -201,9 +206,9 @@ def main() -> int:
             "variant": v, "cmd": cmd, "steps": n, "episodes": b.episodes,
             "desc": f"{Path(specs[(r, v)]).stem} / {vv.dynamics}"
                     + (" " + " ".join(vv.extra) if vv.extra else ""),
-            "train_s": [train_s[(r, v, n, s)] for s in range(b.seeds)]}
+            "train_s": [train_s[(r, v, n, s)] for s in range(seeds[(r, v, n)])]}
         for dyn in ("nominal", "shifted"):
-            res = [evals[(r, v, n, s, dyn)] for s in range(b.seeds)]
+            res = [evals[(r, v, n, s, dyn)] for s in range(seeds[(r, v, n)])]
             row[dyn] = [x["mean_return"] for x in res]
             row[f"{dyn}_returns"] = [x["returns"] for x in res]
             row[f"{dyn}_lengths"] = [x["lengths"] for x in res]
@@ -243,7 +248,7 @@ def main() -> int:
     (out / "table.md").write_text(md)
     plot(results, args.docs / "img" / "robustness.png")
     plot_curves({r: {f"{v}@{n // 1000}k": [run_dir(r, v, n, s) / "metrics.csv"
-                                           for s in range(budget[r].seeds)]
+                                           for s in range(seeds[(r, v, n)])]
                      for rr, v, n in cases if rr == r} for r in robots},
                 args.docs / "img" / "robustness_curves.png")
     return 0
