@@ -12,9 +12,10 @@ info keys (every step):
 At an episode's end with `dynamics="adr"` (automatic domain randomization, sim/adr_env.py):
   episode_metrics  flat dict of floats: adr/entropy, adr/<param>_lo, adr/<param>_hi,
                    adr/performance, curriculum/level
-The episode's normalized performance (task success if the task reports one, else the
-fraction of the episode survived) goes to the ADR queue of the pinned boundary and to the
-disturbance curriculum (success = the task's success, else not terminated early).
+The episode's normalized performance goes to the ADR queue of the pinned boundary, and its
+success to the disturbance curriculum. Performance: the task's `performance` ∈ [0, 1] if it
+reports one (walk: fraction survived × speed tracking), else its success (reach), else the
+fraction of the episode survived; success: the task's `success`, else not terminated early.
 
 `adr_state=` (a dict from `get_adr_state()`, e.g. a checkpoint's `adr_state`) loads saved ADR
 ranges, queues and curriculum level into this process's shared ADR when the env is built
@@ -162,6 +163,9 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.performance is not None:
             perf = float(self.performance(info, terminated))
             success = perf >= 0.5
+        elif "performance" in info:
+            perf = float(info["performance"])
+            success = bool(info.get("success", perf >= 0.5))
         elif "success" in info:
             perf = float(bool(info["success"]))
             success = bool(info["success"])

@@ -16,6 +16,18 @@ The sum is clipped at 0 (`only_positive_rewards`, as legged_gym) so that falling
 the best way to stop paying penalties. Terminated when |roll| > max_roll,
 |pitch| > max_pitch, or (sim only) base height < min_height.
 
+Episode score (`info`, every step, for the episode so far; read at its last step):
+
+    tracking     1 − min(1, |mean_t(v_xy − v*_xy)| / max(mean_t |v*_xy|, min_speed))
+                 over the steps after the first `settle_s` (1 s): the fraction of the
+                 commanded planar speed the robot delivers on average (yaw is not scored)
+    performance  (steps survived / episode_steps) · tracking ∈ [0, 1]
+    success      ran the full episode without falling and tracking ≥ success_tracking (0.8)
+ADR and the disturbance curriculum (sim/env.py) use `performance` and `success`. Why not
+the return: a robot that stands still earns ~13 of the ~23 a perfect walker earns
+(exp-shaped tracking, yaw and alive terms paid in full), so an ADR signal of "survived"
+or "return" grows the ranges for policies that never walk (docs/robustness.md).
+
 The base linear velocity and height are not in `RobotState` (no sensor measures them
 directly): the function reads them from `extras["base_lin_vel"]` / `extras["base_pos"]`;
 on robot logs pass an estimate (odometry, motion capture) or the tracking term is zero.
@@ -116,6 +128,35 @@ class WalkTask(Task):
         self.resample_s = float(self.params.get("resample_s", 10.0))
         _weights(spec)  # unknown reward_weights keys fail at construction
         self._next = self.resample_s
+        self.settle_steps = round(float(self.params.get("settle_s", 1.0)) * spec.rates.control_hz)
+        self.min_speed = float(self.params.get("min_speed", 0.1))
+        self.success_tracking = float(self.params.get("success_tracking", 0.8))
+        self._reset_score()
+
+    def _reset_score(self) -> None:
+        self._steps = 0
+        self._scored = 0
+        self._err_sum = np.zeros(2)     # Σ (v_xy − v*_xy) over the scored steps
+        self._cmd_speed_sum = 0.0       # Σ |v*_xy|
+
+    def _score(self, vel_xy: np.ndarray | None, terminated: bool) -> dict[str, float | bool]:
+        """Update the episode's tracking score with this step (module doc)."""
+        self._steps += 1
+        if vel_xy is not None and self._steps > self.settle_steps:
+            cmd = _command3(self.command)[:2]
+            self._err_sum += vel_xy - cmd
+            self._cmd_speed_sum += float(np.hypot(cmd[0], cmd[1]))
+            self._scored += 1
+        if self._scored == 0:
+            tracking = 0.0
+        else:
+            err = float(np.hypot(*self._err_sum)) / self._scored
+            ref = max(self._cmd_speed_sum / self._scored, self.min_speed)
+            tracking = 1.0 - min(1.0, err / ref)
+        full = self.spec.task.episode_steps
+        performance = min(self._steps, full) / full * tracking
+        success = (not terminated) and self._steps >= full and tracking >= self.success_tracking
+        return {"tracking": tracking, "performance": performance, "success": success}
 
     def initial_state(self, rng: np.random.Generator) -> InitialState:
         return InitialState(self.default_q.copy(), np.zeros(self.spec.n_joints),
@@ -124,6 +165,7 @@ class WalkTask(Task):
     def reset_command(self, rng: np.random.Generator) -> np.ndarray:
         self._next = self.resample_s
         self.command = np.array([rng.uniform(lo, hi) for lo, hi in self.ranges])
+        self._reset_score()  # called once at every episode's start (sim/env.py reset)
         return self.command
 
     def update_command(self, rng: np.random.Generator, t: float) -> np.ndarray:
@@ -135,5 +177,9 @@ class WalkTask(Task):
     def evaluate(self, state: RobotState, action: np.ndarray, prev_action: np.ndarray,
                  next_state: RobotState, extras: dict[str, np.ndarray]) -> StepResult:
         r, term = reward(self.spec, state, self.command, action, prev_action, next_state, extras)
-        info = {"base_lin_vel_x": float(extras["base_lin_vel"][0])} if extras else {}
+        vel = extras.get("base_lin_vel") if extras else None
+        info: dict[str, float | bool] = {}
+        if vel is not None:
+            info["base_lin_vel_x"] = float(vel[0])
+        info.update(self._score(None if vel is None else np.asarray(vel[:2], float), term))
         return StepResult(r, term, info)
