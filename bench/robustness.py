@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from robustness_report import ablation_table, plot, plot_curves, report
+from robustness_report import TASK_METRICS, ablation_table, plot, plot_curves, report
 from robustness_variants import (
     BUDGETS,
     DEFAULT_VARIANTS,
@@ -212,9 +212,7 @@ def main() -> int:
             row[dyn] = [x["mean_return"] for x in res]
             row[f"{dyn}_returns"] = [x["returns"] for x in res]
             row[f"{dyn}_lengths"] = [x["lengths"] for x in res]
-            row[f"{dyn}_metrics"] = [{k: x[k] for k in ("mean_speed_error", "mean_speed",
-                                                        "success_rate") if k in x}
-                                     for x in res]
+            row[f"{dyn}_metrics"] = [{k: x[k] for k in TASK_METRICS if k in x} for x in res]
             row["max_length"] = res[0]["max_length"]
         row["serial"] = serial_check(specs[(r, v)], run_dir(r, v, n, 0))
         rows[f"{v}@{n // 1000}k"] = row

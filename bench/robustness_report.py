@@ -13,11 +13,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-TASK_METRICS = {"mean_speed": ("speed (m/s)", 2),
+TASK_METRICS = {"mean_performance": ("walk score", 2),
+                "mean_speed": ("speed (m/s)", 2),
                 "mean_speed_error": ("speed error (m/s)", 2),
                 "success_rate": ("success rate", 2)}
-"""Task metrics shown beside the returns when the eval reports them (walk: speed, speed
-error and success, i.e. full length with ≥ 80 % of the commanded speed; reach: success)."""
+"""Task metrics shown beside the returns when the eval reports them (walk: its episode
+score, fraction survived × fraction of the commanded speed delivered; speed, speed error and
+success, i.e. full length with ≥ 80 % of the commanded speed; reach: success)."""
 
 
 def mean(xs: list[float]) -> float:

@@ -3,7 +3,9 @@
 - reach: `mean_final_distance` (m), the end effector's distance to the target at the last
   step of each episode (success is `distance < success_radius`, also in `success_rate`);
 - walk:  `mean_speed_error` (m/s), per episode |mean vx − mean commanded vx| over the steps
-  after the first second (the robot needs that long to get going), and `mean_speed`.
+  after the first second (the robot needs that long to get going), and `mean_speed`;
+  `mean_performance`, the walk task's own episode score (sim/tasks/walk.py: fraction of
+  the episode survived × fraction of the commanded speed delivered; 0 for standing still).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class TaskMetrics:
         self.final_distances: list[float] = []
         self.speed_errors: list[float] = []
         self.speeds: list[float] = []
+        self.performances: list[float] = []
         self._vx: list[float] = []
         self._cmd: list[float] = []
 
@@ -35,6 +38,8 @@ class TaskMetrics:
     def end_episode(self, info: dict) -> None:
         if "distance" in info:
             self.final_distances.append(float(info["distance"]))
+        if "performance" in info:
+            self.performances.append(float(info["performance"]))
         if self._vx:
             speed = float(np.mean(self._vx))
             self.speeds.append(speed)
@@ -48,4 +53,6 @@ class TaskMetrics:
         if self.speed_errors:
             out["mean_speed_error"] = float(np.mean(self.speed_errors))
             out["mean_speed"] = float(np.mean(self.speeds))
+        if self.performances:
+            out["mean_performance"] = float(np.mean(self.performances))
         return out

@@ -33,3 +33,11 @@ def test_reach_reports_the_final_distance_only() -> None:
             m.step(t, {"distance": 1.0}, np.zeros(3))
         m.end_episode({"distance": final})
     assert m.summary() == {"mean_final_distance": pytest.approx(0.05)}
+
+
+def test_walk_performance_is_the_mean_of_the_episodes_final_scores() -> None:
+    m = TaskMetrics(load_spec("quadruped"))
+    for final in (0.9, 0.0):
+        m.step(0, {"performance": 0.5}, np.zeros(1))  # only the last step's score counts
+        m.end_episode({"performance": final})
+    assert m.summary()["mean_performance"] == pytest.approx(0.45)
