@@ -3,7 +3,9 @@
 Loads the checkpoint (`robot_ppo.train.checkpoint`), builds the env for its robot (or for
 `--robot`, which must have the same interface: spec hash and observation layout), runs
 `--episodes` episodes with the action mean on a dynamics set, and prints JSON with
-mean_return, std_return, mean_length (+ success_rate for tasks that report success).
+mean_return, std_return, mean_length, plus success_rate for tasks that report success (reach,
+walk) and the task metrics of sim/tasks/metrics.py (reach: mean_final_distance; walk:
+mean_speed, mean_speed_error, mean_performance).
 """
 
 from __future__ import annotations
