@@ -25,11 +25,12 @@ class Budget:
 # Per-robot defaults. The cartpole balances in ~60k steps on nominal dynamics but the
 # randomized variants need ~400k; the quadruped walks (nominal) after ~1M of the 1.8M steps
 # documented in docs/robots.md; two seeds of four 1M-step trainings take ~1.5 h on 2 cores.
-# The quadruped's ADR variants get 4 seeds: their seeds spread widely (docs/robustness.md).
+# The quadruped's memory variants get 4 seeds: their seeds spread widely (docs/robustness.md).
 BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
     "quadruped": Budget(steps=1_000_000, seeds=2, episodes=20,
-                        extra=(("gru_adr", 1_000_000, 4), ("gru_adr_priv", 1_000_000, 4))),
+                        extra=(("gru", 1_000_000, 4), ("gru_adr", 1_000_000, 4),
+                               ("gru_adr_priv", 1_000_000, 4))),
 }
 
 
