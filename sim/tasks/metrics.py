@@ -19,7 +19,9 @@ class TaskMetrics:
     """Accumulates per-episode task metrics; `summary()` averages them over episodes."""
 
     def __init__(self, spec: RobotSpec):
-        self.settle_steps = round(spec.rates.control_hz)  # one second
+        # the walk task's settle time (sim/tasks/walk.py), so both skip the same steps
+        self.settle_steps = round(float(spec.task.params.get("settle_s", 1.0))
+                                  * spec.rates.control_hz)
         names = list(spec.task.command)
         self.vx_index = names.index("vx") if "vx" in names else None
         self.final_distances: list[float] = []
