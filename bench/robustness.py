@@ -2,13 +2,14 @@
 evaluated on nominal dynamics and on the held-out `shifted` set (which also drifts and
 changes suddenly in-episode). One command measures both robots:
 
-    python bench/robustness.py --out bench_out/robustness_v4 --jobs 2
+    python bench/robustness.py --out bench_out/robustness_v5 --jobs 2
 
-Variants (bench/robustness_variants.py; default: the issue's (a)–(d)):
+Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   nominal      (a) --dynamics nominal (no randomization)
   randomized   (b) --dynamics randomized (plain domain randomization)
   gru          (c) randomized + a GRU policy (--set recurrent=gru) observing last_action
   gru_adr      (d) gru + --dynamics adr (automatic domain randomization + curriculum)
+  gru_adr_priv (e) gru_adr + --privileged true (the critic sees the true dynamics)
   adr, history, history_adr: feed-forward ADR, and history-H MLPs (--variants to add them)
 
 Budgets per robot (steps, seeds, evaluation episodes, and extra rows: other budgets, more
