@@ -13,15 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from robot_ppo.spec import RobotSpec
+from sim.tasks.walk import settle_steps
 
 
 class TaskMetrics:
     """Accumulates per-episode task metrics; `summary()` averages them over episodes."""
 
     def __init__(self, spec: RobotSpec):
-        # the walk task's settle time (sim/tasks/walk.py), so both skip the same steps
-        self.settle_steps = round(float(spec.task.params.get("settle_s", 1.0))
-                                  * spec.rates.control_hz)
+        self.settle_steps = settle_steps(spec)  # the walk score skips the same steps
         names = list(spec.task.command)
         self.vx_index = names.index("vx") if "vx" in names else None
         self.final_distances: list[float] = []

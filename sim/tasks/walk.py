@@ -58,6 +58,11 @@ def _weights(spec: RobotSpec) -> dict[str, float]:
     return {k: float(over.get(k, w)) for k, w in WEIGHTS.items()}
 
 
+def settle_steps(spec: RobotSpec) -> int:
+    """Control steps at an episode's start that the walk score ignores (`settle_s`, 1 s)."""
+    return round(float(spec.task.params.get("settle_s", 1.0)) * spec.rates.control_hz)
+
+
 def _command3(command: np.ndarray) -> np.ndarray:
     c = np.zeros(3)
     c[:min(3, len(command))] = command[:3]
@@ -128,7 +133,7 @@ class WalkTask(Task):
         self.resample_s = float(self.params.get("resample_s", 10.0))
         _weights(spec)  # unknown reward_weights keys fail at construction
         self._next = self.resample_s
-        self.settle_steps = round(float(self.params.get("settle_s", 1.0)) * spec.rates.control_hz)
+        self.settle_steps = settle_steps(spec)
         self.min_speed = float(self.params.get("min_speed", 0.1))
         self.success_tracking = float(self.params.get("success_tracking", 0.8))
         self._reset_score()
