@@ -17,10 +17,11 @@ seeds) are in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1
 A budget other than BUDGETS' trains into OUT/<robot>/<variant>_<steps/1000>k, so runs of
 different lengths never overwrite each other. Every cell is
 `robot-ppo eval --checkpoint … --episodes N --dynamics nominal|shifted --json`
-(deterministic mean action, eval seeds 0…N−1). Each variant's seed-0 policy is exported to
-ONNX and run for 3 s through `robot-ppo run` against `robot-ppo serve --port pty` (column
-"serial"). `--ablate-variants` evaluates seed 0 of those variants on one shifted component at
-a time.
+(deterministic mean action, eval seeds 0…N−1); robots listed in REFERENCE are also
+evaluated on that second nominal set (the quadruped: nominal with 10 ms latency).
+Each variant's seed-0 policy is exported to ONNX and run for 3 s through `robot-ppo run`
+against `robot-ppo serve --port pty` (column "serial"). `--ablate-variants` evaluates seed 0
+of those variants on one shifted component at a time.
 
 Writes OUT/results.json (rows of earlier invocations into the same OUT are kept unless
 re-measured), OUT/table.md (pasted into docs/robustness.md), docs/img/robustness.png and
@@ -47,6 +48,7 @@ from robustness_report import TASK_METRICS, ablation_table, plot, plot_curves, r
 from robustness_variants import (
     BUDGETS,
     DEFAULT_VARIANTS,
+    REFERENCE,
     VARIANTS,
     Budget,
     ablation_files,
@@ -87,6 +89,16 @@ def evaluate(ckpt: Path, spec: str, dynamics: str, episodes: int) -> dict[str, A
               str(episodes), "--dynamics", dynamics, "--json"])
     result: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
     return result
+
+
+def sets(robot: str) -> tuple[str, ...]:
+    """The dynamics sets every row of `robot` is evaluated on (see REFERENCE)."""
+    return ("nominal", "shifted") + (("reference",) if robot in REFERENCE else ())
+
+
+def dynamics_arg(robot: str, dyn: str) -> str:
+    """`--dynamics` for a set name: the reference set is a YAML file."""
+    return REFERENCE[robot] if dyn == "reference" else dyn
 
 
 def serial_check(spec: str, run: Path) -> dict[str, Any]:
@@ -194,10 +206,10 @@ def main() -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         train_s = dict(zip(jobs, pool.map(lambda j: train(
             j[0], j[1], specs[j[:2]], run_dir(*j), j[2], j[3]), jobs)))
-        cells = [(*j, dyn) for j in jobs for dyn in ("nominal", "shifted")]
+        cells = [(*j, dyn) for j in jobs for dyn in sets(j[0])]
         evals = dict(zip(cells, pool.map(lambda c: evaluate(
-            run_dir(*c[:4]) / "checkpoint.pt", specs[c[:2]], c[4], budget[c[0]].episodes),
-            cells)))
+            run_dir(*c[:4]) / "checkpoint.pt", specs[c[:2]], dynamics_arg(c[0], c[4]),
+            budget[c[0]].episodes), cells)))
 
     for r, v, n in cases:
         rows = results.setdefault(r, {})
@@ -208,7 +220,9 @@ def main() -> int:
             "desc": f"{Path(specs[(r, v)]).stem} / {vv.dynamics}"
                     + (" " + " ".join(vv.extra) if vv.extra else ""),
             "train_s": [train_s[(r, v, n, s)] for s in range(seeds[(r, v, n)])]}
-        for dyn in ("nominal", "shifted"):
+        if r in REFERENCE:
+            row["reference_set"] = REFERENCE[r]
+        for dyn in sets(r):
             res = [evals[(r, v, n, s, dyn)] for s in range(seeds[(r, v, n)])]
             row[dyn] = [x["mean_return"] for x in res]
             row[f"{dyn}_returns"] = [x["returns"] for x in res]

@@ -1,7 +1,8 @@
 """Markdown tables and the figure of bench/robustness.py, from its results.json rows.
 
 A row (one robot × variant × budget) holds per seed: the mean return on `nominal` and
-`shifted` (`nominal`, `shifted`), the per-episode returns and lengths
+`shifted` (`nominal`, `shifted`; and `reference` where the robot has a reference set, named
+in `reference_set`), the per-episode returns and lengths
 (`<set>_returns`, `<set>_lengths`), task metrics (`<set>_metrics`), plus `desc`, `steps`,
 `episodes`, `max_length`, `serial` (ok, rate_hz, deadline_misses of the export → run ↔
 serve check) and the `cmd` that measured it.
@@ -39,14 +40,17 @@ def row_stats(r: dict[str, Any], dyn: str) -> tuple[float, float]:
 
 
 def _metric_cell(r: dict[str, Any]) -> str:
-    """Every task metric both sets report, as "label: nominal → shifted" (seed means)."""
+    """Every task metric all sets report, as "label: nominal → shifted" (seed means), or
+    "label: nominal / reference → shifted" for a row with a reference set."""
     parts = []
+    before = ("nominal", "reference") if "reference" in r else ("nominal",)
     for key, (label, digits) in TASK_METRICS.items():
         vals = {d: [m[key] for m in r.get(f"{d}_metrics", []) if key in m]
-                for d in ("nominal", "shifted")}
-        if vals["nominal"] and vals["shifted"]:
-            parts.append(f"{label}: {mean(vals['nominal']):.{digits}f} → "
-                         f"{mean(vals['shifted']):.{digits}f}")
+                for d in (*before, "shifted")}
+        if all(vals.values()):
+            parts.append(f"{label}: " + " / ".join(f"{mean(vals[d]):.{digits}f}"
+                                                   for d in before)
+                         + f" → {mean(vals['shifted']):.{digits}f}")
     return "; ".join(parts) or "–"
 
 
@@ -57,13 +61,23 @@ def _serial_cell(serial: dict[str, Any]) -> str:
     return f"ok, {serial['rate_hz']:.1f} Hz, {serial['deadline_misses']} missed"
 
 
+def _ratio(shf: float, se: float, base: float) -> str:
+    """shifted as a percentage of `base`, ± the shifted mean's standard error."""
+    if base <= 0:
+        return "–"
+    return f"{100 * shf / base:.0f} ± {100 * se / base:.0f} %"
+
+
 def table(rows: dict[str, Any], cmds: list[str]) -> str:
-    """One robot's table; `cmds` collects the distinct commands for the footnotes."""
+    """One robot's table; `cmds` collects the distinct commands for the footnotes. Rows
+    with a reference set get a "shifted / reference" column."""
+    ref = any("reference" in r for r in rows.values())
     lines = [
         "| variant | training | steps × seeds × episodes | nominal return | shifted return | "
-        "shifted / nominal | full-length episodes (shifted) | task metric (nominal → shifted) "
-        "| serial | measured by |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "shifted / nominal | " + ("reference return | shifted / reference | " if ref else "")
+        + "full-length episodes (shifted) | task metric (nominal "
+        + ("/ reference " if ref else "") + "→ shifted) | serial | measured by |",
+        "|---|---|---|---|---|---|" + ("---|---|" if ref else "") + "---|---|---|---|",
     ]
     for name, r in rows.items():
         if r["cmd"] not in cmds:
@@ -72,14 +86,23 @@ def table(rows: dict[str, Any], cmds: list[str]) -> str:
         shf, se = row_stats(r, "shifted")
         lengths = pooled(r, "shifted_lengths")
         full = f"{sum(n >= r['max_length'] for n in lengths)}/{len(lengths)}"
-        ratio = 100 * shf / nom if nom > 0 else float("nan")
-        ratio_se = 100 * se / nom if nom > 0 else float("nan")
+        ref_cells = ""
+        if ref and "reference" in r:
+            rm, _ = row_stats(r, "reference")
+            ref_cells = (f"{rm:.1f} ({', '.join(f'{x:.1f}' for x in r['reference'])}) | "
+                         f"{_ratio(shf, se, rm)} | ")
+        elif ref:
+            ref_cells = "– | – | "
         lines.append(
             f"| {name} | {r['desc']} | {r['steps'] // 1000} k × {len(r['shifted'])} × "
             f"{r['episodes']} | {nom:.1f} ({', '.join(f'{x:.1f}' for x in r['nominal'])}) | "
             f"{shf:.1f} ± {se:.1f} ({', '.join(f'{x:.1f}' for x in r['shifted'])}) | "
-            f"{ratio:.0f} ± {ratio_se:.0f} % | {full} | {_metric_cell(r)} | "
+            f"{_ratio(shf, se, nom)} | {ref_cells}{full} | {_metric_cell(r)} | "
             f"{_serial_cell(r['serial'])} | [{cmds.index(r['cmd']) + 1}] |")
+    refs = sorted({r["reference_set"] for r in rows.values() if "reference_set" in r})
+    if refs:
+        lines.append("\nReference set: " + ", ".join(f"`{x}`" for x in refs)
+                     + " (nominal dynamics with 10 ms of action and of observation latency).")
     return "\n".join(lines) + "\n"
 
 

@@ -26,12 +26,20 @@ class Budget:
 # randomized variants need ~400k; the quadruped walks (nominal) after ~1M of the 1.8M steps
 # documented in docs/robots.md; two seeds of four 1M-step trainings take ~1.5 h on 2 cores.
 # The quadruped's memory variants get 4 seeds: their seeds spread widely (docs/robustness.md).
+# (d) also runs at 5M steps (2 seeds, ~1.8 h each on 2 cores): its ADR ranges were still
+# widening at 1M.
 BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
     "quadruped": Budget(steps=1_000_000, seeds=2, episodes=20,
                         extra=(("gru", 1_000_000, 4), ("gru_adr", 1_000_000, 4),
-                               ("gru_adr_priv", 1_000_000, 4))),
+                               ("gru_adr_priv", 1_000_000, 4), ("gru_adr", 5_000_000, 2))),
 }
+
+
+REFERENCE: dict[str, str] = {"quadruped": "bench/dynamics/nominal_latency_10ms.yaml"}
+"""A second nominal set per robot, evaluated for every row beside `nominal`: the quadruped's
+`nominal` has exactly zero latency, the edge of what its randomized trainings draw, and a
+real robot never has zero; this one adds 10 ms of action and of observation latency."""
 
 
 @dataclass(frozen=True)
