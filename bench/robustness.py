@@ -11,6 +11,7 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr      (d) gru + --dynamics adr (automatic domain randomization + curriculum)
   gru_adr_priv (e) gru_adr + --privileged true (the critic sees the true dynamics)
   adr, history, history_adr: feed-forward ADR, and history-H MLPs (--variants to add them)
+  gru_priv     gru + --privileged true: the privileged critic without ADR (--variants)
 
 Budgets per robot (steps, seeds, evaluation episodes, and extra rows: other budgets, more
 seeds) are in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1500000` one robot's.

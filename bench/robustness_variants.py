@@ -62,6 +62,8 @@ VARIANTS: dict[str, Variant] = {
     "history_adr": Variant("adr", "history"),           # (d) with history
     "gru": Variant("randomized", "last_action", GRU),   # (c) with recurrence
     "gru_adr": Variant("adr", "last_action", GRU),      # (d) with recurrence
+    # (c) + the privileged critic, without ADR: does the critic help or hurt on its own?
+    "gru_priv": Variant("randomized", "last_action", (*GRU, "--privileged", "true")),
     # (e) (d) + asymmetric actor-critic: the critic also sees the true dynamics, base velocity
     # and contacts (the exported actor never does)
     "gru_adr_priv": Variant("adr", "last_action", (*GRU, "--privileged", "true")),
