@@ -27,8 +27,9 @@ Exporter choice: torch >= 2.9 defaults to the dynamo exporter; we pass `dynamo=F
 exactly, while dynamo silently raises low opsets to 18. Both pass the full checker.
 
 Nothing is written unless the graph passes `onnx.checker.check_model(full_check=True)` and
-onnxruntime matches torch within `PARITY_ATOL` (1e-5 in the policy's action space; for the
-targets times max(1, |scale|), see deploy.parity_check) on every parity observation; the file is
+onnxruntime matches torch within `PARITY_ATOL` · max(1, |value|) (1e-5 in the policy's action
+space; for the targets times max(1, |scale|), see deploy.parity_check) on every parity
+observation; the file is
 written to a temporary name and moved into place with `os.replace`.
 """
 

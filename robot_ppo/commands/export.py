@@ -22,7 +22,8 @@ from robot_ppo.errors import UserError
 DESCRIPTION = """\
 Export a checkpoint's actor to ONNX with the observation normalizer and the action scaling
 and clipping inside the graph. Checks the graph with onnx.checker (full_check) and compares
-onnxruntime with torch on >= 1,000 observations (max abs diff <= 1e-5) before writing.
+onnxruntime with torch on >= 1,000 observations (|diff| <= 1e-5 · max(1, |value|)) before
+writing.
 
 examples:
   robot-ppo export runs/cartpole/checkpoint.pt -o policy.onnx
@@ -125,7 +126,8 @@ def main(argv: list[str]) -> int:
         out_path=cfg.output, parity_obs=obs, env_id=str(ckpt["env_id"]),
         training_config=dict(ckpt["config"]), opset=cfg.opset)
     print(f"exported {path} (opset {cfg.opset}, robot {spec.name if spec else ckpt['env_id']}); "
-          f"parity over {int(stats['n_obs'])} observations ({source} + random): max |diff| "
+          f"parity over {int(stats['n_obs'])} observations ({source} + random): "
+          f"max |diff| / max(1, |value|): "
           f"targets {stats['targets']:.1e}, mean {stats['action_mean']:.1e}, "
           f"std {stats['action_std']:.1e}")
     return 0
