@@ -101,8 +101,7 @@ def table(rows: dict[str, Any], cmds: list[str]) -> str:
             f"{_serial_cell(r['serial'])} | [{cmds.index(r['cmd']) + 1}] |")
     refs = sorted({r["reference_set"] for r in rows.values() if "reference_set" in r})
     if refs:
-        lines.append("\nReference set: " + ", ".join(f"`{x}`" for x in refs)
-                     + " (nominal dynamics with 10 ms of action and of observation latency).")
+        lines.append("\nReference set: " + ", ".join(f"`{x}`" for x in refs) + ".")
     return "\n".join(lines) + "\n"
 
 

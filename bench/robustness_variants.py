@@ -26,7 +26,7 @@ class Budget:
 # randomized variants need ~400k; the quadruped walks (nominal) after ~1M of the 1.8M steps
 # documented in docs/robots.md; two seeds of four 1M-step trainings take ~1.5 h on 2 cores.
 # The quadruped's memory variants get 4 seeds: their seeds spread widely (docs/robustness.md).
-# (d) also runs at 5M steps (2 seeds, ~1.8 h each on 2 cores): its ADR ranges were still
+# (d) also runs at 5M steps (2 seeds, ~1.5 h each on 2 cores): its ADR ranges were still
 # widening at 1M.
 BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
