@@ -65,7 +65,7 @@ def test_float32_rounding_on_large_outputs_passes(weight: torch.Tensor, obs: np.
 
 def test_relative_error_above_rounding_fails(weight: torch.Tensor, obs: np.ndarray) -> None:
     graph = onnx_bytes(Linear3(weight * (1 + 1e-4)))
-    with pytest.raises(UserError, match="parity failed.*action_mean"):
+    with pytest.raises(UserError, match=r"parity failed.*action_mean"):
         check_parity(Linear3(weight), graph, obs, atol=1e-5)
 
 
