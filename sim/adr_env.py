@@ -63,6 +63,11 @@ DEFAULT_CONFIG = AdrConfig(queue_size=3, high_threshold=0.8, low_threshold=0.4,
 """Small queues: a 150k-step cartpole run has only ~500 episodes for ~20 boundaries."""
 
 
+def adr_config(high_threshold: float, low_threshold: float) -> AdrConfig:
+    """DEFAULT_CONFIG with other boundary thresholds (`robot-ppo train --adr-high/--adr-low`)."""
+    return replace(DEFAULT_CONFIG, high_threshold=high_threshold, low_threshold=low_threshold)
+
+
 def relevant(spec: RobotSpec, name: str) -> bool:
     """Whether randomizing `name` can change what this robot does or senses."""
     if name.startswith("gyro_bias") and not spec.imu:

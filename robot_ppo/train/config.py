@@ -34,6 +34,13 @@ class TrainConfig:
     privileged: bool = False
     """Give the critic the env's privileged observations (info['privileged']); the actor never
     sees them (asymmetric actor-critic)."""
+    adr_high: float = 0.8
+    """--dynamics adr: a range boundary whose episodes' mean normalized task performance (in
+    [0, 1]; the walk score, the fraction balanced, ...) reaches this widens by one step
+    (sim/adr.py)."""
+    adr_low: float = 0.4
+    """--dynamics adr: a boundary whose mean performance falls to this narrows by one step,
+    never inside the plain-DR range."""
     preset: Literal["auto", "none"] = "auto"
     """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
     RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking

@@ -61,6 +61,22 @@ def test_ranges_widen_when_always_successful_and_narrow_back_when_failing():
     env.close()
 
 
+@pytest.mark.parametrize(("thresholds", "widens"), [((0.8, 0.4), False), ((0.5, 0.25), True)])
+def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, widens):
+    """A boundary performance of 0.6 lies between the default thresholds (nothing moves) and
+    above --adr-high 0.5 (ranges grow): the options reach the ADR of the training's envs."""
+    from robot_ppo.commands.train import _robot_source
+
+    env = _robot_source("cartpole", "adr", adr_thresholds=thresholds).factory()
+    env.unwrapped.performance = lambda info, terminated: 0.6
+    h0 = run_episodes(env, 1)["adr/entropy"]
+    m = run_episodes(env, 300)
+    assert (m["adr/entropy"] > h0 + 0.5) is widens
+    if not widens:
+        assert m["adr/entropy"] == pytest.approx(h0)
+    env.close()
+
+
 def test_episode_draws_stay_inside_current_ranges():
     env = make(1.0, uuid.uuid4().hex)
     run_episodes(env, 60)
