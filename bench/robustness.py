@@ -12,6 +12,9 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_priv (e) gru_adr + --privileged true (the critic sees the true dynamics)
   adr, history, history_adr: feed-forward ADR, and history-H MLPs (--variants to add them)
   gru_priv     gru + --privileged true: the privileged critic without ADR (--variants)
+  gru_adr_low  gru_adr with ADR thresholds --adr-high 0.5 --adr-low 0.25 (--variants)
+  gru_adr_corner gru_adr with --adr-corner 0.25: hard-corner episodes (--variants)
+  gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
 
 Budgets per robot (steps, seeds, evaluation episodes, and extra rows: other budgets, more
 seeds) are in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1500000` one robot's.

@@ -32,7 +32,8 @@ BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
     "quadruped": Budget(steps=1_000_000, seeds=2, episodes=20,
                         extra=(("gru", 1_000_000, 4), ("gru_adr", 1_000_000, 4),
-                               ("gru_adr_priv", 1_000_000, 4), ("gru_adr", 5_000_000, 2))),
+                               ("gru_adr_priv", 1_000_000, 4), ("gru_adr", 5_000_000, 2),
+                               ("gru_adr_low", 1_000_000, 4))),
 }
 
 
@@ -64,6 +65,15 @@ VARIANTS: dict[str, Variant] = {
     "gru_adr": Variant("adr", "last_action", GRU),      # (d) with recurrence
     # (c) + the privileged critic, without ADR: does the critic help or hurt on its own?
     "gru_priv": Variant("randomized", "last_action", (*GRU, "--privileged", "true")),
+    # (d) with ADR's boundary thresholds lowered from 0.8 / 0.4 to 0.5 / 0.25: the
+    # quadruped's walk score rarely reaches 0.8 at a boundary, so its ranges hardly grew
+    "gru_adr_low": Variant("adr", "last_action",
+                           (*GRU, "--adr-high", "0.5", "--adr-low", "0.25")),
+    # (d) where a quarter of the episodes draw every parameter from the harder quarter of
+    # its current ADR range (the held-out set is hard in all parameters at once)
+    "gru_adr_corner": Variant("adr", "last_action", (*GRU, "--adr-corner", "0.25")),
+    # not a candidate: trains ON the held-out set, to show what the set allows at this budget
+    "gru_oracle": Variant("shifted", "last_action", GRU),
     # (e) (d) + asymmetric actor-critic: the critic also sees the true dynamics, base velocity
     # and contacts (the exported actor never does)
     "gru_adr_priv": Variant("adr", "last_action", (*GRU, "--privileged", "true")),

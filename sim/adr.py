@@ -35,6 +35,9 @@ class AdrParam:
     initial: tuple[float, float]
     limits: tuple[float, float]
     step: float
+    harder: int = 0
+    """+1 if larger values are harder for the robot, -1 if smaller, 0 if both ends are (a
+    bias or a slope about nominal 0: a corner episode then takes either end)."""
 
     def __post_init__(self) -> None:
         lo, hi = self.initial
@@ -61,6 +64,12 @@ class AdrConfig:
     """Normalized performance at a boundary below which the range narrows."""
     boundary_prob: float = 0.5
     """Probability that an episode pins one parameter at a boundary."""
+    corner_prob: float = 0.0
+    """Probability that an episode is a hard-corner episode instead: every parameter drawn
+    from the `corner_fraction` of its current range on its harder side, none pinned (so
+    the episode feeds no boundary queue)."""
+    corner_fraction: float = 0.25
+    """Share of the current range, at its harder end, that corner episodes draw from."""
 
 
 @dataclass
@@ -84,6 +93,9 @@ class AutomaticDomainRandomization:
         """Draw one episode's parameters; returns (values, pinned (name, 'lo'|'hi') or None)."""
         values = {n: float(rng.uniform(self.lo[n], self.hi[n])) for n in self.params}
         pinned = None
+        # draw only when corners are on, so runs without them keep their random streams
+        if self.config.corner_prob > 0 and rng.random() < self.config.corner_prob:
+            return self._corner(rng), None
         if self.params and rng.random() < self.config.boundary_prob:
             names = list(self.params)
             name = names[int(rng.integers(len(names)))]
@@ -91,6 +103,20 @@ class AutomaticDomainRandomization:
             values[name] = self.lo[name] if side == "lo" else self.hi[name]
             pinned = (name, side)
         return values, pinned
+
+    def _corner(self, rng: np.random.Generator) -> dict[str, float]:
+        """Every parameter from the harder `corner_fraction` of its current range:
+        harder +1: U(hi − f·w, hi); −1: U(lo, lo + f·w); 0: one of the two, at random."""
+        f, out = self.config.corner_fraction, {}
+        for n, p in self.params.items():
+            lo, hi = self.lo[n], self.hi[n]
+            side = p.harder or (1 if rng.random() < 0.5 else -1)
+            if side > 0:
+                lo = hi - f * (hi - lo)
+            else:
+                hi = lo + f * (hi - lo)
+            out[n] = float(rng.uniform(lo, hi))
+        return out
 
     def report(self, pinned: tuple[str, str] | None, performance: float) -> bool:
         """Record an episode's normalized performance; True if a range changed."""

@@ -63,9 +63,12 @@ DEFAULT_CONFIG = AdrConfig(queue_size=3, high_threshold=0.8, low_threshold=0.4,
 """Small queues: a 150k-step cartpole run has only ~500 episodes for ~20 boundaries."""
 
 
-def adr_config(high_threshold: float, low_threshold: float) -> AdrConfig:
-    """DEFAULT_CONFIG with other boundary thresholds (`robot-ppo train --adr-high/--adr-low`)."""
-    return replace(DEFAULT_CONFIG, high_threshold=high_threshold, low_threshold=low_threshold)
+def adr_config(high_threshold: float, low_threshold: float, corner_prob: float = 0.0
+               ) -> AdrConfig:
+    """DEFAULT_CONFIG with the options of `robot-ppo train` (--adr-high, --adr-low,
+    --adr-corner)."""
+    return replace(DEFAULT_CONFIG, high_threshold=high_threshold, low_threshold=low_threshold,
+                   corner_prob=corner_prob)
 
 
 def relevant(spec: RobotSpec, name: str) -> bool:
@@ -73,6 +76,13 @@ def relevant(spec: RobotSpec, name: str) -> bool:
     if name.startswith("gyro_bias") and not spec.imu:
         return False
     return not (name in ("kp_scale", "kd_scale") and spec.action.mode == "torque")
+
+
+def harder(name: str) -> int:
+    """The side of `name` that is harder for a robot, for ADR's corner episodes: PARAMS'
+    own, except biases and slopes, whose ranges sit symmetric about 0 and are hard at
+    either end (PARAMS gives them +1 only to place the `shifted` band on one side)."""
+    return 0 if name.startswith(("gyro_bias", "gravity_tilt")) else PARAMS[name].harder
 
 
 def adr_params(spec: RobotSpec) -> list[AdrParam]:
@@ -97,7 +107,7 @@ def adr_params(spec: RobotSpec) -> list[AdrParam]:
         elif a == 0:
             lo_limit = max(lo_limit, 0.0)
         out.append(AdrParam(name, initial, (lo_limit, b + LIMIT_FRACTION * w),
-                            STEP_FRACTION * w))
+                            STEP_FRACTION * w, harder(name)))
     return out
 
 

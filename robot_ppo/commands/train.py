@@ -33,25 +33,26 @@ examples:
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
                    adr_state: dict[str, Any] | None = None, adr_group: str = "default",
-                   adr_thresholds: tuple[float, float] | None = None) -> Any:
+                   adr_settings: tuple[float, float, float] | None = None) -> Any:
     """Env factory for robots (top level so worker processes can unpickle it); `adr_state`:
     a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run);
     `adr_group`: the run's own ADR and curriculum (sim/adr_env.py `shared_adr`);
-    `adr_thresholds`: (high, low) boundary performance thresholds (None: ADR's defaults)."""
+    `adr_settings`: (high threshold, low threshold, corner probability) (None: ADR's
+    defaults; sim/adr_env.py `adr_config`)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
     from sim.adr_env import adr_config
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
                         adr_state=adr_state, adr_group=adr_group,
-                        adr_config=adr_config(*adr_thresholds) if adr_thresholds else None)
+                        adr_config=adr_config(*adr_settings) if adr_settings else None)
 
 
 def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
                                  adr_state: dict[str, Any], adr_group: str = "default",
-                                 adr_thresholds: tuple[float, float] | None = None) -> Any:
+                                 adr_settings: tuple[float, float, float] | None = None) -> Any:
     """`make_robot_env` bound to a saved ADR state (EnvSource.with_adr_state)."""
     return functools.partial(make_robot_env, spec_ref, dynamics, privileged, adr_state,
-                             adr_group, adr_thresholds)
+                             adr_group, adr_settings)
 
 
 def _gym_source(env_id: str) -> Any:
@@ -76,7 +77,7 @@ def _gym_source(env_id: str) -> Any:
 
 
 def _robot_source(ref: str, dynamics: str, privileged: bool = False,
-                  adr_thresholds: tuple[float, float] | None = None) -> Any:
+                  adr_settings: tuple[float, float, float] | None = None) -> Any:
     from robot_ppo.spec import load_spec
     from robot_ppo.train.trainer import EnvSource
 
@@ -96,14 +97,14 @@ def _robot_source(ref: str, dynamics: str, privileged: bool = False,
     group = f"train-{uuid.uuid4().hex[:12]}"
     return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged,
                                                adr_group=group,
-                                               adr_thresholds=adr_thresholds),
+                                               adr_settings=adr_settings),
                      env_id=spec.gym_id,
                      env_kwargs={"dynamics": dynamics, "privileged": privileged},
                      robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash,
                      with_adr_state=functools.partial(robot_factory_with_adr_state, spec_ref,
                                                       dynamics, privileged,
                                                       adr_group=group,
-                                                      adr_thresholds=adr_thresholds))
+                                                      adr_settings=adr_settings))
 
 
 def parse(argv: list[str]) -> Any:
@@ -147,6 +148,7 @@ def validate(config: Any) -> None:
         (0 <= config.adr_low < config.adr_high <= 1,
          "--adr-low and --adr-high must satisfy 0 <= adr_low < adr_high <= 1 (they are "
          "fractions of the task's normalized performance, e.g. 0.4 and 0.8)"),
+        (0 <= config.adr_corner <= 1, "--adr-corner must be a probability in [0, 1]"),
     ]
     for ok, message in checks:
         if not ok:
@@ -160,7 +162,7 @@ def main(argv: list[str]) -> int:
         source = _gym_source(config.env)
     else:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
-                               (config.adr_high, config.adr_low))
+                               (config.adr_high, config.adr_low, config.adr_corner))
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     import gymnasium as gym

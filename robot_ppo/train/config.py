@@ -41,6 +41,10 @@ class TrainConfig:
     adr_low: float = 0.4
     """--dynamics adr: a boundary whose mean performance falls to this narrows by one step,
     never inside the plain-DR range."""
+    adr_corner: float = 0.0
+    """--dynamics adr: probability that an episode draws every ADR parameter from the harder
+    quarter of its current range (heavier, weaker, slower, ...; sim/randomization.py), so
+    that the policy also meets everything hard at once; 0 turns it off."""
     preset: Literal["auto", "none"] = "auto"
     """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
     RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking

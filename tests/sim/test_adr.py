@@ -54,3 +54,33 @@ def test_grows_only_where_the_policy_copes():
 def test_bad_param_definition_is_refused():
     with pytest.raises(ValueError, match="inside its limits"):
         AdrParam("x", (0.0, 5.0), (1.0, 2.0), 0.1)
+
+
+def test_corner_episodes_draw_everything_from_the_harder_end_and_pin_nothing():
+    params = [AdrParam("mass", (1.0, 2.0), (0.5, 3.0), 0.1, harder=+1),
+              AdrParam("strength", (0.8, 1.2), (0.4, 1.6), 0.1, harder=-1),
+              AdrParam("tilt", (-0.1, 0.1), (-0.2, 0.2), 0.05)]
+    adr = AutomaticDomainRandomization(params, AdrConfig(queue_size=1, corner_prob=1.0))
+    rng = np.random.default_rng(0)
+    draws = [adr.sample(rng) for _ in range(200)]
+    assert all(pinned is None for _, pinned in draws)
+    mass = [v["mass"] for v, _ in draws]
+    strength = [v["strength"] for v, _ in draws]
+    tilt = [v["tilt"] for v, _ in draws]
+    assert min(mass) >= 1.75 and max(mass) <= 2.0  # top quarter of [1, 2]
+    assert min(strength) >= 0.8 and max(strength) <= 0.9  # bottom quarter of [0.8, 1.2]
+    # hard at both ends: the outer quarter on either side, both sides taken
+    assert all(abs(t) >= 0.05 for t in tilt) and min(tilt) < 0 < max(tilt)
+    h0 = adr.entropy()
+    for _, pinned in draws:
+        assert adr.report(pinned, 1.0) is False          # corners feed no boundary queue
+    assert adr.entropy() == h0
+
+
+def test_corner_share_follows_corner_prob():
+    params = [AdrParam("mass", (1.0, 2.0), (0.5, 3.0), 0.1, harder=+1)]
+    adr = AutomaticDomainRandomization(params, AdrConfig(boundary_prob=0.0, corner_prob=0.3))
+    rng = np.random.default_rng(1)
+    top = sum(adr.sample(rng)[0]["mass"] >= 1.75 for _ in range(4000)) / 4000
+    # corners always land in the top quarter, other draws a quarter of the time
+    assert top == pytest.approx(0.3 + 0.7 * 0.25, abs=0.03)

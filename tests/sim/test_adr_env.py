@@ -67,7 +67,7 @@ def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, wi
     above --adr-high 0.5 (ranges grow): the options reach the ADR of the training's envs."""
     from robot_ppo.commands.train import _robot_source
 
-    env = _robot_source("cartpole", "adr", adr_thresholds=thresholds).factory()
+    env = _robot_source("cartpole", "adr", adr_settings=(*thresholds, 0.0)).factory()
     env.unwrapped.performance = lambda info, terminated: 0.6
     h0 = run_episodes(env, 1)["adr/entropy"]
     m = run_episodes(env, 300)
@@ -135,3 +135,11 @@ def test_adr_limits_keep_positive_quantities_physical() -> None:
             if train_lo > 0:
                 assert p.limits[0] >= 0.5 * train_lo > 0, p
             assert p.limits[0] <= p.initial[0] and p.limits[1] >= p.initial[1]
+
+
+def test_quadruped_corner_sides():
+    """Heavier, weaker, slipperier, slower are harder; biases and slopes at either end."""
+    sides = {p.name: p.harder for p in adr_params(load_spec("quadruped"))}
+    assert sides["mass_scale"] == sides["payload_kg"] == sides["action_latency_s"] == 1
+    assert sides["motor_strength"] == sides["friction"] == sides["kp_scale"] == -1
+    assert sides["gravity_tilt_x"] == sides["gyro_bias_z"] == 0
