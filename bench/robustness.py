@@ -15,6 +15,7 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_low  gru_adr with ADR thresholds --adr-high 0.5 --adr-low 0.25 (--variants)
   gru_adr_corner gru_adr with --adr-corner 0.25: hard-corner episodes (--variants)
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
+  gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 
 Budgets per robot (steps, seeds, evaluation episodes, and extra rows: other budgets, more
 seeds) are in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1500000` one robot's.

@@ -74,6 +74,9 @@ VARIANTS: dict[str, Variant] = {
     "gru_adr_corner": Variant("adr", "last_action", (*GRU, "--adr-corner", "0.25")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
+    # not a candidate either: trains on the hull of the randomized and shifted sets (is one
+    # policy for both within this budget?); the quadruped's set only
+    "gru_hull": Variant("bench/dynamics/quadruped_randomized_hull.yaml", "last_action", GRU),
     # (e) (d) + asymmetric actor-critic: the critic also sees the true dynamics, base velocity
     # and contacts (the exported actor never does)
     "gru_adr_priv": Variant("adr", "last_action", (*GRU, "--privileged", "true")),
