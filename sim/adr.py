@@ -9,7 +9,9 @@ of that (parameter, boundary). When the queue holds `queue_size` results:
     mean >= high_threshold  ->  move the boundary outwards by `step` (wider range)
     mean <= low_threshold   ->  move it inwards by `step`, never inside the initial range
 
-and the queue is cleared. The randomization entropy Σ log(hi - lo) is what to log:
+and the queue is cleared. Optionally (`corner_prob` > 0) an episode is instead a hard
+corner: every parameter drawn from the harder end of its current range, nothing pinned.
+The randomization entropy Σ log(hi - lo) is what to log:
 it grows as the curriculum widens.
 
 `state_dict()` / `load_state_dict()` carry the ranges and the boundary queues through a
