@@ -27,13 +27,14 @@ class Budget:
 # documented in docs/robots.md; two seeds of four 1M-step trainings take ~1.5 h on 2 cores.
 # The quadruped's memory variants get 4 seeds: their seeds spread widely (docs/robustness.md).
 # (d) also runs at 5M steps (2 seeds, ~1.5 h each on 2 cores): its ADR ranges were still
-# widening at 1M.
+# widening at 1M. The optional ADR rows gru_adr_low and gru_adr_corner get (d)'s 4 seeds; the
+# diagnostics gru_oracle and gru_hull the default 2.
 BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
     "quadruped": Budget(steps=1_000_000, seeds=2, episodes=20,
                         extra=(("gru", 1_000_000, 4), ("gru_adr", 1_000_000, 4),
                                ("gru_adr_priv", 1_000_000, 4), ("gru_adr", 5_000_000, 2),
-                               ("gru_adr_low", 1_000_000, 4))),
+                               ("gru_adr_low", 1_000_000, 4), ("gru_adr_corner", 1_000_000, 4))),
 }
 
 
