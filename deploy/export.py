@@ -29,8 +29,7 @@ exactly, while dynamo silently raises low opsets to 18. Both pass the full check
 Nothing is written unless the graph passes `onnx.checker.check_model(full_check=True)` and
 onnxruntime matches torch within `PARITY_ATOL` · max(1, |value|) (1e-5 in the policy's action
 space; for the targets times max(1, |scale|), see deploy.parity_check) on every parity
-observation; the file is
-written to a temporary name and moved into place with `os.replace`.
+observation; the file is written to a temporary name and moved into place with `os.replace`.
 """
 
 from __future__ import annotations
