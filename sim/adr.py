@@ -9,7 +9,10 @@ of that (parameter, boundary). When the queue holds `queue_size` results:
     mean >= high_threshold  ->  move the boundary outwards by `step` (wider range)
     mean <= low_threshold   ->  move it inwards by `step`, never inside the initial range
 
-and the queue is cleared. Optionally (`corner_prob` > 0) an episode is instead a hard
+and the queue is cleared. With `sides="hard"` only each parameter's harder boundary is
+probed and moved (both for a parameter hard at either end, `harder` 0); the easier one stays
+at its initial value, so all the growth in entropy goes where the robot finds it harder.
+Optionally (`corner_prob` > 0) an episode is instead a hard
 corner: every parameter drawn from the harder end of its current range, nothing pinned.
 The randomization entropy Σ log(hi - lo) is what to log:
 it grows as the curriculum widens.
@@ -72,6 +75,14 @@ class AdrConfig:
     the episode feeds no boundary queue)."""
     corner_fraction: float = 0.25
     """Share of the current range, at its harder end, that corner episodes draw from."""
+    sides: str = "both"
+    """Which boundaries are probed and moved: "both", or "hard": only each parameter's harder
+    one (`AdrParam.harder`; both for a parameter with harder 0), the other stays at its
+    initial value."""
+
+    def __post_init__(self) -> None:
+        if self.sides not in ("both", "hard"):
+            raise ValueError(f"ADR sides must be 'both' or 'hard', not {self.sides!r}")
 
 
 @dataclass
@@ -102,6 +113,10 @@ class AutomaticDomainRandomization:
             names = list(self.params)
             name = names[int(rng.integers(len(names)))]
             side = "lo" if rng.random() < 0.5 else "hi"
+            harder = self.params[name].harder
+            if self.config.sides == "hard" and harder:
+                # the same draws as with both sides, so the two modes share a random stream
+                side = "hi" if harder > 0 else "lo"
             values[name] = self.lo[name] if side == "lo" else self.hi[name]
             pinned = (name, side)
         return values, pinned

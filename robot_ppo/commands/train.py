@@ -31,14 +31,18 @@ examples:
 """
 
 
+AdrSettings = tuple[float, float, float, str]
+"""ADR options of `robot-ppo train`, as they travel to the env factories: (--adr-high,
+--adr-low, --adr-corner, --adr-sides) (sim/adr_env.py `adr_config`)."""
+
+
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
                    adr_state: dict[str, Any] | None = None, adr_group: str = "default",
-                   adr_settings: tuple[float, float, float] | None = None) -> Any:
+                   adr_settings: AdrSettings | None = None) -> Any:
     """Env factory for robots (top level so worker processes can unpickle it); `adr_state`:
     a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run);
     `adr_group`: the run's own ADR and curriculum (sim/adr_env.py `shared_adr`);
-    `adr_settings`: (high threshold, low threshold, corner probability) (None: ADR's
-    defaults; sim/adr_env.py `adr_config`)."""
+    `adr_settings`: see AdrSettings (None: ADR's defaults)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
     from sim.adr_env import adr_config
@@ -49,7 +53,7 @@ def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
 
 def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
                                  adr_state: dict[str, Any], adr_group: str = "default",
-                                 adr_settings: tuple[float, float, float] | None = None) -> Any:
+                                 adr_settings: AdrSettings | None = None) -> Any:
     """`make_robot_env` bound to a saved ADR state (EnvSource.with_adr_state)."""
     return functools.partial(make_robot_env, spec_ref, dynamics, privileged, adr_state,
                              adr_group, adr_settings)
@@ -77,7 +81,7 @@ def _gym_source(env_id: str) -> Any:
 
 
 def _robot_source(ref: str, dynamics: str, privileged: bool = False,
-                  adr_settings: tuple[float, float, float] | None = None) -> Any:
+                  adr_settings: AdrSettings | None = None) -> Any:
     from robot_ppo.spec import load_spec
     from robot_ppo.train.trainer import EnvSource
 
@@ -162,7 +166,8 @@ def main(argv: list[str]) -> int:
         source = _gym_source(config.env)
     else:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
-                               (config.adr_high, config.adr_low, config.adr_corner))
+                               (config.adr_high, config.adr_low, config.adr_corner,
+                                config.adr_sides))
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     import gymnasium as gym

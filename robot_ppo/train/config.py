@@ -45,6 +45,11 @@ class TrainConfig:
     """--dynamics adr: probability that an episode draws every ADR parameter from the harder
     quarter of its current range (heavier, weaker, slower, ...; sim/randomization.py), so
     that the policy also meets everything hard at once; 0 turns it off."""
+    adr_sides: Literal["both", "hard"] = "both"
+    """--dynamics adr: which range boundaries ADR probes and moves. both: each range's two
+    ends; hard: only the end that is harder for the robot (heavier, weaker, slipperier,
+    later; biases and slopes at either end), the other stays at the plain-DR range, so the
+    ranges grow only where the robot finds it harder."""
     preset: Literal["auto", "none"] = "auto"
     """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
     RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking

@@ -84,3 +84,30 @@ def test_corner_share_follows_corner_prob():
     top = sum(adr.sample(rng)[0]["mass"] >= 1.75 for _ in range(4000)) / 4000
     # corners always land in the top quarter, other draws a quarter of the time
     assert top == pytest.approx(0.3 + 0.7 * 0.25, abs=0.03)
+
+
+def test_hard_sides_move_only_the_harder_end():
+    params = [AdrParam("mass", (1.0, 2.0), (0.5, 3.0), 0.1, harder=+1),
+              AdrParam("strength", (0.8, 1.2), (0.4, 1.6), 0.1, harder=-1),
+              AdrParam("tilt", (-0.1, 0.1), (-0.2, 0.2), 0.05)]
+    config = AdrConfig(queue_size=2, boundary_prob=1.0, sides="hard")
+    adr, rng = AutomaticDomainRandomization(params, config), np.random.default_rng(2)
+    pins = set()
+    for _ in range(300):
+        values, pinned = adr.sample(rng)
+        pins.add(pinned)
+        adr.report(pinned, 1.0)                       # copes everywhere: every probed end grows
+    assert pins == {("mass", "hi"), ("strength", "lo"), ("tilt", "lo"), ("tilt", "hi")}
+    ranges = adr.ranges()
+    assert ranges["mass"] == (1.0, pytest.approx(3.0))       # heavier side up to its limit
+    assert ranges["strength"] == (pytest.approx(0.4), 1.2)   # weaker side down to its limit
+    assert ranges["tilt"] == (pytest.approx(-0.2), pytest.approx(0.2))  # hard at both ends
+    # the same stream with both sides widens the easy ends too
+    both = AutomaticDomainRandomization(params, AdrConfig(queue_size=2, boundary_prob=1.0))
+    run_episodes(both, np.random.default_rng(2), lambda v: 1.0, 300)
+    assert both.ranges()["mass"][0] < 1.0 and both.ranges()["strength"][1] > 1.2
+
+
+def test_unknown_sides_are_refused():
+    with pytest.raises(ValueError, match="'both' or 'hard'"):
+        AdrConfig(sides="easy")

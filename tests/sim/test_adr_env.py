@@ -67,13 +67,34 @@ def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, wi
     above --adr-high 0.5 (ranges grow): the options reach the ADR of the training's envs."""
     from robot_ppo.commands.train import _robot_source
 
-    env = _robot_source("cartpole", "adr", adr_settings=(*thresholds, 0.0)).factory()
+    env = _robot_source("cartpole", "adr", adr_settings=(*thresholds, 0.0, "both")).factory()
     env.unwrapped.performance = lambda info, terminated: 0.6
     h0 = run_episodes(env, 1)["adr/entropy"]
     m = run_episodes(env, 300)
     assert (m["adr/entropy"] > h0 + 0.5) is widens
     if not widens:
         assert m["adr/entropy"] == pytest.approx(h0)
+    env.close()
+
+
+def test_train_hard_sides_grow_only_the_harder_ends():
+    """--adr-sides hard reaches the training's ADR: a policy that copes everywhere widens each
+    range at its harder end only (both ends for biases and slopes)."""
+    from robot_ppo.commands.train import _robot_source
+
+    env = _robot_source("cartpole", "adr", adr_settings=(0.8, 0.4, 0.0, "hard")).factory()
+    env.unwrapped.performance = lambda info, terminated: 1.0
+    params = adr_params(load_spec("cartpole"))
+    m = run_episodes(env, 300)
+    grown = 0
+    for p in params:
+        lo, hi = m[f"adr/{p.name}_lo"], m[f"adr/{p.name}_hi"]
+        if p.harder > 0:
+            assert lo == pytest.approx(p.initial[0]), p.name
+        elif p.harder < 0:
+            assert hi == pytest.approx(p.initial[1]), p.name
+        grown += (lo, hi) != pytest.approx(p.initial)
+    assert grown >= len(params) // 2
     env.close()
 
 
