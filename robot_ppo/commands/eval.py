@@ -5,7 +5,8 @@ Loads the checkpoint (`robot_ppo.train.checkpoint`), builds the env for its robo
 `--episodes` episodes with the action mean on a dynamics set, and prints JSON with
 mean_return, std_return, mean_length, plus success_rate for tasks that report success (reach,
 walk) and the task metrics of sim/tasks/metrics.py (reach: mean_final_distance; walk:
-mean_speed, mean_speed_error, mean_performance).
+mean_speed, mean_speed_error, mean_performance). `--stochastic true` samples the actions as
+training does instead (a diagnostic; the exported actor runs the mean).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class EvalConfig:
     """How many episodes the video shows."""
     seed: int = 0
     """Seed of the first episode."""
+    stochastic: bool = False
+    """Sample each action as training did, mean + σ·ε with the checkpoint's exploration noise
+    (--noise white or lowpass; seeded by --seed), instead of running the mean, which is what
+    the exported actor does. A diagnostic: a policy that does much better sampled than
+    deterministic relies on its exploration noise, and the robot will not see that noise."""
 
 
 DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
@@ -91,6 +97,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     import torch
 
     import sim
+    from robot_ppo.algo.noise import make_noise
     from robot_ppo.algo.recurrent import is_recurrent
     from robot_ppo.spec import load_spec, spec_from_dict
     from robot_ppo.train.checkpoint import build_model, load_checkpoint
@@ -120,6 +127,10 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     successes: list[bool] = []
     frames: list[np.ndarray] = []
     task_metrics = TaskMetrics(spec)
+    train_config = ckpt.get("config") or {}
+    noise = make_noise(str(train_config.get("noise", "white")), 1, len(low),
+                       float(train_config.get("noise_beta", 0.0)),
+                       np.random.default_rng(cfg.seed)) if cfg.stochastic else None
     robot_env: Any = env.unwrapped  # sim.env.RobotEnv: exposes the task's current command
     for ep in range(cfg.episodes):
         obs, info = env.reset(seed=cfg.seed + ep)
@@ -127,17 +138,22 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         total, steps, done = 0.0, 0, False
         # a recurrent policy carries its hidden state through the episode, from zeros
         state = model.zero_state(1) if recurrent else None
+        if noise is not None:
+            noise.reset(np.ones(1, dtype=bool))
         while not done:
             if record:
                 frames.append(np.asarray(env.render()))
             with torch.no_grad():
                 obs_t = torch.as_tensor(obs, dtype=torch.float32)[None]
                 if state is not None:
-                    mean, _, state = model.step_raw(obs_t, state)
-                    a = mean[0]
+                    mean, std, state = model.step_raw(obs_t, state)
                 else:
-                    a = model.actor_mean(obs_t)[0]
-            obs, r, term, trunc, info = env.step(np.clip(a.numpy(), low, high))
+                    mean = model.actor_mean(obs_t)
+                    std = model.action_std(obs_t) if noise is not None else None
+            a = mean[0].numpy()
+            if noise is not None and std is not None:
+                a = a + std[0].numpy() * noise.sample()[0]  # as the rollout samples it
+            obs, r, term, trunc, info = env.step(np.clip(a, low, high))
             task_metrics.step(steps, info, robot_env.command)
             total += float(r)
             steps += 1
@@ -151,6 +167,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     result: dict[str, Any] = {
         "checkpoint": str(cfg.checkpoint), "robot": spec.name, "spec_hash": spec.spec_hash,
         "dynamics": cfg.dynamics, "episodes": cfg.episodes, "seed": cfg.seed,
+        "stochastic": cfg.stochastic,
         "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
         "mean_length": float(np.mean(lengths)), "max_length": spec.task.episode_steps,
         "returns": [round(x, 4) for x in returns], "lengths": lengths,

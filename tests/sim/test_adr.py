@@ -94,7 +94,7 @@ def test_hard_sides_move_only_the_harder_end():
     adr, rng = AutomaticDomainRandomization(params, config), np.random.default_rng(2)
     pins = set()
     for _ in range(300):
-        values, pinned = adr.sample(rng)
+        _, pinned = adr.sample(rng)
         pins.add(pinned)
         adr.report(pinned, 1.0)                       # copes everywhere: every probed end grows
     assert pins == {("mass", "hi"), ("strength", "lo"), ("tilt", "lo"), ("tilt", "hi")}

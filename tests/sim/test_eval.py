@@ -82,3 +82,55 @@ def test_eval_carries_a_recurrent_policys_state(tmp_path: Path,
             total, done = total + float(r), term or trunc
     env.close()
     assert out["mean_return"] == pytest.approx(total)
+
+
+@pytest.mark.parametrize("noise", ["white", "lowpass"])
+def test_eval_stochastic_samples_as_training_does(tmp_path: Path, noise: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """--stochastic runs mean + σ·ε with the checkpoint's own noise process, seeded by --seed;
+    without it the mean runs."""
+    import numpy as np
+    import torch
+
+    import sim
+    from robot_ppo.algo.noise import make_noise
+
+    spec = load_spec("cartpole")
+    torch.manual_seed(5)
+    model = ActorCritic(4, spec.act_dim, init_std=0.8)
+    config = {"noise": noise, "noise_beta": 0.9}
+    ck = save_checkpoint(tmp_path / "ck.pt", model=model, optimizer=None, config=config,
+                         env_id=spec.gym_id, env_kwargs={}, spec=spec.to_dict(),
+                         spec_hash=spec.spec_hash, action_low=[-1.0], action_high=[1.0],
+                         env_steps=0, iteration=0)
+
+    def evaluate(*extra: str) -> dict:
+        assert eval_cmd.main(["--checkpoint", str(ck), "--episodes", "2", "--seed", "7",
+                              "--json", *extra]) == 0
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    sampled, mean_only = evaluate("--stochastic", "true"), evaluate()
+    assert sampled["stochastic"] is True and mean_only["stochastic"] is False
+
+    def by_hand(stochastic: bool) -> list[float]:
+        eps = make_noise(noise, 1, spec.act_dim, 0.9, np.random.default_rng(7))
+        env, returns = sim.make_env(spec, dynamics="nominal"), []
+        for ep in range(2):
+            obs, _ = env.reset(seed=7 + ep)
+            eps.reset(np.ones(1, dtype=bool))
+            total, done = 0.0, False
+            while not done:
+                with torch.no_grad():
+                    o = torch.as_tensor(obs, dtype=torch.float32)[None]
+                    a = model.actor_mean(o)[0].numpy()
+                    if stochastic:
+                        a = a + model.action_std(o)[0].numpy() * eps.sample()[0]
+                obs, r, term, trunc, _ = env.step(np.clip(a, -1.0, 1.0))
+                total, done = total + float(r), term or trunc
+            returns.append(round(total, 4))
+        env.close()
+        return returns
+
+    assert sampled["returns"] == pytest.approx(by_hand(True))
+    assert mean_only["returns"] == pytest.approx(by_hand(False))
+    assert sampled["returns"] != mean_only["returns"]
