@@ -12,10 +12,9 @@ of that (parameter, boundary). When the queue holds `queue_size` results:
 and the queue is cleared. With `sides="hard"` only each parameter's harder boundary is
 probed and moved (both for a parameter hard at either end, `harder` 0); the easier one stays
 at its initial value, so all the growth in entropy goes where the robot finds it harder.
-Optionally (`corner_prob` > 0) an episode is instead a hard
-corner: every parameter drawn from the harder end of its current range, nothing pinned.
-The randomization entropy Σ log(hi - lo) is what to log:
-it grows as the curriculum widens.
+Optionally (`corner_prob` > 0) an episode is instead a hard corner: every parameter drawn
+from the harder end of its current range, nothing pinned. The randomization entropy
+Σ log(hi - lo) is what to log: it grows as the curriculum widens.
 
 `state_dict()` / `load_state_dict()` carry the ranges and the boundary queues through a
 checkpoint as plain dicts, lists and floats (see sim/adr_state.py for the checks).
