@@ -9,7 +9,14 @@ of that (parameter, boundary). When the queue holds `queue_size` results:
     mean >= high_threshold  ->  move the boundary outwards by `step` (wider range)
     mean <= low_threshold   ->  move it inwards by `step`, never inside the initial range
 
-and the queue is cleared. With `sides="hard"` only each parameter's harder boundary is
+and the queue is cleared. With `relative=True` both thresholds are fractions of a
+reference instead: the mean performance of the last `reference_window` unpinned episodes,
+i.e. how well the policy does on the current ranges. So a boundary widens when it costs
+less than (1 − high_threshold) of that, whatever the policy's level, and none widens while
+the reference is below `min_reference` (a policy that does not do the task yet). For a
+task whose performance is far from saturating (the quadruped's walk score sits near 0.5
+at 1 M steps) absolute thresholds mostly measure how good the policy is, not how hard the
+boundary is. With `sides="hard"` only each parameter's harder boundary is
 probed and moved (both for a parameter hard at either end, `harder` 0); the easier one stays
 at its initial value, so all the growth in entropy goes where the robot finds it harder.
 Optionally (`corner_prob` > 0) an episode is instead a hard corner: every parameter drawn
@@ -23,6 +30,7 @@ checkpoint as plain dicts, lists and floats (see sim/adr_state.py for the checks
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +87,17 @@ class AdrConfig:
     one (`AdrParam.harder`; both for a parameter with harder 0), the other stays at its
     initial value."""
 
+    relative: bool = False
+    """Thresholds as fractions of the reference performance (the mean of the last
+    `reference_window` unpinned episodes) instead of absolute values."""
+    reference_window: int = 50
+    """Unpinned episodes whose mean performance is the reference (relative thresholds)."""
+    min_reference: float = 0.2
+    """Relative thresholds: no boundary widens while the reference is below this."""
+
     def __post_init__(self) -> None:
+        if self.reference_window < 1:
+            raise ValueError("ADR reference_window must be >= 1")
         if self.sides not in ("both", "hard"):
             raise ValueError(f"ADR sides must be 'both' or 'hard', not {self.sides!r}")
 
@@ -100,6 +118,7 @@ class AutomaticDomainRandomization:
         self.hi = {p.name: p.initial[1] for p in params}
         self._queues: dict[tuple[str, str], list[float]] = {
             (p.name, side): [] for p in params for side in ("lo", "hi")}
+        self._reference: deque[float] = deque(maxlen=self.config.reference_window)
 
     def sample(self, rng: np.random.Generator) -> tuple[dict[str, float], tuple[str, str] | None]:
         """Draw one episode's parameters; returns (values, pinned (name, 'lo'|'hi') or None)."""
@@ -135,8 +154,12 @@ class AutomaticDomainRandomization:
         return out
 
     def report(self, pinned: tuple[str, str] | None, performance: float) -> bool:
-        """Record an episode's normalized performance; True if a range changed."""
+        """Record an episode's normalized performance; True if a range changed.
+
+        An unpinned episode (ordinary or corner) feeds the reference, a pinned one its
+        boundary's queue."""
         if pinned is None:
+            self._reference.append(performance)
             return False
         queue = self._queues[pinned]
         queue.append(performance)
@@ -146,9 +169,10 @@ class AutomaticDomainRandomization:
         queue.clear()
         name, side = pinned
         p = self.params[name]
-        if mean >= self.config.high_threshold:
+        high, low = self.thresholds()
+        if high is not None and mean >= high:
             delta = p.step
-        elif mean <= self.config.low_threshold:
+        elif mean <= low:
             delta = -p.step
         else:
             return False
@@ -160,6 +184,20 @@ class AutomaticDomainRandomization:
             changed, self.lo[name] = new != self.lo[name], new
         return changed
 
+    def reference(self) -> float:
+        """Mean performance of the last `reference_window` unpinned episodes (0 before any)."""
+        return sum(self._reference) / len(self._reference) if self._reference else 0.0
+
+    def thresholds(self) -> tuple[float | None, float]:
+        """(widen at or above, narrow at or below) for a boundary's mean performance; widen
+        is None while relative thresholds wait for the reference to reach min_reference."""
+        c = self.config
+        if not c.relative:
+            return c.high_threshold, c.low_threshold
+        ref = self.reference()
+        return (c.high_threshold * ref if ref >= c.min_reference else None,
+                c.low_threshold * ref)
+
     def entropy(self) -> float:
         """Σ log(hi - lo) over parameters with a non-zero width (nats)."""
         return sum(math.log(self.hi[n] - self.lo[n]) for n in self.params
@@ -169,12 +207,14 @@ class AutomaticDomainRandomization:
         return {n: (self.lo[n], self.hi[n]) for n in self.params}
 
     def state_dict(self) -> dict[str, Any]:
-        """Ranges and boundary queues as plain data:
-        {"ranges": {name: [lo, hi]}, "queues": {name: {"lo": [perf...], "hi": [perf...]}}}."""
+        """Ranges, boundary queues and the reference episodes as plain data:
+        {"ranges": {name: [lo, hi]}, "queues": {name: {"lo": [perf...], "hi": [perf...]}},
+        "reference": [perf...]}."""
         return {
             "ranges": {n: [float(self.lo[n]), float(self.hi[n])] for n in self.params},
             "queues": {n: {side: [float(x) for x in self._queues[(n, side)]]
                            for side in ("lo", "hi")} for n in self.params},
+            "reference": [float(x) for x in self._reference],
         }
 
     def load_state_dict(self, state: Any) -> list[str]:
@@ -184,7 +224,9 @@ class AutomaticDomainRandomization:
         queues. Each loaded range is clamped into what ADR itself can reach: lo into
         [limits lo, initial lo], hi into [initial hi, limits hi] (never outside `limits`,
         never inside the initial range). A queue keeps at most its last queue_size − 1
-        results. Raises ValueError, changing nothing, when the state is malformed.
+        results; the reference keeps its last reference_window (a state without one, from
+        an older checkpoint, starts it empty). Raises ValueError, changing nothing, when the
+        state is malformed.
         """
         state = require_dict(state, "ADR state")
         ranges = require_dict(state.get("ranges"), "ADR state 'ranges'")
@@ -202,8 +244,11 @@ class AutomaticDomainRandomization:
                 results = float_list(sides.get(side, []), f"ADR queue {name!r} {side!r}")
                 if name in self.params:
                     new_queues[(name, side)] = results[-keep:] if keep else []
+        reference = float_list(state.get("reference", []), "ADR state 'reference'")
         for name, (lo, hi) in new_ranges.items():
             self.lo[name], self.hi[name] = lo, hi
+        self._reference.clear()
+        self._reference.extend(reference)
         for key, results in new_queues.items():
             self._queues[key] = results
         return sorted((set(ranges) | set(queues)) - set(self.params))

@@ -64,11 +64,11 @@ DEFAULT_CONFIG = AdrConfig(queue_size=3, high_threshold=0.8, low_threshold=0.4,
 
 
 def adr_config(high_threshold: float, low_threshold: float, corner_prob: float = 0.0,
-               sides: str = "both") -> AdrConfig:
+               sides: str = "both", relative: bool = False) -> AdrConfig:
     """DEFAULT_CONFIG with the options of `robot-ppo train` (--adr-high, --adr-low,
-    --adr-corner, --adr-sides)."""
+    --adr-corner, --adr-sides, --adr-relative)."""
     return replace(DEFAULT_CONFIG, high_threshold=high_threshold, low_threshold=low_threshold,
-                   corner_prob=corner_prob, sides=sides)
+                   corner_prob=corner_prob, sides=sides, relative=relative)
 
 
 def relevant(spec: RobotSpec, name: str) -> bool:
@@ -195,8 +195,11 @@ class AdrProcess(DynamicsProcess):
             self.values[self.index[name]] = v
 
     def metrics(self) -> dict[str, float]:
-        """Flat floats for info['episode_metrics']: entropy and every current range."""
+        """Flat floats for info['episode_metrics']: entropy, every current range and, with
+        relative thresholds, the reference performance."""
         out = {"adr/entropy": float(self.adr.entropy())}
+        if self.adr.config.relative:
+            out["adr/reference"] = float(self.adr.reference())
         for name, (lo, hi) in self.adr.ranges().items():
             out[f"adr/{name}_lo"] = float(lo)
             out[f"adr/{name}_hi"] = float(hi)

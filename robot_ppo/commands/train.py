@@ -31,9 +31,9 @@ examples:
 """
 
 
-AdrSettings = tuple[float, float, float, str]
+AdrSettings = tuple[float, float, float, str, bool]
 """ADR options of `robot-ppo train`, as they travel to the env factories: (--adr-high,
---adr-low, --adr-corner, --adr-sides) (sim/adr_env.py `adr_config`)."""
+--adr-low, --adr-corner, --adr-sides, --adr-relative) (sim/adr_env.py `adr_config`)."""
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
@@ -151,7 +151,8 @@ def validate(config: Any) -> None:
         (not (config.robot and config.env), "give --robot or --env, not both"),
         (0 <= config.adr_low < config.adr_high <= 1,
          "--adr-low and --adr-high must satisfy 0 <= adr_low < adr_high <= 1 (they are "
-         "fractions of the task's normalized performance, e.g. 0.4 and 0.8)"),
+         "fractions of the task's normalized performance, or with --adr-relative of the "
+         "policy's mean performance, e.g. 0.4 and 0.8)"),
         (0 <= config.adr_corner <= 1, "--adr-corner must be a probability in [0, 1]"),
     ]
     for ok, message in checks:
@@ -167,7 +168,7 @@ def main(argv: list[str]) -> int:
     else:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
                                (config.adr_high, config.adr_low, config.adr_corner,
-                                config.adr_sides))
+                                config.adr_sides, config.adr_relative))
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     import gymnasium as gym

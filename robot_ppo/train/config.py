@@ -50,6 +50,11 @@ class TrainConfig:
     ends; hard: only the end that is harder for the robot (heavier, weaker, slipperier,
     later; biases and slopes at either end), the other stays at the plain-DR range, so the
     ranges grow only where the robot finds it harder."""
+    adr_relative: bool = False
+    """--dynamics adr: read --adr-high and --adr-low as fractions of the policy's mean
+    performance on the current ranges (its last 50 episodes not pinned at a boundary)
+    rather than as absolute values, and widen nothing while that mean is below 0.2. For a
+    task whose score is far from 1 (the quadruped's walk score)."""
     preset: Literal["auto", "none"] = "auto"
     """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
     RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking

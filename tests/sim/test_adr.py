@@ -111,3 +111,45 @@ def test_hard_sides_move_only_the_harder_end():
 def test_unknown_sides_are_refused():
     with pytest.raises(ValueError, match="'both' or 'hard'"):
         AdrConfig(sides="easy")
+
+
+def relative(**kw) -> AutomaticDomainRandomization:
+    params = [AdrParam("mass", (1.0, 2.0), (0.5, 3.0), 0.1, harder=+1)]
+    return AutomaticDomainRandomization(
+        params, AdrConfig(queue_size=3, boundary_prob=0.5, reference_window=20, **kw))
+
+
+def run_levels(adr, rng, ordinary: float, boundary: float, n: int) -> None:
+    """n episodes scoring `ordinary` when nothing is pinned, `boundary` when pinned."""
+    for _ in range(n):
+        _, pinned = adr.sample(rng)
+        adr.report(pinned, boundary if pinned else ordinary)
+
+
+@pytest.mark.parametrize(("rel", "widens"), [(False, False), (True, True)])
+def test_relative_thresholds_compare_a_boundary_with_the_policys_level(rel, widens):
+    """A policy at 0.5 on its ranges that keeps 90 % of it at the boundaries: below the
+    absolute 0.8 (nothing widens) but above 0.8 of its level (the range widens)."""
+    adr = relative(relative=rel)
+    run_levels(adr, np.random.default_rng(0), 0.5, 0.45, 200)
+    assert (adr.ranges()["mass"] != (1.0, 2.0)) is widens
+    if rel:
+        assert adr.reference() == pytest.approx(0.5)
+        assert adr.thresholds() == pytest.approx((0.4, 0.2))
+
+
+def test_relative_thresholds_narrow_a_boundary_far_below_the_level():
+    adr, rng = relative(relative=True), np.random.default_rng(1)
+    run_levels(adr, rng, 0.5, 0.5, 200)
+    lo, hi = adr.ranges()["mass"]
+    assert lo < 1.0 and hi > 2.0
+    run_levels(adr, rng, 0.9, 0.3, 400)  # 0.3 <= 0.4 · 0.9: every boundary narrows back
+    assert adr.ranges()["mass"] == pytest.approx((1.0, 2.0))
+
+
+def test_relative_thresholds_widen_nothing_before_the_policy_does_the_task():
+    """Reference 0.1 < min_reference 0.2: boundaries at the same level do not widen."""
+    adr = relative(relative=True, min_reference=0.2)
+    run_levels(adr, np.random.default_rng(2), 0.1, 0.1, 300)
+    assert adr.ranges()["mass"] == (1.0, 2.0)
+    assert adr.thresholds()[0] is None

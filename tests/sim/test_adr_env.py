@@ -61,19 +61,25 @@ def test_ranges_widen_when_always_successful_and_narrow_back_when_failing():
     env.close()
 
 
-@pytest.mark.parametrize(("thresholds", "widens"), [((0.8, 0.4), False), ((0.5, 0.25), True)])
-def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, widens):
-    """A boundary performance of 0.6 lies between the default thresholds (nothing moves) and
-    above --adr-high 0.5 (ranges grow): the options reach the ADR of the training's envs."""
+@pytest.mark.parametrize(("thresholds", "rel", "widens"), [
+    ((0.8, 0.4), False, False), ((0.5, 0.25), False, True), ((0.8, 0.4), True, True)])
+def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, rel, widens):
+    """A performance of 0.6 everywhere lies between the default thresholds (nothing moves),
+    above --adr-high 0.5 (ranges grow), and, with --adr-relative, at 100 % of the policy's
+    level, above 0.8 of it (ranges grow): the options reach the ADR of the training's envs."""
     from robot_ppo.commands.train import _robot_source
 
-    env = _robot_source("cartpole", "adr", adr_settings=(*thresholds, 0.0, "both")).factory()
+    settings = (*thresholds, 0.0, "both", rel)
+    env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
     env.unwrapped.performance = lambda info, terminated: 0.6
     h0 = run_episodes(env, 1)["adr/entropy"]
     m = run_episodes(env, 300)
     assert (m["adr/entropy"] > h0 + 0.5) is widens
     if not widens:
         assert m["adr/entropy"] == pytest.approx(h0)
+    assert ("adr/reference" in m) is rel
+    if rel:
+        assert m["adr/reference"] == pytest.approx(0.6)
     env.close()
 
 
@@ -82,7 +88,8 @@ def test_train_hard_sides_grow_only_the_harder_ends():
     range at its harder end only (both ends for biases and slopes)."""
     from robot_ppo.commands.train import _robot_source
 
-    env = _robot_source("cartpole", "adr", adr_settings=(0.8, 0.4, 0.0, "hard")).factory()
+    env = _robot_source("cartpole", "adr", adr_settings=(0.8, 0.4, 0.0, "hard", False)
+                         ).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
     params = adr_params(load_spec("cartpole"))
     m = run_episodes(env, 300)
@@ -132,14 +139,18 @@ def test_curriculum_promotes_and_demotes():
 
 
 def test_adr_metrics_reach_metrics_csv(tmp_path):
+    """Through the CLI: the ADR's metrics are logged, and --adr-relative reaches the envs
+    (only then is the reference logged)."""
     out = tmp_path / "run"
     subprocess.run([sys.executable, "-m", "robot_ppo.cli", "train", "--robot", "cartpole",
                     "--dynamics", "adr", "--steps", "4096", "--out", str(out),
+                    "--adr-relative", "true",
                     "--tensorboard", "false", "--progress", "false"], check=True,
                    capture_output=True, timeout=300)
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert "adr/entropy" in rows[0] and "curriculum/level" in rows[0]
     assert math.isfinite(float(rows[-1]["adr/entropy"]))
+    assert 0.0 <= float(rows[-1]["adr/reference"]) <= 1.0
 
 
 def test_adr_limits_keep_positive_quantities_physical() -> None:

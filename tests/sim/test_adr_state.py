@@ -26,13 +26,16 @@ def make() -> AutomaticDomainRandomization:
 
 
 def trained() -> AutomaticDomainRandomization:
-    """An ADR whose ranges moved and whose queues hold results."""
+    """An ADR whose ranges moved, whose queues hold results and whose reference has some."""
     adr, rng = make(), np.random.default_rng(0)
     for _ in range(83):
         _, pinned = adr.sample(rng)
         adr.report(pinned, 1.0)
+    for perf in (0.25, 0.5):
+        adr.report(None, perf)
     assert adr.ranges() != make().ranges()
     assert any(adr._queues.values())
+    assert adr.reference() == 0.375
     return adr
 
 
@@ -47,6 +50,16 @@ def test_adr_round_trip_gives_identical_ranges_and_queues() -> None:
     assert again._queues == adr._queues
     assert again.state_dict() == state
     assert again.entropy() == adr.entropy()
+    assert again.reference() == adr.reference()
+
+
+def test_state_without_reference_starts_it_empty() -> None:
+    """Checkpoints written before relative thresholds existed have no 'reference'."""
+    adr = trained()
+    state = adr.state_dict()
+    del state["reference"]
+    adr.load_state_dict(state)
+    assert adr.reference() == 0.0 and adr.state_dict()["reference"] == []
 
 
 def test_adr_state_survives_torch_weights_only(tmp_path: Any) -> None:
@@ -99,6 +112,8 @@ def test_long_queues_keep_their_last_results() -> None:
     {"ranges": {"pole_mass": ["a", 1.0]}, "queues": {}},
     {"ranges": {}, "queues": {"pole_mass": [1.0]}},
     {"ranges": {}, "queues": {"pole_mass": {"lo": [True]}}},
+    {"ranges": {}, "queues": {}, "reference": 0.5},
+    {"ranges": {}, "queues": {}, "reference": [math.inf]},
 ])
 def test_malformed_adr_state_is_refused_and_changes_nothing(state: Any) -> None:
     adr = trained()
@@ -166,13 +181,14 @@ def test_env_built_with_adr_state_restores_its_process_adr() -> None:
 def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
     from robot_ppo.commands.train import _robot_source
 
-    source = _robot_source("cartpole", "adr", adr_settings=(0.5, 0.25, 0.0, "hard"))
+    source = _robot_source("cartpole", "adr", adr_settings=(0.5, 0.25, 0.0, "hard", True))
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
     assert source.with_adr_state is not None
     factory = pickle.loads(pickle.dumps(source.with_adr_state(state)))
     assert factory.args[3] == state
     assert factory.args[4] == source.factory.keywords["adr_group"], "the run's own group"
-    assert factory.args[5] == (0.5, 0.25, 0.0, "hard"), "a resumed run keeps its ADR options"
+    assert factory.args[5] == (0.5, 0.25, 0.0, "hard", True), \
+        "a resumed run keeps its ADR options"
 
 
 def test_each_training_gets_its_own_adr() -> None:
