@@ -17,6 +17,8 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_hard gru_adr with --adr-sides hard: ADR moves only the harder end (--variants)
   gru_adr_hard_06 gru_adr_hard with --adr-high 0.6 --adr-low 0.3 (--variants)
   gru_adr_std025 gru_adr with --init-std 0.25: half the exploration noise (--variants)
+  gru_adr_ent0 gru_adr with --ent-coef 0: no entropy bonus (--variants)
+  gru_adr_rel  gru_adr_hard with --adr-relative true: thresholds relative to the policy's level
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
   gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 
