@@ -26,9 +26,10 @@ processes there are W independent ADRs, each seeing 1/W of the episodes, so each
 slower and their ranges may differ. That is the price of keeping ADR state off the per-step
 IPC path (no synchronisation between processes).
 
-Checkpoints (`adr_state` / `restore_adr_state`): a process's ADR ranges, boundary queues and
-curriculum are saved as one plain dict, `{"ranges": {name: [lo, hi]}, "queues": {name:
-{"lo": [...], "hi": [...]}}, "curriculum": {"level": float, "results": [...]}}`. The trainer
+Checkpoints (`adr_state` / `restore_adr_state`): a process's ADR ranges, boundary queues,
+reference episodes and curriculum are saved as one plain dict, `{"ranges": {name: [lo,
+hi]}, "queues": {name: {"lo": [...], "hi": [...]}}, "reference": [...], "curriculum":
+{"level": float, "results": [...]}}`. The trainer
 saves its own process's state (with W workers: the ADR of the envs it steps itself, slice 0;
 the workers' ADRs are not saved) and, on --resume, every process (the trainer's and each
 worker) loads that one state into its shared ADR as it builds its envs (`RobotEnv(...,
