@@ -29,6 +29,7 @@ float, bool and None. Keys (format_version 1):
                       None (optional; absent in older checkpoints):
                       {"ranges": {param: [lo, hi]},
                        "queues": {param: {"lo": [performance, ...], "hi": [...]}},
+                       "reference": [performance, ...]  (optional: older states lack it),
                        "curriculum": {"level": float, "results": [bool, ...]}}
                       from the trainer's own process (with worker processes: the ADR of
                       the envs it steps itself). `--resume` loads it into every process's
