@@ -9,22 +9,22 @@ of that (parameter, boundary). When the queue holds `queue_size` results:
     mean >= high_threshold  ->  move the boundary outwards by `step` (wider range)
     mean <= low_threshold   ->  move it inwards by `step`, never inside the initial range
 
-and the queue is cleared. With `relative=True` both thresholds are fractions of a
-reference instead: the mean performance of the last `reference_window` unpinned episodes,
-i.e. how well the policy does on the current ranges. So a boundary widens when it costs
-less than (1 − high_threshold) of that, whatever the policy's level, and none widens while
-the reference is below `min_reference` (a policy that does not do the task yet). For a
-task whose performance is far from saturating (the quadruped's walk score sits near 0.5
-at 1 M steps) absolute thresholds mostly measure how good the policy is, not how hard the
-boundary is. With `sides="hard"` only each parameter's harder boundary is
-probed and moved (both for a parameter hard at either end, `harder` 0); the easier one stays
-at its initial value, so all the growth in entropy goes where the robot finds it harder.
-Optionally (`corner_prob` > 0) an episode is instead a hard corner: every parameter drawn
-from the harder end of its current range, nothing pinned. The randomization entropy
-Σ log(hi - lo) is what to log: it grows as the curriculum widens.
+and the queue is cleared. With `relative=True` both thresholds are fractions of a reference
+instead: the mean performance of the last `reference_window` unpinned episodes, i.e. how
+well the policy does on the current ranges. So a boundary widens when it costs at most
+(1 − high_threshold) of that, whatever the policy's level, and none widens while the reference
+is below `min_reference` (a policy that does not do the task yet). For a task whose
+performance is far from saturating (the quadruped's walk score in training averages about
+0.65 once it walks) absolute thresholds mostly measure how good the policy is, not how hard
+the boundary is. With `sides="hard"` only each parameter's harder boundary is probed and
+moved (both for a parameter hard at either end, `harder` 0); the easier one stays at its
+initial value, so all the growth in entropy goes where the robot finds it harder. Optionally
+(`corner_prob` > 0) an episode is instead a hard corner: every parameter drawn from the
+harder end of its current range, nothing pinned. The randomization entropy Σ log(hi - lo) is
+what to log: it grows as the curriculum widens.
 
-`state_dict()` / `load_state_dict()` carry the ranges and the boundary queues through a
-checkpoint as plain dicts, lists and floats (see sim/adr_state.py for the checks).
+`state_dict()` / `load_state_dict()` carry the ranges, the boundary queues and the
+reference through a checkpoint as plain dicts, lists and floats (checks: sim/adr_state.py).
 """
 
 from __future__ import annotations
