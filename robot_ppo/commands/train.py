@@ -31,9 +31,10 @@ examples:
 """
 
 
-AdrSettings = tuple[float, float, float, str, bool]
+AdrSettings = tuple[float, float, float, str, bool, float]
 """ADR options of `robot-ppo train`, as they travel to the env factories: (--adr-high,
---adr-low, --adr-corner, --adr-sides, --adr-relative) (sim/adr_env.py `adr_config`)."""
+--adr-low, --adr-corner, --adr-sides, --adr-relative, --adr-min-reference)
+(sim/adr_env.py `adr_config`)."""
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
@@ -154,6 +155,8 @@ def validate(config: Any) -> None:
          "fractions of the task's normalized performance, or with --adr-relative of the "
          "policy's mean performance, e.g. 0.4 and 0.8)"),
         (0 <= config.adr_corner <= 1, "--adr-corner must be a probability in [0, 1]"),
+        (0 <= config.adr_min_reference <= 1,
+         "--adr-min-reference must be in [0, 1] (a normalized performance, e.g. 0.2)"),
     ]
     for ok, message in checks:
         if not ok:
@@ -168,7 +171,8 @@ def main(argv: list[str]) -> int:
     else:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
                                (config.adr_high, config.adr_low, config.adr_corner,
-                                config.adr_sides, config.adr_relative))
+                                config.adr_sides, config.adr_relative,
+                                config.adr_min_reference))
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     import gymnasium as gym

@@ -53,8 +53,13 @@ class TrainConfig:
     adr_relative: bool = False
     """--dynamics adr: read --adr-high and --adr-low as fractions of the policy's mean
     performance on the current ranges (its last 50 episodes not pinned at a boundary)
-    rather than as absolute values, and widen nothing while that mean is below 0.2. For a
-    task whose score is far from 1 (the quadruped's walk score)."""
+    rather than as absolute values, and widen nothing while that mean is below
+    --adr-min-reference. For a task whose score is far from 1 (the quadruped's walk
+    score)."""
+    adr_min_reference: float = 0.2
+    """--dynamics adr --adr-relative true: no range widens while the policy's mean
+    performance on the current ranges is below this, so ranges stop growing when the
+    policy as a whole starts to fail on them, not only at one boundary."""
     preset: Literal["auto", "none"] = "auto"
     """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
     RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking

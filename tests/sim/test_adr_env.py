@@ -61,15 +61,18 @@ def test_ranges_widen_when_always_successful_and_narrow_back_when_failing():
     env.close()
 
 
-@pytest.mark.parametrize(("thresholds", "rel", "widens"), [
-    ((0.8, 0.4), False, False), ((0.5, 0.25), False, True), ((0.8, 0.4), True, True)])
-def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, rel, widens):
+@pytest.mark.parametrize(("thresholds", "rel", "min_ref", "widens"), [
+    ((0.8, 0.4), False, 0.2, False), ((0.5, 0.25), False, 0.2, True),
+    ((0.8, 0.4), True, 0.2, True), ((0.8, 0.4), True, 0.7, False)])
+def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, rel, min_ref,
+                                                                   widens):
     """A performance of 0.6 everywhere lies between the default thresholds (nothing moves),
     above --adr-high 0.5 (ranges grow), and, with --adr-relative, at 100 % of the policy's
-    level, above 0.8 of it (ranges grow): the options reach the ADR of the training's envs."""
+    level, above 0.8 of it (ranges grow), unless that level is below --adr-min-reference
+    0.7 (nothing widens): the options reach the ADR of the training's envs."""
     from robot_ppo.commands.train import _robot_source
 
-    settings = (*thresholds, 0.0, "both", rel)
+    settings = (*thresholds, 0.0, "both", rel, min_ref)
     env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
     env.unwrapped.performance = lambda info, terminated: 0.6
     h0 = run_episodes(env, 1)["adr/entropy"]
@@ -88,7 +91,7 @@ def test_train_hard_sides_grow_only_the_harder_ends():
     range at its harder end only (both ends for biases and slopes)."""
     from robot_ppo.commands.train import _robot_source
 
-    env = _robot_source("cartpole", "adr", adr_settings=(0.8, 0.4, 0.0, "hard", False)
+    env = _robot_source("cartpole", "adr", adr_settings=(0.8, 0.4, 0.0, "hard", False, 0.2)
                          ).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
     params = adr_params(load_spec("cartpole"))
