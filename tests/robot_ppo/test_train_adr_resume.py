@@ -52,7 +52,7 @@ def test_resume_continues_adr_ranges_and_curriculum(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     ckpt = torch.load(first / "checkpoint.pt", weights_only=True)
     state = ckpt["adr_state"]
-    assert set(state) == {"ranges", "queues", "curriculum"}
+    assert set(state) == {"ranges", "queues", "reference", "curriculum"}
     assert set(state["ranges"]) == {p.name for p in PARAMS}
     for p in PARAMS:
         lo, hi = state["ranges"][p.name]
