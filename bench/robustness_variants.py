@@ -28,8 +28,8 @@ class Budget:
 # The quadruped's memory variants get 4 seeds: their seeds spread widely (docs/robustness.md).
 # (d) also runs at 5M steps (2 seeds, ~1.5 h each on 2 cores): its ADR ranges were still
 # widening at 1M. The optional ADR rows (gru_adr_low, gru_adr_corner, gru_adr_hard,
-# gru_adr_hard_06, gru_adr_std025, gru_adr_ent0, gru_adr_rel, gru_adr_guard) get (d)'s 4
-# seeds; the diagnostics gru_oracle and gru_hull the default 2.
+# gru_adr_hard_06, gru_adr_std025, gru_adr_ent0, gru_adr_rel, gru_adr_guard,
+# gru_adr_probe) get (d)'s 4 seeds; the diagnostics gru_oracle and gru_hull the default 2.
 BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
     "quadruped": Budget(steps=1_000_000, seeds=2, episodes=20,
@@ -39,7 +39,8 @@ BUDGETS: dict[str, Budget] = {
                                ("gru_adr_hard", 1_000_000, 4), ("gru_adr_hard_06", 1_000_000, 4),
                                ("gru_adr_std025", 1_000_000, 4), ("gru_adr_ent0", 1_000_000, 4),
                                ("gru_adr_rel", 1_000_000, 4),
-                               ("gru_adr_guard", 1_000_000, 4))),
+                               ("gru_adr_guard", 1_000_000, 4),
+                               ("gru_adr_probe", 1_000_000, 4))),
 }
 
 
@@ -104,6 +105,12 @@ VARIANTS: dict[str, Variant] = {
                                                      "--adr-relative", "true",
                                                      "--adr-min-reference", "0.5",
                                                      "--ent-coef", "0")),
+    # as gru_adr_rel, but ADR is judged by 8 extra envs that run the policy's mean action
+    # (what the robot runs) and stay out of the PPO batch: gru_adr_rel's ranges grew for
+    # a gait that walked only with the exploration noise (--adr-probe-envs, docs/training.md)
+    "gru_adr_probe": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard",
+                                                     "--adr-relative", "true",
+                                                     "--adr-probe-envs", "8")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one

@@ -39,25 +39,27 @@ AdrSettings = tuple[float, float, float, str, bool, float]
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
                    adr_state: dict[str, Any] | None = None, adr_group: str = "default",
-                   adr_settings: AdrSettings | None = None) -> Any:
+                   adr_settings: AdrSettings | None = None, adr_role: str = "both") -> Any:
     """Env factory for robots (top level so worker processes can unpickle it); `adr_state`:
     a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run);
     `adr_group`: the run's own ADR and curriculum (sim/adr_env.py `shared_adr`);
-    `adr_settings`: see AdrSettings (None: ADR's defaults)."""
+    `adr_settings`: see AdrSettings (None: ADR's defaults); `adr_role`: what the env's
+    episodes feed (sim/env.py: "train" with --adr-probe-envs, "probe" for the probes)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
     from sim.adr_env import adr_config
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
-                        adr_state=adr_state, adr_group=adr_group,
+                        adr_state=adr_state, adr_group=adr_group, adr_role=adr_role,
                         adr_config=adr_config(*adr_settings) if adr_settings else None)
 
 
 def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
                                  adr_state: dict[str, Any], adr_group: str = "default",
-                                 adr_settings: AdrSettings | None = None) -> Any:
+                                 adr_settings: AdrSettings | None = None,
+                                 adr_role: str = "both") -> Any:
     """`make_robot_env` bound to a saved ADR state (EnvSource.with_adr_state)."""
     return functools.partial(make_robot_env, spec_ref, dynamics, privileged, adr_state,
-                             adr_group, adr_settings)
+                             adr_group, adr_settings, adr_role)
 
 
 def _gym_source(env_id: str) -> Any:
@@ -82,7 +84,9 @@ def _gym_source(env_id: str) -> Any:
 
 
 def _robot_source(ref: str, dynamics: str, privileged: bool = False,
-                  adr_settings: AdrSettings | None = None) -> Any:
+                  adr_settings: AdrSettings | None = None, adr_probes: bool = False) -> Any:
+    """The EnvSource of a robot; `adr_probes`: training envs that leave ADR to mean-action
+    probe envs (--adr-probe-envs), which `probe_factory` builds."""
     from robot_ppo.spec import load_spec
     from robot_ppo.train.trainer import EnvSource
 
@@ -100,16 +104,24 @@ def _robot_source(ref: str, dynamics: str, privileged: bool = False,
     # training, so that a second training in the same Python process does not start from
     # the first one's ranges (the CLI runs one per process; notebooks and tests do not).
     group = f"train-{uuid.uuid4().hex[:12]}"
+    role = "train" if adr_probes else "both"
+    # probes share the trainer's process, so its ADR, which the training envs restore
+    # on --resume before the probes are built (Trainer): they need no adr_state of their own
+    probe_factory = (functools.partial(make_robot_env, spec_ref, dynamics, False,
+                                       adr_group=group, adr_settings=adr_settings,
+                                       adr_role="probe") if adr_probes else None)
     return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged,
                                                adr_group=group,
-                                               adr_settings=adr_settings),
+                                               adr_settings=adr_settings, adr_role=role),
                      env_id=spec.gym_id,
                      env_kwargs={"dynamics": dynamics, "privileged": privileged},
                      robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash,
                      with_adr_state=functools.partial(robot_factory_with_adr_state, spec_ref,
                                                       dynamics, privileged,
                                                       adr_group=group,
-                                                      adr_settings=adr_settings))
+                                                      adr_settings=adr_settings,
+                                                      adr_role=role),
+                     probe_factory=probe_factory)
 
 
 def parse(argv: list[str]) -> Any:
@@ -157,6 +169,13 @@ def validate(config: Any) -> None:
         (0 <= config.adr_corner <= 1, "--adr-corner must be a probability in [0, 1]"),
         (0 <= config.adr_min_reference <= 1,
          "--adr-min-reference must be in [0, 1] (a normalized performance, e.g. 0.2)"),
+        (config.adr_probe_envs >= 0, "--adr-probe-envs must be >= 0 (0 turns probes off)"),
+        (config.adr_probe_envs == 0 or (config.dynamics == "adr" and not config.env),
+         "--adr-probe-envs needs a robot trained with --dynamics adr: the probes judge "
+         "ADR's range boundaries"),
+        (config.adr_probe_envs == 0 or config.workers in (-1, 0, 1),
+         "--adr-probe-envs needs the envs stepped in the trainer's process (--workers 0): "
+         "each worker process keeps an ADR of its own, which the probes could not judge"),
     ]
     for ok, message in checks:
         if not ok:
@@ -172,7 +191,8 @@ def main(argv: list[str]) -> int:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
                                (config.adr_high, config.adr_low, config.adr_corner,
                                 config.adr_sides, config.adr_relative,
-                                config.adr_min_reference))
+                                config.adr_min_reference),
+                               adr_probes=config.adr_probe_envs > 0)
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     import gymnasium as gym

@@ -60,6 +60,12 @@ class TrainConfig:
     """--dynamics adr --adr-relative true: no range widens while the policy's mean
     performance on the current ranges is below this, so ranges stop growing when the
     policy as a whole starts to fail on them, not only at one boundary."""
+    adr_probe_envs: int = 0
+    """--dynamics adr: run this many extra envs with the policy's mean action (no exploration
+    noise, what the exported policy runs), kept out of the PPO batch, and let only their
+    episodes judge ADR's range boundaries; the training envs then feed only the
+    disturbance curriculum. 0: the training envs' sampled episodes judge ADR. Needs the envs
+    in this process (--workers 0; auto picks it) and costs N/--envs more simulation."""
     preset: Literal["auto", "none"] = "auto"
     """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
     RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking

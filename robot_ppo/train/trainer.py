@@ -36,6 +36,7 @@ from robot_ppo.algo.ppo import PPO, NonFiniteLossError
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.cli_config import config_to_dict
 from robot_ppo.errors import UserError
+from robot_ppo.train.adr_probes import AdrProbes
 from robot_ppo.train.adr_resume import (
     current_adr_state,
     log_note,
@@ -62,6 +63,9 @@ class EnvSource:
     with_adr_state: Callable[[dict[str, Any]], EnvFactory] | None = None
     """A factory whose envs start from a checkpoint's `adr_state` (robot envs; see
     train/adr_resume.py); None: the envs cannot restore ADR state."""
+    probe_factory: EnvFactory | None = None
+    """Envs that judge ADR with the mean action (--adr-probe-envs; train/adr_probes.py);
+    None: this source has none."""
 
     @property
     def name(self) -> str:
@@ -99,8 +103,12 @@ class Trainer:
         seed_everything(config.seed)
         resume = load_checkpoint(config.resume) if config.resume is not None else None
 
+        if config.adr_probe_envs > 0 and source.probe_factory is None:
+            raise UserError("--adr-probe-envs needs a robot trained with --dynamics adr")
+        # probes judge the ADR of this process, so with probes every env is stepped here
+        workers = 0 if config.adr_probe_envs > 0 else config.workers
         self.venv = VecEnv(resume_factory(source, resume), config.envs,
-                           workers=config.workers, privileged=config.privileged)
+                           workers=workers, privileged=config.privileged)
         v = self.venv
         if resume is not None:
             if (resume["obs_dim"], resume["act_dim"]) != (v.obs_dim, v.act_dim):
@@ -128,6 +136,12 @@ class Trainer:
                 obs_clip=config.obs_clip)
         self.model = model
         self.ppo = PPO(model, config.ppo_params(), config.envs, config.rollout_steps)
+        self.probes: AdrProbes | None = None
+        if config.adr_probe_envs > 0:
+            assert source.probe_factory is not None
+            self.probes = AdrProbes(source.probe_factory, config.adr_probe_envs, model,
+                                    v.action_low, v.action_high, config.seed,
+                                    window=config.return_window)
         self.env_steps = 0
         self.iteration = 0
         self.parent: str | None = None
@@ -203,9 +217,19 @@ class Trainer:
                 self.returns.extend(step.episode_returns)
                 self.lengths.extend(step.episode_lengths)
             self.episode_metrics.extend(step.episode_metrics)
+            if self.probes is not None:
+                self.probes.step()
             obs, priv = step.obs, step.privileged
         ppo.compute_returns(obs, priv)
         return obs, priv
+
+    def _probe_metrics(self) -> dict[str, float]:
+        """adr/probe_performance (mean of the last return_window probe episodes) and
+        adr/probe_episodes (finished so far); {} without probes."""
+        if self.probes is None:
+            return {}
+        return {"adr/probe_performance": self.probes.mean_performance(),
+                "adr/probe_episodes": float(self.probes.episodes)}
 
     def mean_return(self) -> float:
         return float(np.mean(self.returns)) if self.returns else float("nan")
@@ -236,7 +260,8 @@ class Trainer:
                     "wall_s": wall, "steps_per_s": (self.env_steps - start_steps) / wall,
                     "episode_return": self.mean_return(),
                     "episode_length": float(np.mean(self.lengths)) if self.lengths
-                    else float("nan"), **losses, **mean_metrics(self.episode_metrics)}
+                    else float("nan"), **losses, **mean_metrics(self.episode_metrics),
+                    **self._probe_metrics()}
                 logger.log(row)
                 stop = bool(self.on_iteration(row)) if self.on_iteration is not None else False
                 if progress is not None:
@@ -255,6 +280,8 @@ class Trainer:
                 progress.close()
             logger.close()
             self.venv.close()
+            if self.probes is not None:
+                self.probes.close()
         wall = time.perf_counter() - t0
         summary = {
             "env_id": self.source.env_id, "robot": self.source.robot,

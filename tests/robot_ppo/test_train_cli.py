@@ -73,6 +73,10 @@ def test_default_out_dir_is_runs_env_timestamp(tmp_path: Path) -> None:
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-corner", "1.5"], "probability in [0, 1]"),
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-sides", "easy"], "both, hard"),
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-min-reference", "2"], "in [0, 1]"),
+    (["--robot", "cartpole", "--adr-probe-envs", "2"], "needs a robot trained with --dynamics adr"),
+    (["--robot", "cartpole", "--dynamics", "adr", "--adr-probe-envs", "2", "--workers", "2"],
+     "--workers 0"),
+    (["--robot", "cartpole", "--dynamics", "adr", "--adr-probe-envs", "-1"], ">= 0"),
 ])
 def test_bad_input_exit_2_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
     proc = run("train", *args, "--steps", "256", "--out", str(tmp_path / "o"))

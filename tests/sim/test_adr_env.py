@@ -178,3 +178,25 @@ def test_quadruped_corner_sides():
     assert sides["mass_scale"] == sides["payload_kg"] == sides["action_latency_s"] == 1
     assert sides["motor_strength"] == sides["friction"] == sides["kp_scale"] == -1
     assert sides["gravity_tilt_x"] == sides["gyro_bias_z"] == 0
+
+
+@pytest.mark.parametrize("role, feeds_adr, feeds_curriculum",
+                         [("both", True, True), ("train", False, True), ("probe", True, False)])
+def test_adr_role_decides_what_episode_ends_feed(role, feeds_adr, feeds_curriculum):
+    """--adr-probe-envs: training envs ("train") leave ADR's queues and reference to the
+    mean-action probes ("probe"), which leave the curriculum to the training envs."""
+    group = uuid.uuid4().hex
+    env = sim.make_env("cartpole", "adr", seed=0, adr_group=group, adr_role=role,
+                       adr_config=AdrConfig(queue_size=50, boundary_prob=0.5),
+                       performance=lambda info, terminated: 1.0)
+    run_episodes(env, 5)  # fewer than a curriculum window and a queue: nothing is cleared
+    state = env.unwrapped.get_adr_state()
+    queued = sum(len(q) for sides in state["queues"].values() for q in sides.values())
+    assert queued + len(state["reference"]) == (5 if feeds_adr else 0)
+    assert len(state["curriculum"]["results"]) == (5 if feeds_curriculum else 0)
+    env.close()
+
+
+def test_adr_role_is_checked():
+    with pytest.raises(ValueError, match="adr_role"):
+        sim.make_env("cartpole", "adr", adr_role="judge")
