@@ -100,6 +100,9 @@ class AdrConfig:
             raise ValueError("ADR reference_window must be >= 1")
         if self.sides not in ("both", "hard"):
             raise ValueError(f"ADR sides must be 'both' or 'hard', not {self.sides!r}")
+        if not 0.0 <= self.min_reference <= 1.0:
+            raise ValueError(f"ADR min_reference must be in [0, 1] (a normalized performance), "
+                             f"not {self.min_reference!r}")
 
 
 @dataclass

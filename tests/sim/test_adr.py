@@ -113,6 +113,12 @@ def test_unknown_sides_are_refused():
         AdrConfig(sides="easy")
 
 
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_min_reference_outside_0_1_is_refused(value):
+    with pytest.raises(ValueError, match="min_reference must be in"):
+        AdrConfig(min_reference=value)
+
+
 def relative(**kw) -> AutomaticDomainRandomization:
     params = [AdrParam("mass", (1.0, 2.0), (0.5, 3.0), 0.1, harder=+1)]
     return AutomaticDomainRandomization(
