@@ -139,9 +139,13 @@ class Trainer:
         self.probes: AdrProbes | None = None
         if config.adr_probe_envs > 0:
             assert source.probe_factory is not None
-            self.probes = AdrProbes(source.probe_factory, config.adr_probe_envs, model,
-                                    v.action_low, v.action_high, config.seed,
-                                    window=config.return_window)
+            try:
+                self.probes = AdrProbes(source.probe_factory, config.adr_probe_envs, model,
+                                        v.action_low, v.action_high, config.seed,
+                                        window=config.return_window)
+            except BaseException:
+                v.close()
+                raise
         self.env_steps = 0
         self.iteration = 0
         self.parent: str | None = None
