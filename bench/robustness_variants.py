@@ -119,6 +119,12 @@ VARIANTS: dict[str, Variant] = {
                                                           "--adr-relative", "true",
                                                           "--adr-probe-envs", "8",
                                                           "--ent-coef", "0")),
+    # gru_adr_rel's (and gru_adr_probe's) mean actions stood on `nominal` and walked better
+    # on `shifted`: a quarter of the episodes keep drawing from the plain-DR ranges, so the
+    # easy end stays in training while ADR grows the hard ends (--adr-anchor)
+    "gru_adr_anchor": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard",
+                                                      "--adr-relative", "true",
+                                                      "--adr-anchor", "0.25")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one

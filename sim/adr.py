@@ -20,7 +20,8 @@ the boundary is. With `sides="hard"` only each parameter's harder boundary is pr
 moved (both for a parameter hard at either end, `harder` 0); the easier one stays at its
 initial value, so all the growth in entropy goes where the robot finds it harder. Optionally
 (`corner_prob` > 0) an episode is instead a hard corner: every parameter drawn from the
-harder end of its current range, nothing pinned. The randomization entropy Σ log(hi - lo) is
+harder end of its current range, nothing pinned; or (`anchor_prob` > 0) an anchor: every
+parameter drawn from its initial range, nothing pinned. The randomization entropy Σ log(hi - lo) is
 what to log: it grows as the curriculum widens.
 
 `state_dict()` / `load_state_dict()` carry the ranges, the boundary queues and the
@@ -80,6 +81,12 @@ class AdrConfig:
     """Probability that an episode is a hard-corner episode instead: every parameter drawn
     from the `corner_fraction` of its current range on its harder side, none pinned (so
     the episode feeds no boundary queue)."""
+    anchor_prob: float = 0.0
+    """Probability that an episode is an anchor instead: every parameter drawn from its
+    initial range (the plain-DR range), none pinned, so the episode feeds the reference
+    like other unpinned ones. It keeps the easy end in training, which ranges grown toward
+    the hard end make rare: with U(lo, hi) draws, an episode inside every initial range at
+    once becomes rare as the ranges widen."""
     corner_fraction: float = 0.25
     """Share of the current range, at its harder end, that corner episodes draw from."""
     sides: str = "both"
@@ -100,6 +107,9 @@ class AdrConfig:
             raise ValueError("ADR reference_window must be >= 1")
         if self.sides not in ("both", "hard"):
             raise ValueError(f"ADR sides must be 'both' or 'hard', not {self.sides!r}")
+        if not 0.0 <= self.anchor_prob <= 1.0:
+            raise ValueError(f"ADR anchor_prob must be a probability in [0, 1], not "
+                             f"{self.anchor_prob!r}")
         if not 0.0 <= self.min_reference <= 1.0:
             raise ValueError(f"ADR min_reference must be in [0, 1] (a normalized performance), "
                              f"not {self.min_reference!r}")
@@ -130,6 +140,8 @@ class AutomaticDomainRandomization:
         # draw only when corners are on, so runs without them keep their random streams
         if self.config.corner_prob > 0 and rng.random() < self.config.corner_prob:
             return self._corner(rng), None
+        if self.config.anchor_prob > 0 and rng.random() < self.config.anchor_prob:
+            return {n: float(rng.uniform(*p.initial)) for n, p in self.params.items()}, None
         if self.params and rng.random() < self.config.boundary_prob:
             names = list(self.params)
             name = names[int(rng.integers(len(names)))]

@@ -31,9 +31,9 @@ examples:
 """
 
 
-AdrSettings = tuple[float, float, float, str, bool, float]
+AdrSettings = tuple[float, float, float, str, bool, float, float]
 """ADR options of `robot-ppo train`, as they travel to the env factories: (--adr-high,
---adr-low, --adr-corner, --adr-sides, --adr-relative, --adr-min-reference)
+--adr-low, --adr-corner, --adr-sides, --adr-relative, --adr-min-reference, --adr-anchor)
 (sim/adr_env.py `adr_config`)."""
 
 
@@ -167,6 +167,7 @@ def validate(config: Any) -> None:
          "fractions of the task's normalized performance, or with --adr-relative of the "
          "policy's mean performance, e.g. 0.4 and 0.8)"),
         (0 <= config.adr_corner <= 1, "--adr-corner must be a probability in [0, 1]"),
+        (0 <= config.adr_anchor <= 1, "--adr-anchor must be a probability in [0, 1]"),
         (0 <= config.adr_min_reference <= 1,
          "--adr-min-reference must be in [0, 1] (a normalized performance, e.g. 0.2)"),
         (config.adr_probe_envs >= 0, "--adr-probe-envs must be >= 0 (0 turns probes off)"),
@@ -191,7 +192,7 @@ def main(argv: list[str]) -> int:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
                                (config.adr_high, config.adr_low, config.adr_corner,
                                 config.adr_sides, config.adr_relative,
-                                config.adr_min_reference),
+                                config.adr_min_reference, config.adr_anchor),
                                adr_probes=config.adr_probe_envs > 0)
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 

@@ -45,6 +45,11 @@ class TrainConfig:
     """--dynamics adr: probability that an episode draws every ADR parameter from the harder
     quarter of its current range (heavier, weaker, slower, ...; sim/randomization.py), so
     that the policy also meets everything hard at once; 0 turns it off."""
+    adr_anchor: float = 0.0
+    """--dynamics adr: probability that an episode draws every ADR parameter from its
+    plain-DR range (an anchor), so that the easy end stays in training while ADR widens the
+    ranges (growing the hard ends makes an episode inside every DR range at once rare);
+    0 turns it off."""
     adr_sides: Literal["both", "hard"] = "both"
     """--dynamics adr: which range boundaries ADR probes and moves. both: each range's two
     ends; hard: only the end that is harder for the robot (heavier, weaker, slipperier,

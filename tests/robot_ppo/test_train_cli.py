@@ -73,6 +73,7 @@ def test_default_out_dir_is_runs_env_timestamp(tmp_path: Path) -> None:
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-corner", "1.5"], "probability in [0, 1]"),
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-sides", "easy"], "both, hard"),
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-min-reference", "2"], "in [0, 1]"),
+    (["--robot", "cartpole", "--dynamics", "adr", "--adr-anchor", "2"], "probability in [0, 1]"),
     (["--robot", "cartpole", "--adr-probe-envs", "2"], "needs a robot trained with --dynamics adr"),
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-probe-envs", "2", "--workers", "2"],
      "--workers 0"),

@@ -159,3 +159,30 @@ def test_relative_thresholds_widen_nothing_before_the_policy_does_the_task():
     run_levels(adr, np.random.default_rng(2), 0.1, 0.1, 300)
     assert adr.ranges()["mass"] == (1.0, 2.0)
     assert adr.thresholds()[0] is None
+
+
+def test_anchor_episodes_draw_from_the_initial_ranges_once_they_have_grown():
+    """--adr-anchor: after the ranges widened, a share anchor_prob of the episodes still
+    lies inside every initial range at once, pins nothing and feeds the reference."""
+    params = [AdrParam("mass", (1.0, 2.0), (0.5, 3.0), 0.25, harder=+1),
+              AdrParam("lag", (0.0, 0.02), (0.0, 0.06), 0.01, harder=+1)]
+    rng = np.random.default_rng(3)
+    for anchor in (0.0, 0.3):
+        adr = AutomaticDomainRandomization(
+            params, AdrConfig(queue_size=2, boundary_prob=0.5, anchor_prob=anchor))
+        run_levels(adr, rng, 1.0, 1.0, 400)
+        assert adr.ranges()["mass"][1] == 3.0 and adr.ranges()["lag"][1] == 0.06
+        adr.config.boundary_prob = 0.0  # only ordinary and anchor episodes from here on
+        draws = [adr.sample(rng) for _ in range(2000)]
+        inside = [all(p.initial[0] <= v[p.name] <= p.initial[1] for p in params)
+                  for v, pinned in draws]
+        assert all(pinned is None for _, pinned in draws)
+        # uniform over the grown ranges: (1/2.5)·(0.02/0.06) ≈ 0.13 inside both at once;
+        # with anchors 0.3 + 0.7·0.13 ≈ 0.39
+        expected = anchor + (1 - anchor) * (1 / 2.5) * (0.02 / 0.06)
+        assert np.mean(inside) == pytest.approx(expected, abs=0.04)
+
+
+def test_anchor_prob_outside_0_1_is_refused():
+    with pytest.raises(ValueError, match="anchor_prob must be a probability"):
+        AdrConfig(anchor_prob=1.2)

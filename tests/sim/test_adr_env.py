@@ -72,7 +72,7 @@ def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, re
     0.7 (nothing widens): the options reach the ADR of the training's envs."""
     from robot_ppo.commands.train import _robot_source
 
-    settings = (*thresholds, 0.0, "both", rel, min_ref)
+    settings = (*thresholds, 0.0, "both", rel, min_ref, 0.0)
     env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
     env.unwrapped.performance = lambda info, terminated: 0.6
     h0 = run_episodes(env, 1)["adr/entropy"]
@@ -91,7 +91,7 @@ def test_train_hard_sides_grow_only_the_harder_ends():
     range at its harder end only (both ends for biases and slopes)."""
     from robot_ppo.commands.train import _robot_source
 
-    env = _robot_source("cartpole", "adr", adr_settings=(0.8, 0.4, 0.0, "hard", False, 0.2)
+    env = _robot_source("cartpole", "adr", adr_settings=(0.8, 0.4, 0.0, "hard", False, 0.2, 0.0)
                          ).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
     params = adr_params(load_spec("cartpole"))

@@ -181,14 +181,19 @@ def test_env_built_with_adr_state_restores_its_process_adr() -> None:
 def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
     from robot_ppo.commands.train import _robot_source
 
-    source = _robot_source("cartpole", "adr", adr_settings=(0.5, 0.25, 0.0, "hard", True, 0.3))
+    settings = (0.5, 0.25, 0.0, "hard", True, 0.3, 0.25)
+    source = _robot_source("cartpole", "adr", adr_settings=settings)
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
     assert source.with_adr_state is not None
     factory = pickle.loads(pickle.dumps(source.with_adr_state(state)))
     assert factory.args[3] == state
     assert factory.args[4] == source.factory.keywords["adr_group"], "the run's own group"
-    assert factory.args[5] == (0.5, 0.25, 0.0, "hard", True, 0.3), \
-        "a resumed run keeps its ADR options"
+    assert factory.args[5] == settings, "a resumed run keeps its ADR options"
+    env = factory()
+    config = env.unwrapped.adr.adr.config
+    assert (config.sides, config.relative, config.min_reference, config.anchor_prob) == (
+        "hard", True, 0.3, 0.25), "the options reach the env's ADR"
+    env.close()
 
 
 def test_each_training_gets_its_own_adr() -> None:
