@@ -65,6 +65,8 @@ class Variant:
 
 
 GRU = ("--set", "recurrent=gru")
+REL = (*GRU, "--adr-sides", "hard", "--adr-relative", "true")
+"""gru_adr_rel's options, which the rows after it build on."""
 VARIANTS: dict[str, Variant] = {
     "nominal": Variant("nominal", "base"),              # (a) no randomization
     "randomized": Variant("randomized", "base"),        # (b) domain randomization
@@ -99,34 +101,25 @@ VARIANTS: dict[str, Variant] = {
     # gru_adr_hard with relative thresholds: a hard end widens while it keeps 80 % of the
     # policy's mean walk score on its current ranges, and narrows below 40 % of it; the
     # absolute 0.8 / 0.4 (and 0.6 / 0.3) judged the policy's level more than the boundary
-    "gru_adr_rel": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard",
-                                                   "--adr-relative", "true")),
+    "gru_adr_rel": Variant("adr", "last_action", REL),
     # gru_adr_rel grew its ranges until its policy's level fell to about 0.3 and some seeds
     # stood: here no range widens while that level is below 0.5, and without the entropy
     # bonus the sampled actions ADR judges come close to the mean action that is exported
-    "gru_adr_guard": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard",
-                                                     "--adr-relative", "true",
-                                                     "--adr-min-reference", "0.5",
+    "gru_adr_guard": Variant("adr", "last_action", (*REL, "--adr-min-reference", "0.5",
                                                      "--ent-coef", "0")),
     # as gru_adr_rel, but ADR is judged by 8 extra envs that run the policy's mean action
     # (what the robot runs) and stay out of the PPO batch: gru_adr_rel's ranges grew for
     # a gait that walked only with the exploration noise (--adr-probe-envs, docs/training.md)
-    "gru_adr_probe": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard",
-                                                     "--adr-relative", "true",
-                                                     "--adr-probe-envs", "8")),
+    "gru_adr_probe": Variant("adr", "last_action", (*REL, "--adr-probe-envs", "8")),
     # gru_adr_probe's mean action walked far less than its sampled one in training (column
     # adr/probe_performance against adr/performance): without the entropy bonus σ falls
     # and the mean takes over the gait (gru_adr_ent0), so ADR's judge has a gait to judge
-    "gru_adr_probe_ent0": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard",
-                                                          "--adr-relative", "true",
-                                                          "--adr-probe-envs", "8",
+    "gru_adr_probe_ent0": Variant("adr", "last_action", (*REL, "--adr-probe-envs", "8",
                                                           "--ent-coef", "0")),
     # gru_adr_rel's (and gru_adr_probe's) mean actions stood on `nominal` and walked better
     # on `shifted`: a quarter of the episodes keep drawing from the plain-DR ranges, so the
     # easy end stays in training while ADR grows the hard ends (--adr-anchor)
-    "gru_adr_anchor": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard",
-                                                      "--adr-relative", "true",
-                                                      "--adr-anchor", "0.25")),
+    "gru_adr_anchor": Variant("adr", "last_action", (*REL, "--adr-anchor", "0.25")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
