@@ -174,9 +174,6 @@ def validate(config: Any) -> None:
         (config.adr_probe_envs == 0 or (config.dynamics == "adr" and not config.env),
          "--adr-probe-envs needs a robot trained with --dynamics adr: the probes judge "
          "ADR's range boundaries"),
-        (config.adr_probe_envs == 0 or config.workers in (-1, 0, 1),
-         "--adr-probe-envs needs the envs stepped in the trainer's process (--workers 0): "
-         "each worker process keeps an ADR of its own, which the probes could not judge"),
     ]
     for ok, message in checks:
         if not ok:

@@ -106,7 +106,14 @@ class Trainer:
         if config.adr_probe_envs > 0 and source.probe_factory is None:
             raise UserError("--adr-probe-envs needs a robot trained with --dynamics adr")
         # probes judge the ADR of this process, so with probes every env is stepped here
-        workers = 0 if config.adr_probe_envs > 0 else config.workers
+        workers = config.workers
+        if config.adr_probe_envs > 0:
+            if workers >= 2:
+                raise UserError(
+                    "--adr-probe-envs needs the envs stepped in the trainer's process "
+                    "(--workers 0): each worker process keeps an ADR of its own, which the "
+                    "probes could not judge")
+            workers = 0  # auto (-1) stays in-process
         self.venv = VecEnv(resume_factory(source, resume), config.envs,
                            workers=workers, privileged=config.privileged)
         v = self.venv
