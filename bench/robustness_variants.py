@@ -120,6 +120,11 @@ VARIANTS: dict[str, Variant] = {
     # on `shifted`: a quarter of the episodes keep drawing from the plain-DR ranges, so the
     # easy end stays in training while ADR grows the hard ends (--adr-anchor)
     "gru_adr_anchor": Variant("adr", "last_action", (*REL, "--adr-anchor", "0.25")),
+    # both of the last two: ADR judged by the mean action (probes) while a quarter of the
+    # episodes keep the plain-DR ranges in training (anchors), since the probe rows stood on
+    # `nominal` and the anchor row's ranges grew for a gait its mean action did not run
+    "gru_adr_probe_anchor": Variant("adr", "last_action", (*REL, "--adr-probe-envs", "8",
+                                                            "--adr-anchor", "0.25")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
