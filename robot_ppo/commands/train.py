@@ -159,6 +159,15 @@ def validate(config: Any) -> None:
         (0 <= config.gae_lambda <= 1, "--gae-lambda must be in [0, 1]"),
         (config.clip > 0, "--clip must be > 0"),
         (config.init_std > 0, "--init-std must be > 0"),
+        (config.std_final >= 0, "--std-final must be >= 0 (0 turns the std bound off)"),
+        (config.std_final < config.init_std,
+         f"--std-final {config.std_final} must be below --init-std {config.init_std}: the "
+         "bound falls from --init-std to --std-final"),
+        (0 < config.std_final_at <= 1, "--std-final-at must be in (0, 1] (a fraction of "
+         "--steps)"),
+        (config.std_final == 0 or config.std_mode == "state_independent",
+         "--std-final bounds a learned per-action std; use --std-mode state_independent "
+         "(a state-dependent std is a network output and cannot be bounded in place)"),
         (len(config.hidden) >= 1 and min(config.hidden) >= 1,
          "--hidden needs at least one positive layer size, e.g. 64,64"),
         (not (config.robot and config.env), "give --robot or --env, not both"),

@@ -97,6 +97,13 @@ class TrainConfig:
     """Policy std: one learned log-std per action (state_independent) or a head on the actor."""
     init_std: float = 1.0
     """Initial policy standard deviation (in the policy's action space)."""
+    std_final: float = 0.0
+    """Anneal exploration toward what is exported: an upper bound on the policy std that
+    falls geometrically from --init-std to this by --std-final-at of --steps and then stays
+    (robot_ppo/train/std_schedule.py); a std below the bound is left to learning. 0: off.
+    Needs std_mode state_independent."""
+    std_final_at: float = 0.75
+    """--std-final: the fraction of --steps at which the bound reaches --std-final."""
     recurrent: Literal["none", "gru"] = "none"
     """gru: a GRU in front of the actor MLP and a separate GRU in front of the critic
     (robot_ppo/algo/recurrent.py); trained on sequences of seq_len steps with autograd and

@@ -47,6 +47,7 @@ from robot_ppo.train.checkpoint import load_checkpoint, save_checkpoint, state_i
 from robot_ppo.train.config import TrainConfig
 from robot_ppo.train.logger import MetricsLogger
 from robot_ppo.train.seeding import seed_everything, set_torch_threads
+from robot_ppo.train.std_schedule import StdCap
 from robot_ppo.train.vec_env import EnvFactory, VecEnv, mean_metrics
 
 
@@ -142,6 +143,15 @@ class Trainer:
                 critic_obs_dim=v.priv_dim or None, normalize_obs=config.normalize_obs,
                 obs_clip=config.obs_clip)
         self.model = model
+        self.std_cap: StdCap | None = None
+        if config.std_final > 0:
+            if model.log_std is None:
+                v.close()
+                raise UserError("--std-final bounds a learned per-action std, and this model "
+                                "has a state-dependent one (std_mode state_dependent, from "
+                                "the checkpoint); train without --std-final")
+            self.std_cap = StdCap(model.init_std, config.std_final,
+                                  max(1, round(config.std_final_at * config.steps)))
         self.ppo = PPO(model, config.ppo_params(), config.envs, config.rollout_steps)
         self.probes: AdrProbes | None = None
         if config.adr_probe_envs > 0:
@@ -242,6 +252,13 @@ class Trainer:
         return {"adr/probe_performance": self.probes.mean_performance(),
                 "adr/probe_episodes": float(self.probes.episodes)}
 
+    def _bound_std(self) -> dict[str, float]:
+        """Project the policy's std under --std-final's bound at the current step, after each
+        update, so every rollout and every checkpoint has σ <= bound; the bound's metric."""
+        if self.std_cap is None:
+            return {}
+        return {"policy/std_cap": self.std_cap.apply(self.model, self.env_steps)}
+
     def mean_return(self) -> float:
         return float(np.mean(self.returns)) if self.returns else float("nan")
 
@@ -257,6 +274,7 @@ class Trainer:
         t0 = time.perf_counter()
         try:
             obs, priv = self.venv.reset(cfg.seed)
+            self._bound_std()  # a resumed run's std may lie above the bound at its step
             while self.env_steps < cfg.steps:
                 obs, priv = self.collect(obs, priv)
                 try:
@@ -265,6 +283,7 @@ class Trainer:
                     self._nan_stop(str(exc))
                 self.env_steps += batch
                 self.iteration += 1
+                std_row = self._bound_std()
                 wall = time.perf_counter() - t0
                 row: dict[str, float] = {
                     "iteration": self.iteration, "env_steps": self.env_steps,
@@ -272,7 +291,7 @@ class Trainer:
                     "episode_return": self.mean_return(),
                     "episode_length": float(np.mean(self.lengths)) if self.lengths
                     else float("nan"), **losses, **mean_metrics(self.episode_metrics),
-                    **self._probe_metrics()}
+                    **self._probe_metrics(), **std_row}
                 logger.log(row)
                 stop = bool(self.on_iteration(row)) if self.on_iteration is not None else False
                 if progress is not None:
