@@ -125,6 +125,11 @@ VARIANTS: dict[str, Variant] = {
     # `nominal` and the anchor row's ranges grew for a gait its mean action did not run
     "gru_adr_probe_anchor": Variant("adr", "last_action", (*REL, "--adr-probe-envs", "8",
                                                             "--adr-anchor", "0.25")),
+    # gru_adr_probe with the exploration std bounded on a falling schedule down to 0.2 at
+    # 75 % of the steps (--std-final): its sampled actions walked while the mean action it
+    # exports stood, so the last quarter trains close to the mean action that ADR's probes judge
+    "gru_adr_probe_std": Variant("adr", "last_action", (*REL, "--adr-probe-envs", "8",
+                                                         "--std-final", "0.2")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
