@@ -130,6 +130,9 @@ VARIANTS: dict[str, Variant] = {
     # exports stood, so the last quarter trains close to the mean action that ADR's probes judge
     "gru_adr_probe_std": Variant("adr", "last_action", (*REL, "--adr-probe-envs", "8",
                                                          "--std-final", "0.2")),
+    # (d) with the same falling std bound: does training close to the exported mean action
+    # help the row whose mean action already walks?
+    "gru_adr_std": Variant("adr", "last_action", (*GRU, "--std-final", "0.2")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
