@@ -88,3 +88,19 @@ def test_bad_std_bounds_are_refused(tmp_path: Path, args: list[str], message: st
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_resuming_a_state_dependent_std_with_a_bound_is_refused(tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "robot_ppo.cli", "train", "--robot", "cartpole",
+            "--envs", "2", "--rollout-steps", "128", "--tensorboard", "false"]
+    first = subprocess.run([*base, "--steps", "256", "--std-mode", "state_dependent",
+                            "--out", str(tmp_path / "a")], capture_output=True, text=True,
+                           timeout=120)
+    assert first.returncode == 0, first.stderr
+    before = (tmp_path / "a" / "checkpoint.pt").read_bytes()
+    proc = subprocess.run([*base, "--steps", "512", "--std-final", "0.2", "--resume",
+                           str(tmp_path / "a" / "checkpoint.pt"), "--out", str(tmp_path / "b")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "state-dependent" in proc.stderr and "Traceback" not in proc.stderr
+    assert (tmp_path / "a" / "checkpoint.pt").read_bytes() == before
