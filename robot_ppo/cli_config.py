@@ -95,7 +95,7 @@ def convert(name: str, tp: Any, raw: Any) -> Any:
 
 def _fmt_default(value: Any) -> str:
     if isinstance(value, tuple):
-        return ",".join(map(str, value))
+        return ",".join(map(str, value)) or "none"
     return str(value)
 
 
@@ -104,7 +104,7 @@ def _metavar(tp: Any) -> str:
     if get_origin(tp) is Literal:
         return "|".join(map(str, get_args(tp)))
     if get_origin(tp) is tuple:
-        return "N,N,..."
+        return "N,N,..." if get_args(tp)[0] in (int, float) else "A,B,..."
     return getattr(tp, "__name__", "VALUE").upper()
 
 

@@ -21,7 +21,10 @@ moved (both for a parameter hard at either end, `harder` 0); the easier one stay
 initial value, so all the growth in entropy goes where the robot finds it harder. Optionally
 (`corner_prob` > 0) an episode is instead a hard corner: every parameter drawn from the
 harder end of its current range, nothing pinned; or (`anchor_prob` > 0) an anchor: every
-parameter drawn from its initial range, nothing pinned. The randomization entropy Σ log(hi - lo) is
+parameter drawn from its initial range, nothing pinned. Parameters named in `fixed` keep
+their initial range (drawn from it, never pinned, never moved): knobs whose spread the user
+knows, or whose harder end the robot cannot survive together with the others' (the
+quadruped's motors and gains, docs/robustness.md). The randomization entropy Σ log(hi - lo) is
 what to log: it grows as the curriculum widens.
 
 `state_dict()` / `load_state_dict()` carry the ranges, the boundary queues and the
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -93,6 +96,9 @@ class AdrConfig:
     """Which boundaries are probed and moved: "both", or "hard": only each parameter's harder
     one (`AdrParam.harder`; both for a parameter with harder 0), the other stays at its
     initial value."""
+    fixed: tuple[str, ...] = ()
+    """Parameters kept at their initial range: still drawn from it in every episode, but
+    never pinned at a boundary and never widened or narrowed."""
 
     relative: bool = False
     """Thresholds as fractions of the reference performance (the mean of the last
@@ -125,8 +131,13 @@ class AutomaticDomainRandomization:
     """Keeps the current ranges and the boundary performance queues."""
 
     def __init__(self, params: list[AdrParam], config: AdrConfig | None = None):
-        self.params = {p.name: p for p in params}
         self.config = config or AdrConfig()
+        fixed = set(self.config.fixed)
+        # a fixed parameter's hard limits are its initial range, so nothing (a report, a
+        # loaded state) can move it; it is also never pinned (`sample`)
+        self.params = {p.name: replace(p, limits=p.initial) if p.name in fixed else p
+                       for p in params}
+        self._movable = [p.name for p in params if p.name not in fixed]
         self.lo = {p.name: p.initial[0] for p in params}
         self.hi = {p.name: p.initial[1] for p in params}
         self._queues: dict[tuple[str, str], list[float]] = {
@@ -142,8 +153,8 @@ class AutomaticDomainRandomization:
             return self._corner(rng), None
         if self.config.anchor_prob > 0 and rng.random() < self.config.anchor_prob:
             return {n: float(rng.uniform(*p.initial)) for n, p in self.params.items()}, None
-        if self.params and rng.random() < self.config.boundary_prob:
-            names = list(self.params)
+        if self._movable and rng.random() < self.config.boundary_prob:
+            names = self._movable
             name = names[int(rng.integers(len(names)))]
             side = "lo" if rng.random() < 0.5 else "hi"
             harder = self.params[name].harder

@@ -66,12 +66,14 @@ DEFAULT_CONFIG = AdrConfig(queue_size=3, high_threshold=0.8, low_threshold=0.4,
 
 def adr_config(high_threshold: float, low_threshold: float, corner_prob: float = 0.0,
                sides: str = "both", relative: bool = False,
-               min_reference: float = 0.2, anchor_prob: float = 0.0) -> AdrConfig:
+               min_reference: float = 0.2, anchor_prob: float = 0.0,
+               fixed: tuple[str, ...] = ()) -> AdrConfig:
     """DEFAULT_CONFIG with the options of `robot-ppo train` (--adr-high, --adr-low,
-    --adr-corner, --adr-sides, --adr-relative, --adr-min-reference, --adr-anchor)."""
+    --adr-corner, --adr-sides, --adr-relative, --adr-min-reference, --adr-anchor,
+    --adr-fixed)."""
     return replace(DEFAULT_CONFIG, high_threshold=high_threshold, low_threshold=low_threshold,
                    corner_prob=corner_prob, sides=sides, relative=relative,
-                   min_reference=min_reference, anchor_prob=anchor_prob)
+                   min_reference=min_reference, anchor_prob=anchor_prob, fixed=tuple(fixed))
 
 
 def relevant(spec: RobotSpec, name: str) -> bool:

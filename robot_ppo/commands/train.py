@@ -31,10 +31,10 @@ examples:
 """
 
 
-AdrSettings = tuple[float, float, float, str, bool, float, float]
+AdrSettings = tuple[float, float, float, str, bool, float, float, tuple[str, ...]]
 """ADR options of `robot-ppo train`, as they travel to the env factories: (--adr-high,
---adr-low, --adr-corner, --adr-sides, --adr-relative, --adr-min-reference, --adr-anchor)
-(sim/adr_env.py `adr_config`)."""
+--adr-low, --adr-corner, --adr-sides, --adr-relative, --adr-min-reference, --adr-anchor,
+--adr-fixed) (sim/adr_env.py `adr_config`)."""
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
@@ -180,6 +180,9 @@ def validate(config: Any) -> None:
         (0 <= config.adr_min_reference <= 1,
          "--adr-min-reference must be in [0, 1] (a normalized performance, e.g. 0.2)"),
         (config.adr_probe_envs >= 0, "--adr-probe-envs must be >= 0 (0 turns probes off)"),
+        (not config.adr_fixed or (config.dynamics == "adr" and not config.env),
+         "--adr-fixed names parameters that ADR leaves alone; it needs a robot trained with "
+         "--dynamics adr"),
         (config.adr_probe_envs == 0 or (config.dynamics == "adr" and not config.env),
          "--adr-probe-envs needs a robot trained with --dynamics adr: the probes judge "
          "ADR's range boundaries"),
@@ -187,6 +190,13 @@ def validate(config: Any) -> None:
     for ok, message in checks:
         if not ok:
             raise UserError(message)
+    if config.adr_fixed:
+        from sim.randomization import PARAM_NAMES  # only with --dynamics adr: sim is needed
+
+        unknown = [n for n in config.adr_fixed if n not in PARAM_NAMES]
+        if unknown:
+            raise UserError(f"--adr-fixed: unknown parameter(s) {', '.join(unknown)}; known: "
+                            f"{', '.join(PARAM_NAMES)}")
 
 
 def main(argv: list[str]) -> int:
@@ -198,7 +208,8 @@ def main(argv: list[str]) -> int:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
                                (config.adr_high, config.adr_low, config.adr_corner,
                                 config.adr_sides, config.adr_relative,
-                                config.adr_min_reference, config.adr_anchor),
+                                config.adr_min_reference, config.adr_anchor,
+                                config.adr_fixed),
                                adr_probes=config.adr_probe_envs > 0)
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 

@@ -55,6 +55,11 @@ class TrainConfig:
     ends; hard: only the end that is harder for the robot (heavier, weaker, slipperier,
     later; biases and slopes at either end), the other stays at the plain-DR range, so the
     ranges grow only where the robot finds it harder."""
+    adr_fixed: tuple[str, ...] = ()
+    """--dynamics adr: parameters (comma-separated, names as in docs/simulation.md) that ADR
+    leaves at their plain-DR range: drawn from it in every episode, never probed or
+    widened. For knobs whose spread you know (a datasheet's motor tolerance), or whose
+    harder end the robot cannot survive together with the others' harder ends."""
     adr_relative: bool = False
     """--dynamics adr: read --adr-high and --adr-low as fractions of the policy's mean
     performance on the current ranges (its last 50 episodes not pinned at a boundary)

@@ -78,6 +78,10 @@ def test_default_out_dir_is_runs_env_timestamp(tmp_path: Path) -> None:
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-probe-envs", "2", "--workers", "2"],
      "--workers 0"),
     (["--robot", "cartpole", "--dynamics", "adr", "--adr-probe-envs", "-1"], ">= 0"),
+    (["--robot", "cartpole", "--dynamics", "adr", "--adr-fixed", "motor_strength,mass"],
+     "unknown parameter(s) mass; known: mass_scale"),
+    (["--robot", "cartpole", "--adr-fixed", "motor_strength"],
+     "needs a robot trained with --dynamics adr"),
 ])
 def test_bad_input_exit_2_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
     proc = run("train", *args, "--steps", "256", "--out", str(tmp_path / "o"))

@@ -108,6 +108,30 @@ def test_hard_sides_move_only_the_harder_end():
     assert both.ranges()["mass"][0] < 1.0 and both.ranges()["strength"][1] > 1.2
 
 
+def test_fixed_parameters_are_drawn_from_their_initial_range_but_never_pinned_or_moved():
+    params = [AdrParam("mass", (1.0, 2.0), (0.5, 3.0), 0.1, harder=+1),
+              AdrParam("strength", (0.8, 1.2), (0.4, 1.6), 0.1, harder=-1)]
+    config = AdrConfig(queue_size=2, boundary_prob=1.0, fixed=("strength",))
+    adr, rng = AutomaticDomainRandomization(params, config), np.random.default_rng(3)
+    pins, strengths = set(), []
+    for _ in range(300):
+        values, pinned = adr.sample(rng)
+        pins.add(pinned)
+        strengths.append(values["strength"])
+        adr.report(pinned, 1.0)                       # copes everywhere
+    assert pins == {("mass", "lo"), ("mass", "hi")}
+    assert adr.ranges()["mass"] == (pytest.approx(0.5), pytest.approx(3.0))
+    assert adr.ranges()["strength"] == (0.8, 1.2)
+    assert 0.8 <= min(strengths) < 0.85 and 1.15 < max(strengths) <= 1.2
+    # a saved state (e.g. from a run without --adr-fixed) cannot widen it either
+    adr.load_state_dict({"ranges": {"strength": [0.4, 1.6]}, "queues": {}})
+    assert adr.ranges()["strength"] == (0.8, 1.2)
+    # a report for its boundary (from such a run's queue) moves nothing
+    for _ in range(4):
+        assert adr.report(("strength", "lo"), 1.0) is False
+    assert adr.ranges()["strength"] == (0.8, 1.2)
+
+
 def test_unknown_sides_are_refused():
     with pytest.raises(ValueError, match="'both' or 'hard'"):
         AdrConfig(sides="easy")

@@ -72,7 +72,7 @@ def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, re
     0.7 (nothing widens): the options reach the ADR of the training's envs."""
     from robot_ppo.commands.train import _robot_source
 
-    settings = (*thresholds, 0.0, "both", rel, min_ref, 0.0)
+    settings = (*thresholds, 0.0, "both", rel, min_ref, 0.0, ())
     env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
     env.unwrapped.performance = lambda info, terminated: 0.6
     h0 = run_episodes(env, 1)["adr/entropy"]
@@ -200,3 +200,30 @@ def test_adr_role_decides_what_episode_ends_feed(role, feeds_adr, feeds_curricul
 def test_adr_role_is_checked():
     with pytest.raises(ValueError, match="adr_role"):
         sim.make_env("cartpole", "adr", adr_role="judge")
+
+
+def test_train_adr_fixed_keeps_named_parameters_at_their_dr_range():
+    """--adr-fixed reaches the training envs' ADR: with a policy that copes everywhere every
+    other range grows, the named ones stay at the plain-DR range, and every episode still
+    draws them from it (they are randomized, not frozen at nominal)."""
+    from robot_ppo.commands.train import _robot_source
+
+    fixed = ("motor_strength", "friction")
+    settings = (0.5, 0.25, 0.0, "both", False, 0.2, 0.0, fixed)
+    env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
+    env.unwrapped.performance = lambda info, terminated: 1.0
+    initial = {p.name: p.initial for p in adr_params(load_spec("cartpole"))}
+    drawn: dict[str, list[float]] = {n: [] for n in fixed}
+    for _ in range(150):
+        m = run_episodes(env, 1)
+        for n in fixed:
+            drawn[n].append(env.unwrapped.sim.dynamics_dict()[n])
+    for n in fixed:
+        assert (m[f"adr/{n}_lo"], m[f"adr/{n}_hi"]) == pytest.approx(initial[n])
+        lo, hi = initial[n]
+        assert lo - 1e-9 <= min(drawn[n]) and max(drawn[n]) <= hi + 1e-9
+        assert max(drawn[n]) - min(drawn[n]) > 0.5 * (hi - lo)   # spread over the range
+    grown = [n for n, (lo, hi) in initial.items() if n not in fixed
+             and (m[f"adr/{n}_lo"] < lo - 1e-9 or m[f"adr/{n}_hi"] > hi + 1e-9)]
+    assert len(grown) >= 6
+    env.close()
