@@ -140,9 +140,9 @@ VARIANTS: dict[str, Variant] = {
     # help the row whose mean action already walks?
     "gru_adr_std": Variant("adr", "last_action", (*GRU, "--std-final", "0.2")),
     # (d) with the floor friction, motor strength and PD gains left at their plain-DR ranges
-    # (--adr-fixed): (d)'s ADR widened those first (weaker motors and gains are easy at
-    # nominal mass), and the A1 cannot stand with them beyond DR together with extra mass
-    # (bench/standing_check.py), so the heavy end of the mass never held
+    # (--adr-fixed): weaker motors and gains are easy at nominal mass, so ADR widens them
+    # ((d): motor strength, Kp or Kd down to x0.6-0.7 in three of four seeds), but with
+    # them beyond DR and extra mass the A1 cannot stand (bench/standing_check.py)
     "gru_adr_fixed": Variant("adr", "last_action", (*GRU, *FIXED)),
     # gru_adr_hard_06 with the same four left at DR: that row grew the ranges but its hard
     # ends took motor strength and Kd down to x0.4, where the mean action stood
