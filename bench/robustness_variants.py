@@ -149,6 +149,9 @@ VARIANTS: dict[str, Variant] = {
     "gru_adr_hard_06_fixed": Variant("adr", "last_action",
                                      (*GRU, "--adr-sides", "hard", "--adr-high", "0.6",
                                       "--adr-low", "0.3", *FIXED)),
+    # gru_adr_rel with the same four left at DR: gru_adr_rel covered every shifted band but
+    # also took motor strength and Kd down to x0.5, and its policy's level fell to ~0.3
+    "gru_adr_rel_fixed": Variant("adr", "last_action", (*REL, *FIXED)),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
