@@ -149,6 +149,12 @@ VARIANTS: dict[str, Variant] = {
     "gru_adr_hard_06_fixed": Variant("adr", "last_action",
                                      (*GRU, "--adr-sides", "hard", "--adr-high", "0.6",
                                       "--adr-low", "0.3", *FIXED)),
+    # gru_adr_hard_06_fixed covered every shifted band, the heavy mass included, and its
+    # mean action stood: a quarter of the episodes keep the plain-DR ranges (anchors)
+    "gru_adr_hard_06_fixed_anchor": Variant("adr", "last_action",
+                                            (*GRU, "--adr-sides", "hard", "--adr-high", "0.6",
+                                             "--adr-low", "0.3", *FIXED, "--adr-anchor",
+                                             "0.25")),
     # gru_adr_rel with the same four left at DR: gru_adr_rel covered every shifted band but
     # also took motor strength and Kd down to x0.5, and its policy's level fell to ~0.3
     "gru_adr_rel_fixed": Variant("adr", "last_action", (*REL, *FIXED)),
