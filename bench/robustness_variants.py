@@ -158,6 +158,11 @@ VARIANTS: dict[str, Variant] = {
     # gru_adr_rel with the same four left at DR: gru_adr_rel covered every shifted band but
     # also took motor strength and Kd down to x0.5, and its policy's level fell to ~0.3
     "gru_adr_rel_fixed": Variant("adr", "last_action", (*REL, *FIXED)),
+    # gru_adr_rel_fixed with a stricter widening threshold: a hard end widens only while it
+    # keeps 90 % of the policy's level (narrows below 50 %); at 80 % the ranges grew well
+    # past the shifted bands (latency to 40 ms) and the mean action stood
+    "gru_adr_rel_fixed_09": Variant("adr", "last_action", (*REL, *FIXED, "--adr-high", "0.9",
+                                                            "--adr-low", "0.5")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
