@@ -31,8 +31,9 @@ class Budget:
 # gru_adr_hard_06, gru_adr_std025, gru_adr_ent0, gru_adr_rel, gru_adr_guard,
 # gru_adr_probe, gru_adr_anchor, gru_adr_std) get (d)'s 4 seeds; gru_adr_probe_ent0 (both
 # of its seeds' mean actions stood on a nominal set), gru_adr_probe_anchor and
-# gru_adr_probe_std (both far below (d) after 2 seeds) and the diagnostics gru_oracle and
-# gru_hull the default 2.
+# gru_adr_probe_std (both far below (d) after 2 seeds), the other *_fixed rows (standing
+# on nominal, or far below (d)) and the diagnostics gru_oracle and gru_hull the default 2;
+# gru_adr_rel_fixed_09 gets 4 (its first two seeds kept 86 %, one walking).
 BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
     "quadruped": Budget(steps=1_000_000, seeds=2, episodes=20,
@@ -45,7 +46,8 @@ BUDGETS: dict[str, Budget] = {
                                ("gru_adr_guard", 1_000_000, 4),
                                ("gru_adr_probe", 1_000_000, 4),
                                ("gru_adr_anchor", 1_000_000, 4),
-                               ("gru_adr_std", 1_000_000, 4))),
+                               ("gru_adr_std", 1_000_000, 4),
+                               ("gru_adr_rel_fixed_09", 1_000_000, 4))),
 }
 
 
