@@ -165,10 +165,6 @@ VARIANTS: dict[str, Variant] = {
     # past the shifted bands (latency to 40 ms) and the mean action stood
     "gru_adr_rel_fixed_09": Variant("adr", "last_action", (*REL, *FIXED, "--adr-high", "0.9",
                                                             "--adr-low", "0.5")),
-    # gru_adr_rel_fixed with the falling std bound: its ranges covered every shifted band
-    # while its mean action stood and its sampled actions (σ 0.43-0.44) walked
-    "gru_adr_rel_fixed_std": Variant("adr", "last_action", (*REL, *FIXED, "--std-final",
-                                                             "0.2")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
