@@ -31,10 +31,11 @@ examples:
 """
 
 
-AdrSettings = tuple[float, float, float, str, bool, float, float, tuple[str, ...]]
-"""ADR options of `robot-ppo train`, as they travel to the env factories: (--adr-high,
---adr-low, --adr-corner, --adr-sides, --adr-relative, --adr-min-reference, --adr-anchor,
---adr-fixed) (sim/adr_env.py `adr_config`)."""
+AdrSettings = dict[str, Any]
+"""ADR options of `robot-ppo train`, as they travel to the env factories: keyword arguments
+of sim/adr_env.py `adr_config` (high_threshold=--adr-high, low_threshold=--adr-low,
+corner_prob=--adr-corner, sides=--adr-sides, relative=--adr-relative,
+min_reference=--adr-min-reference, anchor_prob=--adr-anchor, fixed=--adr-fixed)."""
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
@@ -50,7 +51,7 @@ def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
     from sim.adr_env import adr_config
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
                         adr_state=adr_state, adr_group=adr_group, adr_role=adr_role,
-                        adr_config=adr_config(*adr_settings) if adr_settings else None)
+                        adr_config=adr_config(**adr_settings) if adr_settings else None)
 
 
 def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
@@ -206,10 +207,12 @@ def main(argv: list[str]) -> int:
         source = _gym_source(config.env)
     else:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
-                               (config.adr_high, config.adr_low, config.adr_corner,
-                                config.adr_sides, config.adr_relative,
-                                config.adr_min_reference, config.adr_anchor,
-                                config.adr_fixed),
+                               {"high_threshold": config.adr_high,
+                                "low_threshold": config.adr_low,
+                                "corner_prob": config.adr_corner, "sides": config.adr_sides,
+                                "relative": config.adr_relative,
+                                "min_reference": config.adr_min_reference,
+                                "anchor_prob": config.adr_anchor, "fixed": config.adr_fixed},
                                adr_probes=config.adr_probe_envs > 0)
     out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 

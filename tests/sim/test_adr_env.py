@@ -72,7 +72,8 @@ def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, re
     0.7 (nothing widens): the options reach the ADR of the training's envs."""
     from robot_ppo.commands.train import _robot_source
 
-    settings = (*thresholds, 0.0, "both", rel, min_ref, 0.0, ())
+    settings = {"high_threshold": thresholds[0], "low_threshold": thresholds[1],
+                "relative": rel, "min_reference": min_ref}
     env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
     env.unwrapped.performance = lambda info, terminated: 0.6
     h0 = run_episodes(env, 1)["adr/entropy"]
@@ -91,8 +92,9 @@ def test_train_hard_sides_grow_only_the_harder_ends():
     range at its harder end only (both ends for biases and slopes)."""
     from robot_ppo.commands.train import _robot_source
 
-    env = _robot_source("cartpole", "adr", adr_settings=(0.8, 0.4, 0.0, "hard", False, 0.2, 0.0)
-                         ).factory()
+    env = _robot_source("cartpole", "adr", adr_settings={"high_threshold": 0.8,
+                                                          "low_threshold": 0.4,
+                                                          "sides": "hard"}).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
     params = adr_params(load_spec("cartpole"))
     m = run_episodes(env, 300)
@@ -209,7 +211,7 @@ def test_train_adr_fixed_keeps_named_parameters_at_their_dr_range():
     from robot_ppo.commands.train import _robot_source
 
     fixed = ("motor_strength", "friction")
-    settings = (0.5, 0.25, 0.0, "both", False, 0.2, 0.0, fixed)
+    settings = {"high_threshold": 0.5, "low_threshold": 0.25, "fixed": fixed}
     env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
     initial = {p.name: p.initial for p in adr_params(load_spec("cartpole"))}

@@ -181,7 +181,8 @@ def test_env_built_with_adr_state_restores_its_process_adr() -> None:
 def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
     from robot_ppo.commands.train import _robot_source
 
-    settings = (0.5, 0.25, 0.0, "hard", True, 0.3, 0.25)
+    settings = {"high_threshold": 0.5, "low_threshold": 0.25, "sides": "hard",
+                "relative": True, "min_reference": 0.3, "anchor_prob": 0.25}
     source = _robot_source("cartpole", "adr", adr_settings=settings)
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
     assert source.with_adr_state is not None
