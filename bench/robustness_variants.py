@@ -165,6 +165,13 @@ VARIANTS: dict[str, Variant] = {
     # past the shifted bands (latency to 40 ms) and the mean action stood
     "gru_adr_rel_fixed_09": Variant("adr", "last_action", (*REL, *FIXED, "--adr-high", "0.9",
                                                             "--adr-low", "0.5")),
+    # gru_adr_rel_fixed with the falling std bound (--std-final 0.2): its ranges covered every
+    # shifted band while its sampled actions walked and its mean action stood (sigma 0.42-0.47)
+    "gru_adr_rel_fixed_std": Variant("adr", "last_action", (*REL, *FIXED, "--std-final", "0.2")),
+    # gru_adr_hard (the ADR row that walks best on `shifted`, but whose ranges grew too
+    # little at 0.8) with the four infeasible parameters at DR: the growth has to go to
+    # mass, payload, inertia, latency and tilt, the parameters the shifted set moves
+    "gru_adr_hard_fixed": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard", *FIXED)),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
