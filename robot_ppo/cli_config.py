@@ -161,24 +161,39 @@ def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def parse_config(cls: type[T], argv: list[str], prog: str, description: str,
-                 base: T | None = None) -> T:
-    """Parse `argv` into an instance of the config dataclass `cls` (see module doc)."""
+def user_options(cls: type, argv: list[str], prog: str, description: str
+                 ) -> list[tuple[dict[str, Any], str]]:
+    """The option values `argv` gives, lowest precedence first, as (values, source) pairs:
+    `--config FILE`, then `--set key=value`, then explicit flags (values still raw)."""
     parser = build_parser(cls, prog, description)
     ns = vars(parser.parse_args(argv))
-    config = base if base is not None else cls()
+    layers: list[tuple[dict[str, Any], str]] = []
     if "config" in ns:
-        config = apply_overrides(config, load_yaml_mapping(Path(ns.pop("config")), "config file"),
-                                 f"config file {ns.get('config', '')}".strip())
-    sets = ns.pop("set_", [])
+        path = ns.pop("config")
+        layers.append((load_yaml_mapping(Path(path), "config file"), f"config file {path}"))
     parsed: dict[str, str] = {}
-    for item in sets:
+    for item in ns.pop("set_", []):
         if "=" not in item:
             raise UserError(f"--set expects KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
         parsed[key.strip()] = value.strip()
-    config = apply_overrides(config, parsed, "--set")
-    return apply_overrides(config, ns, "the command line")
+    layers.append((parsed, "--set"))
+    layers.append((ns, "the command line"))
+    return layers
+
+
+def given_names(layers: list[tuple[dict[str, Any], str]]) -> set[str]:
+    """Field names that `user_options` layers set (keys as in `--set`, dashes or not)."""
+    return {key.replace("-", "_") for values, _ in layers for key in values}
+
+
+def parse_config(cls: type[T], argv: list[str], prog: str, description: str,
+                 base: T | None = None) -> T:
+    """Parse `argv` into an instance of the config dataclass `cls` (see module doc)."""
+    config = base if base is not None else cls()
+    for values, source in user_options(cls, argv, prog, description):
+        config = apply_overrides(config, values, source)
+    return config
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

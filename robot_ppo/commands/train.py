@@ -126,18 +126,53 @@ def _robot_source(ref: str, dynamics: str, privileged: bool = False,
 
 
 def parse(argv: list[str]) -> Any:
-    """TrainConfig from argv, with the env's preset under the user's options."""
-    from robot_ppo.cli_config import parse_config
+    """TrainConfig from argv. Precedence, lowest first: defaults, the env's preset, with
+    --resume the checkpoint's run settings (robot_ppo/train/resume_config.py), the user's
+    --config, --set and flags."""
+    from robot_ppo.cli_config import apply_overrides, given_names, user_options
     from robot_ppo.train.config import TrainConfig, preset_for
 
-    prog, desc = "robot-ppo train", DESCRIPTION
-    config = parse_config(TrainConfig, argv, prog, desc)
-    if config.preset == "auto":
-        preset = preset_for(config.env or _robot_gym_id(config.robot or "cartpole"))
-        if preset:
-            base = dataclasses.replace(TrainConfig(), **preset)
-            config = parse_config(TrainConfig, argv, prog, desc, base=base)
-    return config
+    layers = user_options(TrainConfig, argv, "robot-ppo train", DESCRIPTION)
+
+    def build(base: Any, saved: dict[str, Any]) -> Any:
+        config = apply_overrides(base, saved, "the checkpoint's config")
+        for values, source in layers:
+            config = apply_overrides(config, values, source)
+        return config
+
+    def with_preset(saved: dict[str, Any]) -> Any:
+        config = build(TrainConfig(), saved)
+        if config.preset == "auto":
+            preset = preset_for(config.env or _robot_gym_id(config.robot or "cartpole"))
+            if preset:
+                config = build(dataclasses.replace(TrainConfig(), **preset), saved)
+        return config
+
+    config = with_preset({})
+    if config.resume is None:
+        return config
+    from robot_ppo.train.adr_resume import log_note
+    from robot_ppo.train.checkpoint import load_checkpoint
+    from robot_ppo.train.resume_config import (
+        RUN_LOCAL,
+        check_model_unchanged,
+        differences,
+        inherited,
+    )
+
+    raw = load_checkpoint(config.resume).get("config")
+    given = given_names(layers)
+    resumed = with_preset(inherited(raw, given))
+    saved = apply_overrides(TrainConfig(), inherited(raw, set()), "the checkpoint's config")
+    check_model_unchanged(saved, resumed, set(inherited(raw, set())))
+    kept = [d for d in differences(config, resumed) if d.split("=")[0] not in RUN_LOCAL]
+    if kept:
+        log_note("continuing the checkpoint's settings: " + " ".join(kept))
+    changed = [d for d in differences(saved, resumed)
+               if d.split("=")[0] in given and d.split("=")[0] not in RUN_LOCAL]
+    if changed:
+        log_note("changed from the checkpoint's run: " + " ".join(changed))
+    return resumed
 
 
 def _robot_gym_id(ref: str) -> str | None:

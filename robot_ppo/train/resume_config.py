@@ -1,0 +1,68 @@
+"""`robot-ppo train --resume`: the resumed run continues its checkpoint's settings.
+
+A checkpoint holds its run's TrainConfig (`config`, robot_ppo/train/checkpoint.py). A
+resumed run starts from those values, so
+
+    robot-ppo train --resume RUN/checkpoint.pt --steps 2000000
+
+continues the same problem: robot, dynamics, ADR options (`--adr-fixed` included), the std
+schedule, PPO settings. Options given now (flags, `--set`, `--config`) override them, except
+the model's shape (MODEL): the weights come from the checkpoint, so a different shape is an
+error, not a silent no-op. Never carried over: where and how long this run goes, and how
+this machine runs it (RUN_LOCAL). `--robot` and `--env` travel together: naming either now
+drops both of the checkpoint's. Keys of the checkpoint's config that TrainConfig lacks (a
+fine-tuning run's, an older version's) are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from robot_ppo.errors import UserError
+from robot_ppo.train.config import TrainConfig
+
+RUN_LOCAL = ("resume", "out", "steps", "workers", "torch_threads", "progress", "tensorboard",
+             "checkpoint_every")
+"""Per-invocation options: from this command line, the preset or the defaults, never from
+the checkpoint (its `steps` was the old target; `--steps` now is the new total)."""
+
+MODEL = ("recurrent", "hidden", "rnn_hidden", "activation", "std_mode", "normalize_obs",
+         "privileged")
+"""Options that shape the model (or, for `privileged`, the critic's input): fixed by the
+checkpoint's weights."""
+
+
+def inherited(saved: Any, given: set[str]) -> dict[str, Any]:
+    """The values of the checkpoint's config (`saved`) that a resumed run takes: TrainConfig
+    fields that are not RUN_LOCAL and that the user did not give now (`given`)."""
+    if not isinstance(saved, dict):
+        return {}
+    names = {f.name for f in dataclasses.fields(TrainConfig)} - set(RUN_LOCAL) - given
+    if given & {"robot", "env"}:
+        names -= {"robot", "env"}
+    return {k: v for k, v in saved.items() if k in names}
+
+
+def check_model_unchanged(saved: TrainConfig, config: TrainConfig, known: set[str]) -> None:
+    """UserError naming every MODEL option that differs from the checkpoint's run (`saved`;
+    only the names its config held, `known`)."""
+    changed = [f"--{n.replace('_', '-')} {_show(getattr(config, n))} (the checkpoint's: "
+               f"{_show(getattr(saved, n))})" for n in MODEL
+               if n in known and getattr(config, n) != getattr(saved, n)]
+    if changed:
+        raise UserError("--resume continues the checkpoint's model, whose shape cannot change: "
+                        + "; ".join(changed) + ". Drop those options, or train a new model "
+                        "without --resume.")
+
+
+def differences(before: TrainConfig, after: TrainConfig) -> list[str]:
+    """`name=value` for each field whose value differs between two configs (after's value)."""
+    return [f"{f.name}={_show(getattr(after, f.name))}" for f in dataclasses.fields(TrainConfig)
+            if getattr(before, f.name) != getattr(after, f.name)]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
