@@ -163,8 +163,9 @@ def parse(argv: list[str]) -> Any:
     raw = load_checkpoint(config.resume).get("config")
     given = given_names(layers)
     resumed = with_preset(inherited(raw, given))
-    saved = apply_overrides(TrainConfig(), inherited(raw, set()), "the checkpoint's config")
-    check_model_unchanged(saved, resumed, set(inherited(raw, set())))
+    held = inherited(raw, set())  # all the checkpoint's run settings, given now or not
+    saved = apply_overrides(TrainConfig(), held, "the checkpoint's config")
+    check_model_unchanged(saved, resumed, set(held))
     kept = [d for d in differences(config, resumed) if d.split("=")[0] not in RUN_LOCAL]
     if kept:
         log_note("continuing the checkpoint's settings: " + " ".join(kept))
