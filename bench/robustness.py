@@ -31,8 +31,8 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_rel_fixed gru_adr_rel with the same --adr-fixed
   gru_adr_hard_06_fixed_anchor gru_adr_hard_06_fixed with --adr-anchor 0.25
   gru_adr_rel_fixed_09 gru_adr_rel_fixed with --adr-high 0.9 --adr-low 0.5
-  gru_adr_rel_fixed_std gru_adr_rel_fixed with --std-final 0.2 (--variants)
-  gru_adr_hard_fixed gru_adr_hard with the same --adr-fixed (--variants)
+  gru_adr_rel_fixed_std gru_adr_rel_fixed with --std-final 0.2
+  gru_adr_hard_fixed gru_adr_hard with the same --adr-fixed
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
   gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 
