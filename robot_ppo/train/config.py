@@ -156,7 +156,8 @@ class TrainConfig:
     out: Path | None = None
     """Run directory (default: runs/<robot-or-env>-<timestamp>)."""
     resume: Path | None = None
-    """Continue from this checkpoint: weights, optimizer, normalizer and step count."""
+    """Continue from this checkpoint: weights, optimizer, normalizer, step count and the
+    run's settings (options given now override them; docs/training.md)."""
     checkpoint_every: int = 10
     """Write DIR/checkpoint.pt every this many iterations (and always at the end)."""
     return_window: int = 20
