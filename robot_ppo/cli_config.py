@@ -93,7 +93,8 @@ def convert(name: str, tp: Any, raw: Any) -> Any:
         raise UserError(f"bad value {raw!r} for {name!r}: {exc}") from None
 
 
-def _fmt_default(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """An option value as the command line writes it (a tuple as `a,b`, empty as `none`)."""
     if isinstance(value, tuple):
         return ",".join(map(str, value)) or "none"
     return str(value)
@@ -131,7 +132,7 @@ def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentPar
             raise TypeError(f"{cls.__name__}.{f.name} has no docstring")
         flag = "--" + f.name.replace("_", "-")
         parser.add_argument(flag, dest=f.name, metavar=_metavar(tp), default=argparse.SUPPRESS,
-                            help=f"{help_text} (default: {_fmt_default(default)})")
+                            help=f"{help_text} (default: {format_value(default)})")
     return parser
 
 

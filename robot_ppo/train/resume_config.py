@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from robot_ppo.cli_config import format_value
 from robot_ppo.errors import UserError
 from robot_ppo.train.config import TrainConfig
 
@@ -47,8 +48,8 @@ def inherited(saved: Any, given: set[str]) -> dict[str, Any]:
 def check_model_unchanged(saved: TrainConfig, config: TrainConfig, known: set[str]) -> None:
     """UserError naming every MODEL option that differs from the checkpoint's run (`saved`;
     only the names its config held, `known`)."""
-    changed = [f"--{n.replace('_', '-')} {_show(getattr(config, n))} (the checkpoint's: "
-               f"{_show(getattr(saved, n))})" for n in MODEL
+    changed = [f"--{n.replace('_', '-')} {format_value(getattr(config, n))} (the checkpoint's: "
+               f"{format_value(getattr(saved, n))})" for n in MODEL
                if n in known and getattr(config, n) != getattr(saved, n)]
     if changed:
         raise UserError("--resume continues the checkpoint's model, whose shape cannot change: "
@@ -58,11 +59,7 @@ def check_model_unchanged(saved: TrainConfig, config: TrainConfig, known: set[st
 
 def differences(before: TrainConfig, after: TrainConfig) -> list[str]:
     """`name=value` for each field whose value differs between two configs (after's value)."""
-    return [f"{f.name}={_show(getattr(after, f.name))}" for f in dataclasses.fields(TrainConfig)
+    return [f"{f.name}={format_value(getattr(after, f.name))}"
+            for f in dataclasses.fields(TrainConfig)
             if getattr(before, f.name) != getattr(after, f.name)]
 
-
-def _show(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ",".join(map(str, value)) or "none"
-    return str(value)
