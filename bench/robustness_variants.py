@@ -32,7 +32,8 @@ class Budget:
 # gru_adr_probe, gru_adr_anchor, gru_adr_std) get (d)'s 4 seeds; gru_adr_probe_ent0 (both
 # of its seeds' mean actions stood on a nominal set), gru_adr_probe_anchor and
 # gru_adr_probe_std (both far below (d) after 2 seeds), the other *_fixed rows (standing
-# on nominal, or far below (d)) and the diagnostics gru_oracle and gru_hull the default 2;
+# on nominal, or far below (d)), gru_adr_reach and the diagnostics gru_oracle and gru_hull
+# the default 2;
 # gru_adr_rel_fixed_09 gets 4 (its first two seeds kept 86 %, one walking).
 BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
@@ -177,6 +178,11 @@ VARIANTS: dict[str, Variant] = {
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
     # policy for both within this budget?); the quadruped's set only
     "gru_hull": Variant("bench/dynamics/quadruped_randomized_hull.yaml", "last_action", GRU),
+    # plain DR over the ranges gru_adr_rel_fixed's ADR grows to (its hard limits), from the
+    # first step: is the width why those rows' mean actions stand, or ADR's growth? Not
+    # fitted to the held-out set (the ADR limits are one training width, the same rule for
+    # every parameter); the quadruped's set only
+    "gru_adr_reach": Variant("bench/dynamics/quadruped_adr_reach.yaml", "last_action", GRU),
     # (e) (d) + asymmetric actor-critic: the critic also sees the true dynamics, base velocity
     # and contacts (the exported actor never does)
     "gru_adr_priv": Variant("adr", "last_action", (*GRU, "--privileged", "true")),

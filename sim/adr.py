@@ -232,6 +232,18 @@ class AutomaticDomainRandomization:
     def ranges(self) -> dict[str, tuple[float, float]]:
         return {n: (self.lo[n], self.hi[n]) for n in self.params}
 
+    def reach(self) -> dict[str, tuple[float, float]]:
+        """The widest ranges this ADR can grow to: each end that can move at its hard limit,
+        the rest at the initial range (fixed parameters; with sides "hard", the easier end
+        of a parameter with a harder side)."""
+        out = {}
+        for n, p in self.params.items():
+            lo, hi = p.limits  # a fixed parameter's limits are its initial range
+            if self.config.sides == "hard" and p.harder:
+                lo, hi = (p.initial[0], hi) if p.harder > 0 else (lo, p.initial[1])
+            out[n] = (lo, hi)
+        return out
+
     def state_dict(self) -> dict[str, Any]:
         """Ranges, boundary queues and the reference episodes as plain data:
         {"ranges": {name: [lo, hi]}, "queues": {name: {"lo": [perf...], "hi": [perf...]}},

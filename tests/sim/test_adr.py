@@ -132,6 +132,20 @@ def test_fixed_parameters_are_drawn_from_their_initial_range_but_never_pinned_or
     assert adr.ranges()["strength"] == (0.8, 1.2)
 
 
+@pytest.mark.parametrize("sides, fixed", [("both", ()), ("hard", ()), ("hard", ("strength",))])
+def test_reach_is_where_a_policy_that_copes_everywhere_takes_the_ranges(sides, fixed):
+    params = [AdrParam("mass", (1.0, 2.0), (0.5, 3.0), 0.1, harder=+1),
+              AdrParam("strength", (0.8, 1.2), (0.4, 1.6), 0.1, harder=-1),
+              AdrParam("tilt", (-0.1, 0.1), (-0.2, 0.2), 0.05)]
+    config = AdrConfig(queue_size=2, boundary_prob=1.0, sides=sides, fixed=fixed)
+    adr = AutomaticDomainRandomization(params, config)
+    reach = adr.reach()
+    assert reach != adr.ranges()                      # something is left to grow
+    run_episodes(adr, np.random.default_rng(4), lambda v: 1.0, 600)
+    assert adr.ranges() == {n: (pytest.approx(lo), pytest.approx(hi))
+                            for n, (lo, hi) in reach.items()}
+
+
 def test_unknown_sides_are_refused():
     with pytest.raises(ValueError, match="'both' or 'hard'"):
         AdrConfig(sides="easy")

@@ -7,15 +7,17 @@ import math
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import sim
 from robot_ppo.spec import load_spec
-from sim.adr import AdrConfig
-from sim.adr_env import adr_params
+from sim.adr import AdrConfig, AutomaticDomainRandomization
+from sim.adr_env import adr_config, adr_params
 from sim.curriculum import Curriculum, CurriculumConfig
+from sim.dynamics import resolve_dynamics
 
 FAST = AdrConfig(queue_size=2, boundary_prob=1.0)
 
@@ -229,3 +231,16 @@ def test_train_adr_fixed_keeps_named_parameters_at_their_dr_range():
              and (m[f"adr/{n}_lo"] < lo - 1e-9 or m[f"adr/{n}_hi"] > hi + 1e-9)]
     assert len(grown) >= 6
     env.close()
+
+
+def test_bench_reach_set_is_what_the_fixed_hard_sided_adr_can_reach():
+    """bench/dynamics/quadruped_adr_reach.yaml (the `gru_adr_reach` row: plain DR over the
+    ranges `gru_adr_rel_fixed`'s ADR grows to) holds exactly those ranges."""
+    spec = load_spec("quadruped")
+    config = adr_config(0.8, 0.4, sides="hard", relative=True,
+                        fixed=("friction", "motor_strength", "kp_scale", "kd_scale"))
+    reach = AutomaticDomainRandomization(adr_params(spec), config).reach()
+    path = Path(__file__).parents[2] / "bench" / "dynamics" / "quadruped_adr_reach.yaml"
+    ranges = resolve_dynamics(spec, path).ranges
+    for name, (lo, hi) in reach.items():
+        assert ranges[name] == (pytest.approx(lo), pytest.approx(hi)), name
