@@ -134,3 +134,15 @@ def test_eval_stochastic_samples_as_training_does(tmp_path: Path, noise: str,
     assert sampled["returns"] == pytest.approx(by_hand(True))
     assert mean_only["returns"] == pytest.approx(by_hand(False))
     assert sampled["returns"] != mean_only["returns"]
+
+
+@pytest.mark.parametrize("args, one_line", [(["--json"], True), (["--json", "true"], True),
+                                            (["--json", "false"], False),
+                                            (["--json", "--seed", "0"], True)])
+def test_json_alone_or_with_a_value(tmp_path, capsys, args, one_line):
+    """`--json` as a flag and `--json BOOL` (what --help shows) both parse."""
+    ck = _checkpoint(tmp_path)
+    assert eval_cmd.main(["--checkpoint", str(ck), "--episodes", "1", *args]) == 0
+    out = capsys.readouterr().out.strip()
+    assert (len(out.splitlines()) == 1) is one_line
+    assert json.loads(out)["episodes"] == 1
