@@ -10,6 +10,9 @@ Reward (legged_gym-style terms, each weighted and multiplied by the control peri
     orientation   w·|g_xy|²        (projected gravity)
     torques       w·|τ|²           dof_acc      w·|(q̇' − q̇)/dt|²
     action_rate   w·|a − a_prev|²  alive        w
+    feet_air_time w·Σ_feet (t_air − T) at each foot's touchdown, 0 while |v*_xy| ≤ 0.1
+                  (t_air: how long the foot was off the ground before it, T: `air_time`
+                  0.5 s; legged_gym's reward for stepping, off here by default)
 Weights: `WEIGHTS` below, each overridable by `task.params.reward_weights` ({term: w});
 w = 0 drops a term.
 The sum is clipped at 0 (`only_positive_rewards`, as legged_gym) so that falling early is never
@@ -31,6 +34,9 @@ or "return" grows the ranges for policies that never walk (docs/robustness.md).
 The base linear velocity and height are not in `RobotState` (no sensor measures them
 directly): the function reads them from `extras["base_lin_vel"]` / `extras["base_pos"]`;
 on robot logs pass an estimate (odometry, motion capture) or the tracking term is zero.
+Likewise `extras["touchdown_air_time"]` (per foot: its air time if it touched down this
+step, else 0), which `WalkTask` derives from the simulator's foot contacts; without it the
+feet_air_time term is zero.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from sim.tasks.base import InitialState, StepResult, Task
 
 WEIGHTS = {"tracking_lin": 1.0, "tracking_ang": 0.5, "lin_vel_z": -2.0, "ang_vel_xy": -0.05,
            "orientation": -1.0, "torques": -0.0002, "dof_acc": -2.5e-7, "action_rate": -0.01,
-           "alive": 0.5}
+           "alive": 0.5, "feet_air_time": 0.0}
 
 
 def _weights(spec: RobotSpec) -> dict[str, float]:
@@ -94,6 +100,13 @@ def reward_terms(spec: RobotSpec, state: RobotState, command: np.ndarray, action
     terms["dof_acc"] = float(np.sum(((next_state.qd - state.qd) / dt) ** 2))
     if prev_action is not None:
         terms["action_rate"] = float(np.sum((action - prev_action) ** 2))
+    if "touchdown_air_time" in extras:
+        air = np.asarray(extras["touchdown_air_time"], dtype=float)
+        moving = float(np.hypot(cmd[0], cmd[1])) > 0.1
+        # pays a step whose swing lasted longer than T, charges a shorter one (shuffling);
+        # nothing while commanded to stand
+        terms["feet_air_time"] = float(np.sum(air[air > 0] - float(p.get("air_time", 0.5)))
+                                       ) if moving else 0.0
     return terms
 
 
@@ -136,9 +149,12 @@ class WalkTask(Task):
         self.settle_steps = settle_steps(spec)
         self.min_speed = float(self.params.get("min_speed", 0.1))
         self.success_tracking = float(self.params.get("success_tracking", 0.8))
+        self._dt = 1.0 / spec.rates.control_hz
+        self._air = np.zeros(len(self.params.get("feet", [])))
         self._reset_score()
 
     def _reset_score(self) -> None:
+        self._air[:] = 0.0
         self._steps = 0
         self._scored = 0
         self._err_sum = np.zeros(2)     # Σ (v_xy − v*_xy) over the scored steps
@@ -163,6 +179,14 @@ class WalkTask(Task):
         success = (not terminated) and self._steps >= full and tracking >= self.success_tracking
         return {"tracking": tracking, "performance": performance, "success": success}
 
+    def _touchdowns(self, contacts: np.ndarray) -> np.ndarray:
+        """Per foot: its air time if it is on the ground now after time in the air, else 0.
+        A foot's air time counts the control steps it spent off the ground."""
+        down = np.asarray(contacts) > 0.5
+        out = np.where(down, self._air, 0.0)
+        self._air = np.where(down, 0.0, self._air + self._dt)
+        return out
+
     def initial_state(self, rng: np.random.Generator) -> InitialState:
         return InitialState(self.default_q.copy(), np.zeros(self.spec.n_joints),
                             np.array(self.spec.base_position), np.array([0.0, 0.0, 0.0, 1.0]))
@@ -181,6 +205,8 @@ class WalkTask(Task):
 
     def evaluate(self, state: RobotState, action: np.ndarray, prev_action: np.ndarray,
                  next_state: RobotState, extras: dict[str, np.ndarray]) -> StepResult:
+        if extras and "contacts" in extras and len(extras["contacts"]) == len(self._air):
+            extras = {**extras, "touchdown_air_time": self._touchdowns(extras["contacts"])}
         r, term = reward(self.spec, state, self.command, action, prev_action, next_state, extras)
         vel = extras.get("base_lin_vel") if extras else None
         info: dict[str, float | bool] = {}

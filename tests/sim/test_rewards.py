@@ -51,8 +51,8 @@ def test_walk_reward_weights_override_and_validation() -> None:
     w = walk._weights(spec_from_dict(d, origin="test"))
     assert w["alive"] == 0.0 and w["tracking_lin"] == 2.0
     assert w["torques"] == walk.WEIGHTS["torques"]
-    d["task"]["params"]["reward_weights"] = {"feet_air_time": 1.0}
-    with pytest.raises(SpecError, match="feet_air_time"):
+    d["task"]["params"]["reward_weights"] = {"feet_slip": 1.0}
+    with pytest.raises(SpecError, match="feet_slip"):
         walk.WalkTask(spec_from_dict(d, origin="test"))
 
 
@@ -71,3 +71,54 @@ def test_reach_precision_term_peaks_at_target() -> None:
     expected0 = p["precision"] + p["success_bonus"]
     assert r0 == pytest.approx(expected0)
     assert r10 == pytest.approx(-0.1 + p["precision"] * np.exp(-0.1 / p["precision_sigma"]))
+
+
+def _air_time_task(weight: float):
+    from robot_ppo.spec import load_spec, spec_from_dict
+    from sim.tasks import walk
+
+    d = load_spec("quadruped").to_dict()
+    d["task"]["params"]["reward_weights"] = {"feet_air_time": weight}
+    d["task"]["params"]["only_positive_rewards"] = False  # see the term's sign
+    return walk.WalkTask(spec_from_dict(d, origin="test"))
+
+
+@pytest.mark.parametrize("command, air_steps, expected", [
+    (0.5, 30, 30 / 48 - 0.5),    # a 0.625 s swing: paid 0.125 s at its touchdown
+    (0.5, 10, 10 / 48 - 0.5),    # a short, shuffling step is charged
+    (0.0, 30, 0.0),              # commanded to stand: no term
+])
+def test_feet_air_time_is_paid_at_touchdown_for_the_swing_before_it(command, air_steps,
+                                                                     expected) -> None:
+    state = sim.make_env("quadruped", "nominal", seed=0).unwrapped.sim.true_state()
+    tasks = (_air_time_task(1.0), _air_time_task(0.0))
+    for task in tasks:
+        task.reset_command(np.random.default_rng(0))
+        task.command = np.array([command])
+    a = np.zeros(12)
+    diffs = []
+    contacts = [np.ones(4)] * 3 + [np.array([0.0, 1, 1, 1])] * air_steps + [np.ones(4)] * 3
+    for c in contacts:
+        extras = {"base_lin_vel": np.zeros(3), "base_pos": np.array([0, 0, 0.3]),
+                  "contacts": c}
+        on = [t.evaluate(state, a, a, state, extras).reward for t in tasks]
+        diffs.append((on[0] - on[1]) * 48)  # reward = dt · Σ w·term
+    touchdown = 3 + air_steps
+    assert diffs[touchdown] == pytest.approx(expected)
+    assert diffs[:touchdown] == [0.0] * touchdown and diffs[touchdown + 1:] == [0.0] * 2
+
+
+def test_feet_air_time_comes_from_the_simulated_foot_contacts() -> None:
+    """With the term weighted, the same seeded rollout (real physics, random actions that
+    lift the feet) earns a different reward at the touchdowns and the same otherwise."""
+    rewards = []
+    for task in (_air_time_task(1.0), _air_time_task(0.0)):
+        env = sim.make_env(task.spec, "nominal", seed=0)
+        env.reset(seed=0)
+        rng, rs = np.random.default_rng(1), []
+        for _ in range(40):
+            _, r, _, _, _ = env.step(rng.uniform(-3, 3, 12).astype(np.float32))
+            rs.append(r)
+        rewards.append(np.array(rs))
+    differ = np.count_nonzero(rewards[0] != rewards[1])
+    assert 0 < differ < 40
