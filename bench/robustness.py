@@ -64,6 +64,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -220,8 +221,12 @@ def main() -> int:
                     cases.append((r, v, n))
                 seeds[(r, v, n)] = max(k, seeds.get((r, v, n), 0))
     jobs = [(*c, seed) for c in cases for seed in range(seeds[c])]
-    specs = {(r, v): variant_spec(r, VARIANTS[v].spec, out / r, args.history)
+    specs = {(r, v): variant_spec(r, VARIANTS[v], out / r, args.history)
              for r in robots for v in wanted}
+    # a variant that trains with other reward weights is scored with the task's own, like
+    # every other row (`robot-ppo eval --robot` accepts a spec that differs only there)
+    scored = {(r, v): variant_spec(r, replace(VARIANTS[v], reward=()), out / r, args.history)
+              for r in robots for v in wanted}
 
     def run_dir(r: str, v: str, steps: int, seed: int) -> Path:
         name = v if steps == default[r].steps else f"{v}_{steps // 1000}k"
@@ -232,7 +237,7 @@ def main() -> int:
             j[0], j[1], specs[j[:2]], run_dir(*j), j[2], j[3]), jobs)))
         cells = [(*j, dyn) for j in jobs for dyn in sets(j[0])]
         evals = dict(zip(cells, pool.map(lambda c: evaluate(
-            run_dir(*c[:4]) / "checkpoint.pt", specs[c[:2]], dynamics_arg(c[0], c[4]),
+            run_dir(*c[:4]) / "checkpoint.pt", scored[c[:2]], dynamics_arg(c[0], c[4]),
             budget[c[0]].episodes), cells)))
 
     for r, v, n in cases:
@@ -270,7 +275,7 @@ def main() -> int:
             if abl.get(v, {}).get("checkpoint_mtime") != stamp or \
                     abl[v].get("episodes") != args.ablate_episodes:
                 abl[v] = {"checkpoint_mtime": stamp, "episodes": args.ablate_episodes}
-            todo += [(v, ckpt, specs[(r, v)], cell, str(path)) for cell, path in
+            todo += [(v, ckpt, scored[(r, v)], cell, str(path)) for cell, path in
                      [("shifted", "shifted"), *files.items()] if cell not in abl[v]]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             done = pool.map(lambda t: evaluate(t[1], t[2], t[4], args.ablate_episodes), todo)

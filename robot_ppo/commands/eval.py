@@ -1,7 +1,9 @@
 """`robot-ppo eval`: evaluate a checkpoint's deterministic policy in simulation.
 
 Loads the checkpoint (`robot_ppo.train.checkpoint`), builds the env for its robot (or for
-`--robot`, which must have the same interface: spec hash and observation layout), runs
+`--robot`, which must have the same interface: spec hash and observation layout, or differ
+only in name and reward weights, to score a policy trained with shaping terms by the task's
+own reward), runs
 `--episodes` episodes with the action mean on a dynamics set, and prints JSON with
 mean_return, std_return, mean_length, plus success_rate for tasks that report success (reach,
 walk) and the task metrics of sim/tasks/metrics.py (reach: mean_final_distance; walk:
@@ -29,7 +31,8 @@ class EvalConfig:
     """Checkpoint file written by robot-ppo train (DIR/checkpoint.pt). Required."""
     robot: str | None = None
     """Robot to evaluate on (built-in name or spec YAML). Default: the checkpoint's own spec.
-    Must have the same interface (spec hash, observation layout) as the checkpoint's."""
+    Must have the same interface (spec hash, observation layout) as the checkpoint's, or
+    differ only in name and task.params.reward_weights (scores with this robot's weights)."""
     episodes: int = 10
     """Number of episodes (seeds seed, seed+1, ...)."""
     dynamics: str = "nominal"
@@ -60,6 +63,13 @@ def check_compatible(ckpt: dict[str, Any], spec: Any) -> None:
     trained = spec_from_dict(ckpt["spec"], origin="checkpoint spec")
     if trained.spec_hash == spec.spec_hash:
         return
+    if _without_reward_weights(trained) == _without_reward_weights(spec):
+        # the reward is not part of the interface: a policy trained with shaping terms can be
+        # scored with the task's own weights
+        print(f"note: scoring with robot '{spec.name}''s reward weights "
+              f"{_reward_weights(spec)}, not the checkpoint's {_reward_weights(trained)}",
+              file=sys.stderr)
+        return
     lay_a, lay_b = observation_layout(trained), observation_layout(spec)
     lines = [
         f"the checkpoint was trained on robot '{trained.name}' but you asked to evaluate it "
@@ -73,6 +83,19 @@ def check_compatible(ckpt: dict[str, Any], spec: Any) -> None:
         lines.append("  first layout differences: " + "; ".join(diff[:3]))
     lines.append("Evaluate on the robot the policy was trained on (omit --robot), or retrain.")
     raise UserError("\n".join(lines))
+
+
+def _reward_weights(spec: Any) -> dict[str, Any]:
+    return dict(spec.task.params.get("reward_weights") or {})
+
+
+def _without_reward_weights(spec: Any) -> dict[str, Any]:
+    """What `spec_hash` covers, less the reward weights and the name."""
+    data = spec.to_dict()
+    data.pop("randomization", None)
+    data.pop("name", None)
+    data["task"]["params"].pop("reward_weights", None)
+    return dict(data)
 
 
 def write_video(frames: list[np.ndarray], path: Path, fps: int) -> Path:

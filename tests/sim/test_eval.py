@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.commands import eval as eval_cmd
 from robot_ppo.errors import UserError
+from robot_ppo.observation import observation_layout
 from robot_ppo.spec import load_spec
 from robot_ppo.train.checkpoint import save_checkpoint
 
@@ -146,3 +148,33 @@ def test_json_alone_or_with_a_value(tmp_path, capsys, args, one_line):
     out = capsys.readouterr().out.strip()
     assert (len(out.splitlines()) == 1) is one_line
     assert json.loads(out)["episodes"] == 1
+
+
+def test_a_spec_differing_only_in_reward_weights_scores_with_its_own(tmp_path, capsys):
+    """A policy trained with a shaping term (a derived spec) is scored by the task's own
+    reward with `--robot quadruped`; the same weights on the built-in spec score the same.
+    Any other difference is still refused."""
+    spec = load_spec("quadruped")
+    shaped = copy.deepcopy(spec.to_dict())  # to_dict shares the task params
+    shaped["name"] = "quadruped_shaped"
+    shaped["task"]["params"]["reward_weights"]["feet_air_time"] = 1.0
+    model = ActorCritic(len(observation_layout(spec)), spec.act_dim, hidden=(16,))
+
+    def ck(name: str, data: dict) -> Path:
+        return save_checkpoint(tmp_path / name, model=model, optimizer=None, config={},
+                               env_id=spec.gym_id, env_kwargs={}, spec=data,
+                               spec_hash="", action_low=[-1.0] * spec.act_dim,
+                               action_high=[1.0] * spec.act_dim, env_steps=0, iteration=0)
+
+    scores = []
+    for path in (ck("shaped.pt", shaped), ck("plain.pt", spec.to_dict())):
+        assert eval_cmd.main(["--checkpoint", str(path), "--robot", "quadruped",
+                              "--episodes", "1", "--json"]) == 0
+        captured = capsys.readouterr()
+        scores.append(json.loads(captured.out)["mean_return"])
+        assert ("feet_air_time" in captured.err) is (path.name == "shaped.pt")
+    assert scores[0] == scores[1]
+    shaped["joints"][0]["kp"] = 25.0
+    with pytest.raises(UserError, match="interface differs"):
+        eval_cmd.main(["--checkpoint", str(ck("gains.pt", shaped)), "--robot", "quadruped",
+                       "--episodes", "1"])
