@@ -33,6 +33,10 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_rel_fixed_09 gru_adr_rel_fixed with --adr-high 0.9 --adr-low 0.5
   gru_adr_rel_fixed_std gru_adr_rel_fixed with --std-final 0.2
   gru_adr_hard_fixed gru_adr_hard with the same --adr-fixed
+  gru_adr_rel_fixed_air gru_adr_rel_fixed trained with reward weight feet_air_time 1.0 (a
+               derived spec), scored with the task's own reward like every row
+  gru_adr_reach gru with plain DR over the ranges gru_adr_rel_fixed's ADR can reach
+               (bench/dynamics/quadruped_adr_reach.yaml; the quadruped only)
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
   gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 
@@ -40,7 +44,8 @@ Budgets per robot (steps, seeds, evaluation episodes, and extra rows: other budg
 seeds) are in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1500000` one robot's.
 A budget other than BUDGETS' trains into OUT/<robot>/<variant>_<steps/1000>k, so runs of
 different lengths never overwrite each other. Every cell is
-`robot-ppo eval --checkpoint … --episodes N --dynamics nominal|shifted --json`
+`robot-ppo eval --checkpoint … --robot SPEC --episodes N --dynamics nominal|shifted --json`
+(SPEC: the variant's spec, without its `Variant.reward` weights)
 (deterministic mean action, eval seeds 0…N−1); robots listed in REFERENCE are also
 evaluated on that second nominal set (the quadruped: nominal with 10 ms latency).
 Each variant's seed-0 policy is exported to ONNX and run for 3 s through `robot-ppo run`
