@@ -16,6 +16,7 @@ This module is part of the light core: numpy and yaml only.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -163,8 +164,9 @@ class RobotSpec:
             "action": {"mode": self.action.mode, "scale": list(self.action.scale),
                        "clip": self.action.clip},
             "task": {"name": self.task.name, "episode_steps": self.task.episode_steps,
-                     "command": list(self.task.command), "params": dict(self.task.params)},
-            "randomization": dict(self.randomization),
+                     "command": list(self.task.command),
+                     "params": copy.deepcopy(self.task.params)},  # a copy to edit freely
+            "randomization": copy.deepcopy(self.randomization),
         }
 
     @property

@@ -29,6 +29,17 @@ def test_round_trip_through_dict_keeps_spec_and_hash():
     assert again.spec_hash == spec.spec_hash
 
 
+def test_editing_to_dict_leaves_the_spec_and_its_hash_alone():
+    spec = load_spec("quadruped")
+    before = spec.spec_hash
+    data = spec.to_dict()
+    data["task"]["params"]["reward_weights"]["alive"] = 9.0
+    data["randomization"]["ranges"]["payload_kg"] = [0.0, 9.0]
+    assert spec.task.params["reward_weights"]["alive"] == 0.2
+    assert spec.randomization["ranges"]["payload_kg"] == [-1.0, 1.0]
+    assert spec.spec_hash == before
+
+
 def test_hash_ignores_randomization_but_not_limits():
     base = cartpole_dict()
     h0 = spec_from_dict(base).spec_hash
