@@ -228,12 +228,22 @@ def validate(config: Any) -> None:
         if not ok:
             raise UserError(message)
     if config.adr_fixed:
-        from sim.randomization import PARAM_NAMES  # only with --dynamics adr: sim is needed
+        from robot_ppo.spec import load_spec  # only with --dynamics adr: sim is needed
+        from sim.adr_env import adr_params
+        from sim.randomization import PARAM_NAMES
 
         unknown = [n for n in config.adr_fixed if n not in PARAM_NAMES]
         if unknown:
             raise UserError(f"--adr-fixed: unknown parameter(s) {', '.join(unknown)}; known: "
                             f"{', '.join(PARAM_NAMES)}")
+        robot = config.robot or "cartpole"
+        moved = [p.name for p in adr_params(load_spec(robot))]
+        idle = [n for n in config.adr_fixed if n not in moved]
+        if idle:
+            # naming one would do nothing: likely a typo'd intent or the wrong robot
+            raise UserError(f"--adr-fixed: ADR does not move {', '.join(idle)} on robot "
+                            f"{robot!r} (not randomized there, or without effect on it); "
+                            f"it moves: {', '.join(moved)}")
 
 
 def main(argv: list[str]) -> int:

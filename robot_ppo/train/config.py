@@ -59,7 +59,8 @@ class TrainConfig:
     """--dynamics adr: parameters (comma-separated, names as in docs/simulation.md) that ADR
     leaves at their plain-DR range: drawn from it in every episode, never probed or
     widened. For knobs whose spread you know (a datasheet's motor tolerance), or whose
-    harder end the robot cannot survive together with the others' harder ends."""
+    harder end the robot cannot survive together with the others' harder ends. A name ADR
+    does not move on this robot (not randomized there) is refused."""
     adr_relative: bool = False
     """--dynamics adr: read --adr-high and --adr-low as fractions of the policy's mean
     performance on the current ranges (its last 50 episodes not pinned at a boundary)

@@ -82,6 +82,8 @@ def test_default_out_dir_is_runs_env_timestamp(tmp_path: Path) -> None:
      "unknown parameter(s) mass; known: mass_scale"),
     (["--robot", "cartpole", "--adr-fixed", "motor_strength"],
      "needs a robot trained with --dynamics adr"),
+    (["--robot", "cartpole", "--dynamics", "adr", "--adr-fixed", "mass_scale,gyro_bias_x"],
+     "ADR does not move gyro_bias_x on robot 'cartpole'"),
 ])
 def test_bad_input_exit_2_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
     proc = run("train", *args, "--steps", "256", "--out", str(tmp_path / "o"))
