@@ -35,6 +35,7 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_hard_fixed gru_adr_hard with the same --adr-fixed
   gru_adr_rel_fixed_air gru_adr_rel_fixed trained with reward weight feet_air_time 1.0 (a
                derived spec), scored with the task's own reward like every row
+  gru_adr_rel_fixed_lowpass gru_adr_rel_fixed with --set noise=lowpass (AR(1) noise)
   gru_adr_reach gru with plain DR over the ranges gru_adr_rel_fixed's ADR can reach
                (bench/dynamics/quadruped_adr_reach.yaml; the quadruped only)
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)

@@ -182,6 +182,11 @@ VARIANTS: dict[str, Variant] = {
     # second, that the mean action does not make
     "gru_adr_rel_fixed_air": Variant("adr", "last_action", (*REL, *FIXED),
                                      reward=(("feet_air_time", 1.0),)),
+    # gru_adr_rel_fixed with low-pass exploration noise (AR(1), beta 0.9: about 0.2 s
+    # correlation): white noise at sigma ~0.45 taps the feet 13-26 times a second, a gait
+    # the mean action does not make
+    "gru_adr_rel_fixed_lowpass": Variant("adr", "last_action",
+                                         (*REL, *FIXED, "--set", "noise=lowpass")),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
