@@ -7,7 +7,8 @@ own reward), runs
 `--episodes` episodes with the action mean on a dynamics set, and prints JSON with
 mean_return, std_return, mean_length, plus success_rate for tasks that report success (reach,
 walk) and the task metrics of sim/tasks/metrics.py (reach: mean_final_distance; walk:
-mean_speed, mean_speed_error, mean_performance). `--stochastic true` samples the actions as
+mean_speed, mean_speed_error, mean_performance, and the gait's touchdowns_per_s and
+mean_air_time). `--stochastic true` samples the actions as
 training does instead (a diagnostic; the exported actor runs the mean).
 """
 

@@ -5,7 +5,10 @@
 - walk:  `mean_speed_error` (m/s), per episode |mean vx − mean commanded vx| over the steps
   after the first second (the robot needs that long to get going), and `mean_speed`;
   `mean_performance`, the walk task's own episode score (sim/tasks/walk.py: fraction of
-  the episode survived × fraction of the commanded speed delivered; 0 for standing still).
+  the episode survived × fraction of the commanded speed delivered; 0 for standing still);
+  the gait: `touchdowns_per_s`, feet touching down per second of episode (all feet), and
+  `mean_air_time` (s), how long a foot was off the ground before a touchdown, on average.
+  A gait of 20-60 ms taps many times a second is shuffling, not stepping.
 """
 
 from __future__ import annotations
@@ -29,8 +32,15 @@ class TaskMetrics:
         self.performances: list[float] = []
         self._vx: list[float] = []
         self._cmd: list[float] = []
+        self.dt = 1.0 / spec.rates.control_hz
+        self.touchdowns = self.air_s = 0.0
+        self.seconds = 0.0
 
     def step(self, step_index: int, info: dict, command: np.ndarray) -> None:
+        if "touchdowns" in info:
+            self.touchdowns += info["touchdowns"]
+            self.air_s += info["touchdown_air_s"]
+            self.seconds += self.dt
         if self.vx_index is not None and "base_lin_vel_x" in info \
                 and step_index >= self.settle_steps:
             self._vx.append(float(info["base_lin_vel_x"]))
@@ -56,4 +66,7 @@ class TaskMetrics:
             out["mean_speed"] = float(np.mean(self.speeds))
         if self.performances:
             out["mean_performance"] = float(np.mean(self.performances))
+        if self.seconds:
+            out["touchdowns_per_s"] = self.touchdowns / self.seconds
+            out["mean_air_time"] = self.air_s / self.touchdowns if self.touchdowns else 0.0
         return out

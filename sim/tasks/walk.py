@@ -144,9 +144,7 @@ class WalkTask(Task):
                        (("vx_range", (0.0, 0.6)), ("vy_range", (0.0, 0.0)),
                         ("yaw_range", (0.0, 0.0)))][:len(spec.task.command)]
         self.resample_s = float(self.params.get("resample_s", 10.0))
-        # unknown reward_weights keys fail at construction; foot air times are tracked only
-        # when their term counts (no per-step work in every other run)
-        self._track_air = _weights(spec)["feet_air_time"] != 0.0
+        _weights(spec)  # unknown reward_weights keys fail at construction
         self._next = self.resample_s
         self.settle_steps = settle_steps(spec)
         self.min_speed = float(self.params.get("min_speed", 0.1))
@@ -207,11 +205,15 @@ class WalkTask(Task):
 
     def evaluate(self, state: RobotState, action: np.ndarray, prev_action: np.ndarray,
                  next_state: RobotState, extras: dict[str, np.ndarray]) -> StepResult:
-        if self._track_air and extras and "contacts" in extras:
-            extras = {**extras, "touchdown_air_time": self._touchdowns(extras["contacts"])}
+        info: dict[str, float | bool] = {}
+        if extras and "contacts" in extras:
+            air = self._touchdowns(extras["contacts"])
+            extras = {**extras, "touchdown_air_time": air}
+            # for the gait metrics of `robot-ppo eval` (sim/tasks/metrics.py)
+            info["touchdowns"] = float(np.count_nonzero(air))
+            info["touchdown_air_s"] = float(np.sum(air))
         r, term = reward(self.spec, state, self.command, action, prev_action, next_state, extras)
         vel = extras.get("base_lin_vel") if extras else None
-        info: dict[str, float | bool] = {}
         if vel is not None:
             info["base_lin_vel_x"] = float(vel[0])
         info.update(self._score(None if vel is None else np.asarray(vel[:2], float), term))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.commands import eval as eval_cmd
@@ -177,3 +178,23 @@ def test_a_spec_differing_only_in_reward_weights_scores_with_its_own(tmp_path, c
     with pytest.raises(UserError, match="interface differs"):
         eval_cmd.main(["--checkpoint", str(ck("gains.pt", shaped)), "--robot", "quadruped",
                        "--episodes", "1"])
+
+
+def test_walk_eval_reports_the_gait_from_the_simulated_foot_contacts(tmp_path, capsys):
+    """touchdowns_per_s and mean_air_time come from real contacts: the mean action of an
+    untrained policy (near the default pose) stands, its sampled actions tap the feet."""
+    spec = load_spec("quadruped")
+    torch.manual_seed(0)
+    model = ActorCritic(len(observation_layout(spec)), spec.act_dim, hidden=(16,))
+    ck = save_checkpoint(tmp_path / "q.pt", model=model, optimizer=None, config={},
+                         env_id=spec.gym_id, env_kwargs={}, spec=spec.to_dict(),
+                         spec_hash=spec.spec_hash, action_low=[-1.0] * spec.act_dim,
+                         action_high=[1.0] * spec.act_dim, env_steps=0, iteration=0)
+    gait = []
+    for stochastic in ("false", "true"):
+        assert eval_cmd.main(["--checkpoint", str(ck), "--episodes", "1", "--json",
+                              "--stochastic", stochastic]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["touchdowns_per_s"] * out["mean_air_time"] <= 4.0  # 4 feet: ≤ 1 s/s each
+        gait.append(out["touchdowns_per_s"])
+    assert gait[1] > 3 * gait[0] and gait[1] > 4.0
