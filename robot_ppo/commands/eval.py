@@ -96,7 +96,7 @@ def _without_reward_weights(spec: Any) -> dict[str, Any]:
     data.pop("randomization", None)
     data.pop("name", None)
     data["task"]["params"].pop("reward_weights", None)
-    return dict(data)
+    return data
 
 
 def write_video(frames: list[np.ndarray], path: Path, fps: int) -> Path:
