@@ -36,6 +36,8 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_rel_fixed_air gru_adr_rel_fixed trained with reward weight feet_air_time 1.0 (a
                derived spec), scored with the task's own reward like every row
   gru_adr_rel_fixed_lowpass gru_adr_rel_fixed with --set noise=lowpass (AR(1) noise)
+  gru_adr_rel_fixed_sigma gru_adr_rel_fixed trained with tracking_sigma 0.1 (the task's
+               0.25; a derived spec), scored with the task's own reward like every row
   gru_adr_reach gru with plain DR over the ranges gru_adr_rel_fixed's ADR can reach
                (bench/dynamics/quadruped_adr_reach.yaml; the quadruped only)
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
@@ -46,7 +48,7 @@ seeds) are in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1
 A budget other than BUDGETS' trains into OUT/<robot>/<variant>_<steps/1000>k, so runs of
 different lengths never overwrite each other. Every cell is
 `robot-ppo eval --checkpoint … --robot SPEC --episodes N --dynamics nominal|shifted --json`
-(SPEC: the variant's spec, without its `Variant.reward` weights)
+(SPEC: the variant's spec, without its `Variant.reward` weights and `reward_params`)
 (deterministic mean action, eval seeds 0…N−1); robots listed in REFERENCE are also
 evaluated on that second nominal set (the quadruped: nominal with 10 ms latency).
 Each variant's seed-0 policy is exported to ONNX and run for 3 s through `robot-ppo run`
@@ -229,9 +231,10 @@ def main() -> int:
     jobs = [(*c, seed) for c in cases for seed in range(seeds[c])]
     specs = {(r, v): variant_spec(r, VARIANTS[v], out / r, args.history)
              for r in robots for v in wanted}
-    # a variant that trains with other reward weights is scored with the task's own, like
-    # every other row (`robot-ppo eval --robot` accepts a spec that differs only there)
-    scored = {(r, v): variant_spec(r, replace(VARIANTS[v], reward=()), out / r, args.history)
+    # a variant that trains with another reward is scored with the task's own, like every
+    # other row (`robot-ppo eval --robot` accepts a spec that differs only there)
+    scored = {(r, v): variant_spec(r, replace(VARIANTS[v], reward=(), reward_params=()),
+                                   out / r, args.history)
               for r in robots for v in wanted}
 
     def run_dir(r: str, v: str, steps: int, seed: int) -> Path:

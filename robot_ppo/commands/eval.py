@@ -2,8 +2,8 @@
 
 Loads the checkpoint (`robot_ppo.train.checkpoint`), builds the env for its robot (or for
 `--robot`, which must have the same interface: spec hash and observation layout, or differ
-only in name and reward weights, to score a policy trained with shaping terms by the task's
-own reward), runs
+only in name and the task params that shape only the reward, to score a policy trained with
+shaping terms by the task's own reward), runs
 `--episodes` episodes with the action mean on a dynamics set, and prints JSON with
 mean_return, std_return, mean_length, plus success_rate for tasks that report success (reach,
 walk) and the task metrics of sim/tasks/metrics.py (reach: mean_final_distance; walk:
@@ -33,7 +33,8 @@ class EvalConfig:
     robot: str | None = None
     """Robot to evaluate on (built-in name or spec YAML). Default: the checkpoint's own spec.
     Must have the same interface (spec hash, observation layout) as the checkpoint's, or
-    differ only in name and task.params.reward_weights (scores with this robot's weights)."""
+    differ only in name and reward-only task params (walk: reward_weights, tracking_sigma,
+    air_time; others: reward_weights), and then scores with this robot's reward."""
     episodes: int = 10
     """Number of episodes (seeds seed, seed+1, ...)."""
     dynamics: str = "nominal"
@@ -64,12 +65,11 @@ def check_compatible(ckpt: dict[str, Any], spec: Any) -> None:
     trained = spec_from_dict(ckpt["spec"], origin="checkpoint spec")
     if trained.spec_hash == spec.spec_hash:
         return
-    if _without_reward_weights(trained) == _without_reward_weights(spec):
-        # the reward is not part of the interface: a policy trained with shaping terms can be
-        # scored with the task's own weights
-        print(f"note: scoring with robot '{spec.name}''s reward weights "
-              f"{_reward_weights(spec)}, not the checkpoint's {_reward_weights(trained)}",
-              file=sys.stderr)
+    if _without_reward_params(trained) == _without_reward_params(spec):
+        # the reward is not part of the interface: a policy trained with shaping terms or
+        # another tracking width can be scored with the task's own reward
+        print(f"note: scoring with robot '{spec.name}''s reward {_reward_params(spec)}, "
+              f"not the checkpoint's {_reward_params(trained)}", file=sys.stderr)
         return
     lay_a, lay_b = observation_layout(trained), observation_layout(spec)
     lines = [
@@ -86,16 +86,26 @@ def check_compatible(ckpt: dict[str, Any], spec: Any) -> None:
     raise UserError("\n".join(lines))
 
 
-def _reward_weights(spec: Any) -> dict[str, Any]:
-    return dict(spec.task.params.get("reward_weights") or {})
+def _reward_keys(spec: Any) -> frozenset[str]:
+    from sim.tasks import TASKS
+
+    task = TASKS.get(spec.task.name)
+    return task.reward_params if task is not None else frozenset({"reward_weights"})
 
 
-def _without_reward_weights(spec: Any) -> dict[str, Any]:
-    """What `spec_hash` covers, less the reward weights and the name."""
+def _reward_params(spec: Any) -> dict[str, Any]:
+    """The spec's reward-only task params (those its task declares, `Task.reward_params`)."""
+    params = spec.task.params
+    return {k: params[k] for k in sorted(_reward_keys(spec)) if k in params}
+
+
+def _without_reward_params(spec: Any) -> dict[str, Any]:
+    """What `spec_hash` covers, less the reward-only task params and the name."""
     data = spec.to_dict()
     data.pop("randomization", None)
     data.pop("name", None)
-    data["task"]["params"].pop("reward_weights", None)
+    for key in _reward_keys(spec):
+        data["task"]["params"].pop(key, None)
     return data
 
 

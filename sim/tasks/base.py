@@ -40,6 +40,10 @@ class Task:
     """Base class: no command, nothing resampled during the episode."""
 
     name = "base"
+    reward_params: frozenset[str] = frozenset({"reward_weights"})
+    """`task.params` keys that shape only the reward (not the dynamics, observations,
+    commands, termination or episode score): a policy trained with other values of these
+    can be scored with a spec's own (`robot-ppo eval --robot`)."""
 
     def __init__(self, spec: RobotSpec):
         self.spec = spec

@@ -132,6 +132,7 @@ def reward(spec: RobotSpec, state: RobotState, command: np.ndarray, action: np.n
 
 class WalkTask(Task):
     name = "walk"
+    reward_params = frozenset({"reward_weights", "tracking_sigma", "air_time"})
 
     def __init__(self, spec: RobotSpec):
         super().__init__(spec)

@@ -150,14 +150,15 @@ def test_json_alone_or_with_a_value(tmp_path, capsys, args, one_line):
     assert json.loads(out)["episodes"] == 1
 
 
-def test_a_spec_differing_only_in_reward_weights_scores_with_its_own(tmp_path, capsys):
-    """A policy trained with a shaping term (a derived spec) is scored by the task's own
-    reward with `--robot quadruped`; the same weights on the built-in spec score the same.
-    Any other difference is still refused."""
+def test_a_spec_differing_only_in_reward_params_scores_with_its_own(tmp_path, capsys):
+    """A policy trained with a shaping term and another tracking width (a derived spec) is
+    scored by the task's own reward with `--robot quadruped`; the same weights on the
+    built-in spec score the same. Any other difference is still refused."""
     spec = load_spec("quadruped")
     shaped = spec.to_dict()
     shaped["name"] = "quadruped_shaped"
     shaped["task"]["params"]["reward_weights"]["feet_air_time"] = 1.0
+    shaped["task"]["params"]["tracking_sigma"] = 0.1
     model = ActorCritic(len(observation_layout(spec)), spec.act_dim, hidden=(16,))
 
     def ck(name: str, data: dict) -> Path:
@@ -173,10 +174,16 @@ def test_a_spec_differing_only_in_reward_weights_scores_with_its_own(tmp_path, c
         captured = capsys.readouterr()
         scores.append(json.loads(captured.out)["mean_return"])
         assert ("feet_air_time" in captured.err) is (path.name == "shaped.pt")
+        assert ("'tracking_sigma': 0.1" in captured.err) is (path.name == "shaped.pt")
     assert scores[0] == scores[1]
     shaped["joints"][0]["kp"] = 25.0
     with pytest.raises(UserError, match="interface differs"):
         eval_cmd.main(["--checkpoint", str(ck("gains.pt", shaped)), "--robot", "quadruped",
+                       "--episodes", "1"])
+    shaped["joints"][0]["kp"] = spec.joints[0].kp
+    shaped["task"]["params"]["vx_range"] = [0.5, 1.0]  # the commands: not reward-only
+    with pytest.raises(UserError, match="interface differs"):
+        eval_cmd.main(["--checkpoint", str(ck("cmd.pt", shaped)), "--robot", "quadruped",
                        "--episodes", "1"])
 
 
