@@ -36,11 +36,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from sim.adr_state import float_list, number_pair, require_dict
+
+AdrSides = Literal["both", "hard"]
+"""Which range boundaries ADR moves (`AdrConfig.sides`)."""
 
 
 @dataclass
@@ -92,7 +95,7 @@ class AdrConfig:
     once becomes rare as the ranges widen."""
     corner_fraction: float = 0.25
     """Share of the current range, at its harder end, that corner episodes draw from."""
-    sides: str = "both"
+    sides: AdrSides = "both"
     """Which boundaries are probed and moved: "both", or "hard": only each parameter's harder
     one (`AdrParam.harder`; both for a parameter with harder 0), the other stays at its
     initial value."""

@@ -46,7 +46,7 @@ import numpy as np
 
 from robot_ppo.errors import UserError
 from robot_ppo.spec import RobotSpec
-from sim.adr import AdrConfig, AdrParam, AutomaticDomainRandomization
+from sim.adr import AdrConfig, AdrParam, AdrSides, AutomaticDomainRandomization
 from sim.curriculum import Curriculum, CurriculumConfig
 from sim.dynamics import DynamicsProcess, DynamicsSet
 from sim.randomization import PARAM_NAMES, PARAMS, parse_randomization
@@ -65,7 +65,7 @@ DEFAULT_CONFIG = AdrConfig(queue_size=3, high_threshold=0.8, low_threshold=0.4,
 
 
 def adr_config(high_threshold: float, low_threshold: float, corner_prob: float = 0.0,
-               sides: str = "both", relative: bool = False,
+               sides: AdrSides = "both", relative: bool = False,
                min_reference: float = 0.2, anchor_prob: float = 0.0,
                fixed: tuple[str, ...] = ()) -> AdrConfig:
     """DEFAULT_CONFIG with the options of `robot-ppo train` (--adr-high, --adr-low,
