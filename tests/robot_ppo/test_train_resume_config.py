@@ -57,6 +57,14 @@ def test_resume_without_options_keeps_the_runs_adr_settings(first: Path, tmp_pat
     ranges = ckpt["adr_state"]["ranges"]
     first_ranges = torch.load(first, weights_only=True)["adr_state"]["ranges"]
     assert ranges["mass_scale"] == first_ranges["mass_scale"]  # fixed: never moved
+    # and never judged, while this run did judge other boundaries (so the check above is
+    # not vacuous: ADR ran in the resumed run)
+    queues = ckpt["adr_state"]["queues"]
+    for fixed in ("mass_scale", "gravity_tilt_y"):
+        assert queues[fixed] == {"lo": [], "hi": []}
+    assert any(q["lo"] or q["hi"] for q in queues.values())
+    assert len(ckpt["adr_state"]["reference"]) > len(
+        torch.load(first, weights_only=True)["adr_state"]["reference"])
 
 
 def test_options_given_now_override_the_checkpoint_and_are_reported(first: Path,
