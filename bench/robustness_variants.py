@@ -35,7 +35,8 @@ class Budget:
 # on nominal, or far below (d)), gru_adr_reach and the diagnostics gru_oracle and gru_hull
 # the default 2;
 # gru_adr_rel_fixed_09 gets 4 (its first two seeds kept 86 %, one walking), and so does
-# gru_adr_rel_fixed_air (its first two: 73 %, the best walker against the reference).
+# gru_adr_rel_fixed_air (its first two: 73 %, the best walker against the reference), and
+# gru_adr_rel_fixed_sigma (both of its first two seeds' mean actions walked).
 BUDGETS: dict[str, Budget] = {
     "cartpole": Budget(steps=400_000, seeds=3, episodes=20),
     "quadruped": Budget(steps=1_000_000, seeds=2, episodes=20,
@@ -50,7 +51,8 @@ BUDGETS: dict[str, Budget] = {
                                ("gru_adr_anchor", 1_000_000, 4),
                                ("gru_adr_std", 1_000_000, 4),
                                ("gru_adr_rel_fixed_09", 1_000_000, 4),
-                               ("gru_adr_rel_fixed_air", 1_000_000, 4))),
+                               ("gru_adr_rel_fixed_air", 1_000_000, 4),
+                               ("gru_adr_rel_fixed_sigma", 1_000_000, 4))),
 }
 
 
