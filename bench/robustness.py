@@ -38,7 +38,6 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_rel_fixed_lowpass gru_adr_rel_fixed with --set noise=lowpass (AR(1) noise)
   gru_adr_rel_fixed_sigma gru_adr_rel_fixed trained with tracking_sigma 0.1 (the task's
                0.25; a derived spec), scored with the task's own reward like every row
-  gru_adr_rel_fixed_sigma005 the same with tracking_sigma 0.05
   gru_adr_reach gru with plain DR over the ranges gru_adr_rel_fixed's ADR can reach
                (bench/dynamics/quadruped_adr_reach.yaml; the quadruped only)
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)

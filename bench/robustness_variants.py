@@ -201,9 +201,6 @@ VARIANTS: dict[str, Variant] = {
     # shifted bands
     "gru_adr_rel_fixed_sigma": Variant("adr", "last_action", (*REL, *FIXED),
                                        reward_params=(("tracking_sigma", 0.1),)),
-    # the same at 0.05: standing earns ~4 % of the tracking term
-    "gru_adr_rel_fixed_sigma005": Variant("adr", "last_action", (*REL, *FIXED),
-                                          reward_params=(("tracking_sigma", 0.05),)),
     # not a candidate: trains ON the held-out set, to show what the set allows at this budget
     "gru_oracle": Variant("shifted", "last_action", GRU),
     # not a candidate either: trains on the hull of the randomized and shifted sets (is one
