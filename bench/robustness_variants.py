@@ -196,7 +196,7 @@ VARIANTS: dict[str, Variant] = {
                                          (*REL, *FIXED, "--set", "noise=lowpass")),
     # gru_adr_rel_fixed trained with a tighter speed-tracking width (tracking_sigma, the σ² of
     # exp(−|v* − v|²/σ²), 0.1 instead of the task's 0.25), scored with the task's own: at
-    # 0.25 a robot that stands earns ~40 % of the tracking term over the commanded speeds
+    # 0.25 a robot that stands earns ~39 % of the tracking term over the commanded speeds
     # (0.25-0.75 m/s), at 0.1 ~15 %; its mean actions stood while the ranges covered the
     # shifted bands
     "gru_adr_rel_fixed_sigma": Variant("adr", "last_action", (*REL, *FIXED),

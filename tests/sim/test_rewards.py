@@ -122,3 +122,36 @@ def test_feet_air_time_comes_from_the_simulated_foot_contacts() -> None:
         rewards.append(np.array(rs))
     differ = np.count_nonzero(rewards[0] != rewards[1])
     assert 0 < differ < 40
+
+
+def test_walk_reward_params_change_the_reward_and_nothing_else() -> None:
+    """`WalkTask.reward_params` is what `robot-ppo eval --robot` may ignore when it compares a
+    checkpoint's spec: the same seeded rollout with all of them changed sees the same
+    observations, terminations and episode score, and only the reward differs."""
+    from robot_ppo.spec import load_spec, spec_from_dict
+    from sim.tasks import walk
+
+    base = load_spec("quadruped")
+    d = base.to_dict()
+    params = d["task"]["params"]
+    assert set(walk.WalkTask.reward_params) == {"reward_weights", "tracking_sigma", "air_time"}
+    params["reward_weights"]["feet_air_time"] = 1.0
+    params["tracking_sigma"] = 0.1
+    params["air_time"] = 0.2
+    runs = []
+    for spec in (base, spec_from_dict(d, origin="test")):
+        env = sim.make_env(spec, "nominal", seed=0)
+        obs, _ = env.reset(seed=0)
+        rng, steps = np.random.default_rng(1), [(obs, 0.0, False, None)]
+        for _ in range(40):
+            obs, r, term, _, info = env.step(rng.uniform(-1, 1, 12).astype(np.float32))
+            steps.append((obs, r, term, info.get("performance")))
+            if term:
+                break
+        runs.append(steps)
+    assert len(runs[0]) == len(runs[1])
+    for (o0, _, t0, p0), (o1, _, t1, p1) in zip(*runs, strict=True):
+        np.testing.assert_array_equal(o0, o1)
+        assert t0 == t1 and p0 == p1
+    assert any(a[1] != b[1] for a, b in zip(*runs, strict=True))
+    assert runs[0][-1][3] is not None  # the score was compared, not two missing keys
