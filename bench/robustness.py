@@ -40,6 +40,8 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
                0.25; a derived spec), scored with the task's own reward like every row
   gru_adr_reach gru with plain DR over the ranges gru_adr_rel_fixed's ADR can reach
                (bench/dynamics/quadruped_adr_reach.yaml; the quadruped only)
+  gru_adr_reach_sigma gru_adr_reach trained with tracking_sigma 0.1 (the quadruped only)
+  gru_adr_sigma gru_adr trained with tracking_sigma 0.1
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
   gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 
