@@ -18,8 +18,7 @@ import csv
 import math
 from pathlib import Path
 
-LOG_2PI_E_HALF = 0.5 + 0.5 * math.log(2 * math.pi)
-"""A 1-D Gaussian's entropy is log σ + ½(1 + log 2π)."""
+from robot_ppo.algo.distributions import sigma_from_entropy
 
 
 def _float(row: dict[str, str], key: str) -> float:
@@ -44,7 +43,7 @@ def judge(run: Path, act_dim: int, start: int | None) -> dict[str, float | None]
     grew = next((n for n, h in entropies if h > entropies[0][1] + 1e-9), None) \
         if entropies else None
     last = rows[-1]
-    sigma = math.exp((_float(last, "entropy") - act_dim * LOG_2PI_E_HALF) / act_dim)
+    sigma = sigma_from_entropy(_float(last, "entropy"), act_dim)
     return {"from_steps": start, "sampled": _mean(late, "adr/performance"),
             "probe": _mean(late, "adr/probe_performance"), "first_growth": grew,
             "final_entropy": _float(last, "adr/entropy"),

@@ -11,17 +11,26 @@ import math
 
 import torch
 
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+"""½ log 2π: the normal density's constant per dimension."""
+ENTROPY_PER_DIM = 0.5 + LOG_SQRT_2PI
+"""A 1-D Gaussian's entropy is log σ + ½(1 + log 2π); this is the constant part."""
 
 
 def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor,
                       log_std: torch.Tensor) -> torch.Tensor:
     """Σ_i log N(a_i; μ_i, σ_i) = Σ_i [−½((a_i−μ_i)/σ_i)² − log σ_i − ½ log 2π], shape [B]."""
     z = (actions - mean) * torch.exp(-log_std)
-    per_dim = -0.5 * z.square() - log_std - _LOG_SQRT_2PI
+    per_dim = -0.5 * z.square() - log_std - LOG_SQRT_2PI
     return per_dim.sum(-1)
 
 
 def gaussian_entropy(log_std: torch.Tensor, act_dim: int) -> torch.Tensor:
     """Σ_i [½ + ½ log 2π + log σ_i]; `log_std` is [act_dim] or [B, act_dim]."""
-    return log_std.sum(-1) + act_dim * (0.5 + _LOG_SQRT_2PI)
+    return log_std.sum(-1) + act_dim * ENTROPY_PER_DIM
+
+
+def sigma_from_entropy(entropy: float, act_dim: int) -> float:
+    """The geometric mean σ over `act_dim` actions of a diagonal Gaussian with this entropy
+    (the inverse of `gaussian_entropy`): exp((H − n·(½ + ½ log 2π)) / n)."""
+    return math.exp((entropy - act_dim * ENTROPY_PER_DIM) / act_dim)

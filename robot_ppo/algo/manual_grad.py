@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from robot_ppo.algo.distributions import ENTROPY_PER_DIM, LOG_SQRT_2PI
 from robot_ppo.algo.policy import ActorCritic
 
-_LOG_SQRT_2PI = 0.9189385332046727
 Layer = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # W, b, ∂W, ∂b
 
 
@@ -139,14 +139,14 @@ class ManualLoss:
 
         actor_hs = self._forward(self.actor, obs)
         z = (actions - actor_hs[-1]) * inv_std
-        log_prob = (-0.5 * z * z - log_std).sum(-1) - self.act_dim * _LOG_SQRT_2PI
+        log_prob = (-0.5 * z * z - log_std).sum(-1) - self.act_dim * LOG_SQRT_2PI
         log_ratio = log_prob - old_log_prob
         ratio = np.exp(log_ratio)
         surr = ratio * advantages
         surr_clipped = np.clip(ratio, 1.0 - clip, 1.0 + clip) * advantages
         active = surr <= surr_clipped
         policy_loss = -float(np.where(active, surr, surr_clipped).mean())
-        entropy = float(log_std.sum()) + self.act_dim * (0.5 + _LOG_SQRT_2PI)
+        entropy = float(log_std.sum()) + self.act_dim * ENTROPY_PER_DIM
 
         critic_in = obs if priv is None else np.concatenate((obs, priv), axis=1)
         critic_hs = self._forward(self.critic, critic_in)
