@@ -42,6 +42,7 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
                (bench/dynamics/quadruped_adr_reach.yaml; the quadruped only)
   gru_adr_reach_sigma gru_adr_reach trained with tracking_sigma 0.1 (the quadruped only)
   gru_adr_sigma gru_adr trained with tracking_sigma 0.1
+  gru_adr_hard_sigma gru_adr_hard trained with tracking_sigma 0.1
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
   gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 

@@ -220,6 +220,10 @@ VARIANTS: dict[str, Variant] = {
     # (d) trained with tracking_sigma 0.1: (d) is the wide-range row whose mean action walks
     "gru_adr_sigma": Variant("adr", "last_action", GRU,
                              reward_params=(("tracking_sigma", 0.1),)),
+    # gru_adr_hard (ADR on the harder ends at 0.8 / 0.4, the ADR row that walks best on
+    # `shifted`) trained with tracking_sigma 0.1
+    "gru_adr_hard_sigma": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard"),
+                                  reward_params=(("tracking_sigma", 0.1),)),
     # (e) (d) + asymmetric actor-critic: the critic also sees the true dynamics, base velocity
     # and contacts (the exported actor never does)
     "gru_adr_priv": Variant("adr", "last_action", (*GRU, "--privileged", "true")),
