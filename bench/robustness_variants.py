@@ -213,8 +213,8 @@ VARIANTS: dict[str, Variant] = {
     "gru_adr_reach": Variant("bench/dynamics/quadruped_adr_reach.yaml", "last_action", GRU),
     # gru_adr_reach trained with tracking_sigma 0.1 (as gru_adr_rel_fixed_sigma): plain DR
     # over ADR's reach stood at the task's 0.25, where standing earns ~39 % of the tracking
-    # term; at 0.1 the sigma row's mean actions walked, but its ADR ranges covered the heavy
-    # end only late in training, and the walkers fell there
+    # term; at 0.1 gru_adr_rel_fixed_sigma's mean actions walked and fell on `shifted`: do
+    # ranges this wide from the first step, with that reward, give a gait that holds?
     "gru_adr_reach_sigma": Variant("bench/dynamics/quadruped_adr_reach.yaml", "last_action",
                                    GRU, reward_params=(("tracking_sigma", 0.1),)),
     # (d) trained with tracking_sigma 0.1: (d) is the wide-range row whose mean action walks
