@@ -43,6 +43,9 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_reach_sigma gru_adr_reach trained with tracking_sigma 0.1 (the quadruped only)
   gru_adr_sigma gru_adr trained with tracking_sigma 0.1
   gru_adr_hard_sigma gru_adr_hard trained with tracking_sigma 0.1
+  gru_adr_rel_fixed_sigma_reach gru_adr_rel_fixed_sigma's 1 M policy trained on over
+               gru_adr_reach_sigma's ranges (`Variant.init`; --steps quadruped=2000000)
+  gru_adr_rel_fixed_sigma_cont its control: the same policy trained on with its own ADR
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
   gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 
@@ -105,15 +108,26 @@ def sh(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
     return res
 
 
-def train(robot: str, variant: str, spec: str, run: Path, steps: int, seed: int) -> float:
-    """Train unless `run` already holds a checkpoint of at least `steps`; seconds spent."""
+def train(robot: str, variant: str, spec: str, run: Path, steps: int, seed: int,
+          init: Path | None = None) -> float:
+    """Train unless `run` already holds a checkpoint of at least `steps`; seconds spent.
+    `init`: the run directory to continue from (`Variant.init`), which must hold a
+    checkpoint of fewer steps."""
     summary = run / "summary.json"
     if summary.is_file() and json.loads(summary.read_text())["env_steps"] >= steps:
         return 0.0
     v = VARIANTS[variant]
+    resume: list[str] = []
+    if init is not None:
+        start = init / "summary.json"
+        if not start.is_file() or json.loads(start.read_text())["env_steps"] >= steps:
+            raise RuntimeError(f"{variant} continues {v.init}'s run {init}, which needs a "
+                               f"checkpoint of fewer than {steps} steps: run --variants "
+                               f"{v.init} first, and give this row a larger --steps")
+        resume = ["--resume", str(init / "checkpoint.pt")]
     t = time.time()
     sh([*NICE, *CLI, "train", "--robot", spec, "--dynamics", v.dynamics, "--steps", str(steps),
-        "--seed", str(seed), "--out", str(run), "--tensorboard", "false", *v.extra])
+        "--seed", str(seed), "--out", str(run), "--tensorboard", "false", *resume, *v.extra])
     return round(time.time() - t, 1)
 
 
@@ -244,9 +258,13 @@ def main() -> int:
         name = v if steps == default[r].steps else f"{v}_{steps // 1000}k"
         return out / r / name / f"seed{seed}"
 
+    def init_dir(r: str, v: str, steps: int, seed: int) -> Path | None:
+        init = VARIANTS[v].init
+        return run_dir(r, init, default[r].steps, seed) if init else None
+
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         train_s = dict(zip(jobs, pool.map(lambda j: train(
-            j[0], j[1], specs[j[:2]], run_dir(*j), j[2], j[3]), jobs)))
+            j[0], j[1], specs[j[:2]], run_dir(*j), j[2], j[3], init_dir(*j)), jobs)))
         cells = [(*j, dyn) for j in jobs for dyn in sets(j[0])]
         evals = dict(zip(cells, pool.map(lambda c: evaluate(
             run_dir(*c[:4]) / "checkpoint.pt", scored[c[:2]], dynamics_arg(c[0], c[4]),

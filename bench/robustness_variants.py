@@ -77,6 +77,11 @@ class Variant:
     reward_params: tuple[tuple[str, float], ...] = ()
     """Other reward-only task params (the task's `reward_params`, e.g. walk's
     tracking_sigma) the variant's spec changes, derived and named the same way."""
+    init: str = ""
+    """Warm start: the variant whose run of the same robot and seed, at the robot's BUDGETS
+    steps, this one continues (`robot-ppo train --resume`: its weights, optimizer and reward
+    scaling; the settings here win). The row's steps count that run's too, so such a row is
+    measured at a larger `--steps`. Empty: train from scratch."""
 
 
 GRU = ("--set", "recurrent=gru")
@@ -224,6 +229,19 @@ VARIANTS: dict[str, Variant] = {
     # `shifted`) trained with tracking_sigma 0.1
     "gru_adr_hard_sigma": Variant("adr", "last_action", (*GRU, "--adr-sides", "hard"),
                                   reward_params=(("tracking_sigma", 0.1),)),
+    # gru_adr_rel_fixed_sigma's 1 M policies (whose mean actions walk, and fall on
+    # `shifted`) trained on with plain DR over ADR's reach (gru_adr_reach_sigma's ranges):
+    # from scratch those ranges gave a mean action that stands; does a gait learned first
+    # hold when the ranges jump to their full width? (run with --steps quadruped=2000000)
+    "gru_adr_rel_fixed_sigma_reach": Variant("bench/dynamics/quadruped_adr_reach.yaml",
+                                             "last_action", GRU,
+                                             reward_params=(("tracking_sigma", 0.1),),
+                                             init="gru_adr_rel_fixed_sigma"),
+    # its control: the same 1 M policies trained on as they were (ADR, from the saved
+    # ranges), so the two rows differ only in the ranges of the second million steps
+    "gru_adr_rel_fixed_sigma_cont": Variant("adr", "last_action", (*REL, *FIXED),
+                                            reward_params=(("tracking_sigma", 0.1),),
+                                            init="gru_adr_rel_fixed_sigma"),
     # (e) (d) + asymmetric actor-critic: the critic also sees the true dynamics, base velocity
     # and contacts (the exported actor never does)
     "gru_adr_priv": Variant("adr", "last_action", (*GRU, "--privileged", "true")),

@@ -154,6 +154,7 @@ def parse(argv: list[str]) -> Any:
     from robot_ppo.train.adr_resume import log_note
     from robot_ppo.train.checkpoint import load_checkpoint
     from robot_ppo.train.resume_config import (
+        ADR,
         RUN_LOCAL,
         check_model_unchanged,
         differences,
@@ -163,6 +164,13 @@ def parse(argv: list[str]) -> Any:
     raw = load_checkpoint(config.resume).get("config")
     given = given_names(layers)
     resumed = with_preset(inherited(raw, given))
+    if resumed.dynamics != "adr":  # the checkpoint's ADR options would mean nothing now
+        with_adr = resumed
+        resumed = with_preset(inherited(raw, given | set(ADR)))
+        dropped = [d for d in differences(resumed, with_adr) if d.split("=")[0] in ADR]
+        if dropped:
+            log_note(f"not continuing the checkpoint's ADR settings ({' '.join(dropped)}): "
+                     f"this run trains with --dynamics {resumed.dynamics}")
     held = inherited(raw, set())  # all the checkpoint's run settings, given now or not
     saved = apply_overrides(TrainConfig(), held, "the checkpoint's config")
     check_model_unchanged(saved, resumed, set(held))

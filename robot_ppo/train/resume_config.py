@@ -10,7 +10,8 @@ schedule, PPO settings. Options given now (flags, `--set`, `--config`) override 
 the model's shape (MODEL): the weights come from the checkpoint, so a different shape is an
 error, not a silent no-op. Never carried over: where and how long this run goes, and how
 this machine runs it (RUN_LOCAL). `--robot` and `--env` travel together: naming either now
-drops both of the checkpoint's. Keys of the checkpoint's config that TrainConfig lacks (a
+drops both of the checkpoint's. The ADR options (ADR) are taken only while the resumed run
+still uses `--dynamics adr`. Keys of the checkpoint's config that TrainConfig lacks (a
 fine-tuning run's, an older version's) are skipped.
 """
 
@@ -27,6 +28,11 @@ RUN_LOCAL = ("resume", "out", "steps", "workers", "torch_threads", "progress", "
              "checkpoint_every")
 """Per-invocation options: from this command line, the preset or the defaults, never from
 the checkpoint (its `steps` was the old target; `--steps` now is the new total)."""
+
+ADR = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name.startswith("adr_"))
+"""Options that only `--dynamics adr` reads: a resumed run that trains without ADR (say, an
+ADR run continued on a plain-DR range) does not take the checkpoint's, which would otherwise
+be refused (`--adr-fixed` needs ADR)."""
 
 MODEL = ("recurrent", "hidden", "rnn_hidden", "activation", "std_mode", "normalize_obs",
          "privileged")

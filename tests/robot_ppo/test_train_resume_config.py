@@ -101,3 +101,21 @@ def test_inherited_skips_run_local_unknown_and_given_options() -> None:
     assert "env" not in inherited(saved, given={"robot"})
     assert "robot" not in inherited(saved, given={"env"})
     assert inherited(None, given=set()) == {}
+
+
+def test_resume_without_adr_drops_the_checkpoints_adr_settings(first: Path, tmp_path: Path
+                                                               ) -> None:
+    # an ADR run continued on a plain-DR range: its --adr-fixed alone would be refused
+    # ("needs a robot trained with --dynamics adr"), so none of its ADR options carry over
+    proc = train("--resume", str(first), "--steps", "512", "--dynamics", "randomized",
+                 "--out", str(tmp_path / "e"), *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    config = saved_config(tmp_path / "e")
+    assert config["dynamics"] == "randomized"
+    assert list(config["adr_fixed"]) == [] and config["adr_sides"] == "both"  # type: ignore[call-overload]
+    assert config["lr"] == 0.0005  # the other settings still carry over
+    assert "not continuing the checkpoint's ADR settings" in proc.stderr
+    continuing = [line for line in proc.stderr.splitlines()
+                  if "continuing the checkpoint's settings:" in line]
+    assert continuing and "lr=0.0005" in continuing[0] and "adr_" not in continuing[0]
+    assert "the checkpoint's ADR state (adr_state) is ignored" in proc.stderr
