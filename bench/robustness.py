@@ -46,6 +46,8 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_rel_fixed_sigma_reach gru_adr_rel_fixed_sigma's 1 M policy trained on over
                gru_adr_reach_sigma's ranges (`Variant.init`; --steps quadruped=2000000)
   gru_adr_rel_fixed_sigma_cont its control: the same policy trained on with its own ADR
+  gru_adr_rel_fixed_sigma_cont_kl gru_adr_rel_fixed_sigma_cont with the adaptive step
+               (--kl-mode adaptive --target-kl 0.01)
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
   gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 

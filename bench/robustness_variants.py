@@ -242,6 +242,14 @@ VARIANTS: dict[str, Variant] = {
     "gru_adr_rel_fixed_sigma_cont": Variant("adr", "last_action", (*REL, *FIXED),
                                             reward_params=(("tracking_sigma", 0.1),),
                                             init="gru_adr_rel_fixed_sigma"),
+    # gru_adr_rel_fixed_sigma_cont with rsl_rl's adaptive step (desired KL 0.01): at the
+    # preset's fixed lr 1e-3 these policies move by an approximate KL of ~0.1 per update
+    # (clip fraction ~0.53), ten times that target, which can shake a gait loose
+    "gru_adr_rel_fixed_sigma_cont_kl": Variant("adr", "last_action",
+                                               (*REL, *FIXED, "--kl-mode", "adaptive",
+                                                "--target-kl", "0.01"),
+                                               reward_params=(("tracking_sigma", 0.1),),
+                                               init="gru_adr_rel_fixed_sigma"),
     # (e) (d) + asymmetric actor-critic: the critic also sees the true dynamics, base velocity
     # and contacts (the exported actor never does)
     "gru_adr_priv": Variant("adr", "last_action", (*GRU, "--privileged", "true")),
