@@ -43,11 +43,11 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_reach_sigma gru_adr_reach trained with tracking_sigma 0.1 (the quadruped only)
   gru_adr_sigma gru_adr trained with tracking_sigma 0.1
   gru_adr_hard_sigma gru_adr_hard trained with tracking_sigma 0.1
-  gru_adr_rel_fixed_sigma_reach gru_adr_rel_fixed_sigma's 1 M policy trained on over
-               gru_adr_reach_sigma's ranges (`Variant.init`; --steps quadruped=2000000)
-  gru_adr_rel_fixed_sigma_cont its control: the same policy trained on with its own ADR
-  gru_adr_rel_fixed_sigma_cont_kl gru_adr_rel_fixed_sigma_cont with the adaptive step
-               (--kl-mode adaptive --target-kl 0.01)
+  gru_adr_rel_fixed_sigma_reach gru_adr_rel_fixed_sigma's 1 M policies trained 1 M steps
+               more with plain DR over gru_adr_reach_sigma's ranges (`Variant.init`; a
+               2 M row of BUDGETS' extra rows, 4 seeds; the quadruped only)
+  gru_adr_rel_fixed_sigma_cont its control: the same policies trained 1 M steps more as
+               they were (ADR from the saved ranges; a 2 M row, 2 seeds)
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
   gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
 
@@ -238,8 +238,10 @@ def main() -> int:
         results = {}
     t0 = time.time()
 
-    # (robot, variant, steps): every wanted variant at the budget, plus the extra rows
-    cases = [(r, v, budget[r].steps) for r in robots for v in wanted]
+    # (robot, variant, steps): every wanted variant at the budget, plus the extra rows; a
+    # variant that continues another's run (Variant.init) only at a larger budget
+    cases = [(r, v, budget[r].steps) for r in robots for v in wanted
+             if not (VARIANTS[v].init and budget[r].steps <= default[r].steps)]
     seeds = {c: budget[c[0]].seeds for c in cases}
     for r in robots:
         for v, n, k in budget[r].extra:
