@@ -238,25 +238,40 @@ def main() -> int:
         results = {}
     t0 = time.time()
 
-    # (robot, variant, steps): every wanted variant at the budget, plus the extra rows; a
-    # variant that continues another's run (Variant.init) only at a larger budget
-    cases = [(r, v, budget[r].steps) for r in robots for v in wanted
+    # (robot, variant): the wanted variants that apply to each robot (Variant.robots), each
+    # preceded by the variant whose run it continues (Variant.init), which is a row too
+    pairs: list[tuple[str, str]] = []
+    for r in robots:
+        for v in wanted:
+            if VARIANTS[v].robots and r not in VARIANTS[v].robots:
+                continue
+            for w in (VARIANTS[v].init, v):
+                if w and (r, w) not in pairs:
+                    pairs.append((r, w))
+    # (robot, variant, steps): every pair at the budget, plus the extra rows; a variant
+    # that continues another's run only at a larger budget
+    cases = [(r, v, budget[r].steps) for r, v in pairs
              if not (VARIANTS[v].init and budget[r].steps <= default[r].steps)]
     seeds = {c: budget[c[0]].seeds for c in cases}
     for r in robots:
         for v, n, k in budget[r].extra:
-            if v in wanted:
+            if (r, v) in pairs:
                 if (r, v, n) not in seeds:
                     cases.append((r, v, n))
                 seeds[(r, v, n)] = max(k, seeds.get((r, v, n), 0))
+    for r, v, n in list(cases):  # every seed continued needs its run at the default budget
+        init = (r, VARIANTS[v].init, default[r].steps)
+        if init[1]:
+            if init not in seeds:
+                cases.insert(0, init)
+            seeds[init] = max(seeds.get(init, 0), seeds[(r, v, n)])
     jobs = [(*c, seed) for c in cases for seed in range(seeds[c])]
-    specs = {(r, v): variant_spec(r, VARIANTS[v], out / r, args.history)
-             for r in robots for v in wanted}
+    specs = {(r, v): variant_spec(r, VARIANTS[v], out / r, args.history) for r, v in pairs}
     # a variant that trains with another reward is scored with the task's own, like every
     # other row (`robot-ppo eval --robot` accepts a spec that differs only there)
     scored = {(r, v): variant_spec(r, replace(VARIANTS[v], reward=(), reward_params=()),
                                    out / r, args.history)
-              for r in robots for v in wanted}
+              for r, v in pairs}
 
     def run_dir(r: str, v: str, steps: int, seed: int) -> Path:
         name = v if steps == default[r].steps else f"{v}_{steps // 1000}k"
@@ -267,8 +282,12 @@ def main() -> int:
         return run_dir(r, init, default[r].steps, seed) if init else None
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        train_s = dict(zip(jobs, pool.map(lambda j: train(
-            j[0], j[1], specs[j[:2]], run_dir(*j), j[2], j[3], init_dir(*j)), jobs)))
+        train_s: dict[tuple[str, str, int, int], float] = {}
+        # runs that others continue are all finished before those start
+        for phase in ([j for j in jobs if not VARIANTS[j[1]].init],
+                      [j for j in jobs if VARIANTS[j[1]].init]):
+            train_s.update(zip(phase, pool.map(lambda j: train(
+                j[0], j[1], specs[j[:2]], run_dir(*j), j[2], j[3], init_dir(*j)), phase)))
         cells = [(*j, dyn) for j in jobs for dyn in sets(j[0])]
         evals = dict(zip(cells, pool.map(lambda c: evaluate(
             run_dir(*c[:4]) / "checkpoint.pt", scored[c[:2]], dynamics_arg(c[0], c[4]),
@@ -298,12 +317,16 @@ def main() -> int:
 
     md = report(results)
     ablate = [v for v in args.ablate_variants.split(",") if v in wanted]
-    for r in robots if ablate else []:
+    for r in robots:
+        # seed 0 at the budget: rows that apply to the robot and train from scratch
+        here = [v for v in ablate if (r, v) in pairs and not VARIANTS[v].init]
+        if not here:
+            continue
         files = ablation_files(r, out / r)
         cache = out / r / "ablation.json"  # cells are reused while the checkpoint is unchanged
         abl: dict[str, dict[str, Any]] = json.loads(cache.read_text()) if cache.is_file() else {}
         todo = []
-        for v in ablate:
+        for v in here:
             ckpt = run_dir(r, v, budget[r].steps, 0) / "checkpoint.pt"
             stamp = str(ckpt.stat().st_mtime_ns)
             if abl.get(v, {}).get("checkpoint_mtime") != stamp or \
@@ -318,7 +341,7 @@ def main() -> int:
         cache.write_text(json.dumps(abl, indent=2))
         md += (f"\nAblation, {r} (seed 0, mean return over {args.ablate_episodes} episodes, "
                f"eval seeds 0–{args.ablate_episodes - 1}):\n\n") + ablation_table(
-            {v: abl[v] for v in ablate})
+            {v: abl[v] for v in here})
     print(md)
     print(f"total {time.time() - t0:.0f} s")
     (out / "table.md").write_text(md)
