@@ -248,9 +248,10 @@ def main() -> int:
             for w in (VARIANTS[v].init, v):
                 if w and (r, w) not in pairs:
                     pairs.append((r, w))
-    # (robot, variant, steps): every pair at the budget, plus the extra rows; a variant
-    # that continues another's run only at a larger budget
-    cases = [(r, v, budget[r].steps) for r, v in pairs
+    # (robot, variant, steps): every wanted pair at the budget, plus the extra rows; a
+    # variant that continues another's run only at a larger budget, and that run (added
+    # below) at the default budget
+    cases = [(r, v, budget[r].steps) for r, v in pairs if v in wanted
              if not (VARIANTS[v].init and budget[r].steps <= default[r].steps)]
     seeds = {c: budget[c[0]].seeds for c in cases}
     for r in robots:
