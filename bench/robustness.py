@@ -4,7 +4,8 @@ changes suddenly in-episode). One command measures both robots:
 
     python bench/robustness.py --out bench_out/robustness_v5 --jobs 2
 
-Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
+Variants (bench/robustness_variants.py; default: the issue's (a)–(d), (e), and the
+quadruped's (f) gru_adr_rel_fixed_sigma_reach with the run it continues):
   nominal      (a) --dynamics nominal (no randomization)
   randomized   (b) --dynamics randomized (plain domain randomization)
   gru          (c) randomized + a GRU policy (--set recurrent=gru) observing last_action
@@ -43,9 +44,9 @@ Variants (bench/robustness_variants.py; default: the issue's (a)–(d) and (e)):
   gru_adr_reach_sigma gru_adr_reach trained with tracking_sigma 0.1 (the quadruped only)
   gru_adr_sigma gru_adr trained with tracking_sigma 0.1
   gru_adr_hard_sigma gru_adr_hard trained with tracking_sigma 0.1
-  gru_adr_rel_fixed_sigma_reach gru_adr_rel_fixed_sigma's 1 M policies trained 1 M steps
-               more with plain DR over gru_adr_reach_sigma's ranges (`Variant.init`; a
-               2 M row of BUDGETS' extra rows, 4 seeds; the quadruped only)
+  gru_adr_rel_fixed_sigma_reach (f) gru_adr_rel_fixed_sigma's 1 M policies trained 1 M
+               steps more with plain DR over gru_adr_reach_sigma's ranges (`Variant.init`;
+               a 2 M row of BUDGETS' extra rows, 4 seeds; the quadruped only; a default row)
   gru_adr_rel_fixed_sigma_cont its control: the same policies trained 1 M steps more as
                they were (ADR from the saved ranges; a 2 M row, 2 seeds)
   gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
