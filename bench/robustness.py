@@ -124,9 +124,9 @@ def train(robot: str, variant: str, spec: str, run: Path, steps: int, seed: int,
     if init is not None:
         start = init / "summary.json"
         if not start.is_file() or json.loads(start.read_text())["env_steps"] >= steps:
-            raise RuntimeError(f"{variant} continues {v.init}'s run {init}, which needs a "
-                               f"checkpoint of fewer than {steps} steps: run --variants "
-                               f"{v.init} first, and give this row a larger --steps")
+            raise RuntimeError(f"{variant} continues {v.init}'s run {init}, which must hold "
+                               f"a checkpoint of fewer than {steps} steps: give this row a "
+                               f"larger --steps")
         resume = ["--resume", str(init / "checkpoint.pt")]
     t = time.time()
     sh([*NICE, *CLI, "train", "--robot", spec, "--dynamics", v.dynamics, "--steps", str(steps),

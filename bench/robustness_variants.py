@@ -88,8 +88,9 @@ class Variant:
     init: str = ""
     """Warm start: the variant whose run of the same robot and seed, at the robot's BUDGETS
     steps, this one continues (`robot-ppo train --resume`: its weights, optimizer and reward
-    scaling; the settings here win). The row's steps count that run's too, so such a row is
-    measured at a larger `--steps`. Empty: train from scratch."""
+    scaling; the settings here win). The row's steps count that run's too, so the row
+    exists only at a budget above BUDGETS' (an extra row, or `--steps`). Empty: train from
+    scratch."""
 
 
 GRU = ("--set", "recurrent=gru")
