@@ -26,7 +26,8 @@ from firmware_bridge.layouts import (
 __all__ = ["MAX_WIRE_FRAME", "DecoderStats", "Frame", "FrameDecoder", "encode_frame"]
 
 DELIMITER = b"\x00"
-# Longest legal encoded frame (without its delimiter).
+# Longest legal encoded frame (without its delimiter): the raw maximum, 2,048 + 10 bytes,
+# plus COBS's one code byte per 254 bytes, 2,058 + 9 = 2,067.
 MAX_WIRE_FRAME = cobs.max_encoded_len(MAX_PAYLOAD + FRAME_OVERHEAD)
 
 
@@ -139,7 +140,9 @@ class FrameDecoder:
             self._bad("crc_errors")
             return None
         version, msg_type, seq, length = HEADER.unpack_from(raw)
-        if length != len(body) - HEADER_SIZE:
+        # the buffer bound lets a few bytes past the longest payload through (it counts
+        # COBS overhead), so the payload bound is checked here, on the header's own length
+        if length > MAX_PAYLOAD or length != len(body) - HEADER_SIZE:
             self._bad("length_errors")
             return None
         st.frames_ok += 1
