@@ -7,6 +7,11 @@ default. Precedence, lowest to highest: dataclass defaults, `--config FILE`
 
 Supported field types: int, float, str, bool, Path, Literal[...], tuple[int, ...]
 (written on the command line as `64,64`), and `X | None` of those.
+
+A bool field `x` is one option in every command: `--x` (true), `--no-x` (false), or
+`--x true|false` / `--x=VALUE` / `--set x=VALUE` (the value form is what scripts and config
+files written before the bare form existed use). A field already named `no_x` gets no
+`--no-no-x`.
 """
 
 from __future__ import annotations
@@ -109,13 +114,51 @@ def _metavar(tp: Any) -> str:
     return getattr(tp, "__name__", "VALUE").upper()
 
 
+BOOL_METAVAR = "true|false"
+
+
+class _BoolFlag(argparse.Action):
+    """`--x [VALUE]` and `--x`'s negative `--no-x` in one action: the raw value it stores
+    ("true", "false" or what was typed) is converted with every other option's by `convert`,
+    so `--set` and config files share its error messages."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs="?", metavar=BOOL_METAVAR, **kwargs)
+        self.negative = option_strings[1] if len(option_strings) > 1 else None
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if option_string is not None and option_string == self.negative:
+            if values is not None:
+                parser.error(f"{option_string} takes no value (write "
+                             f"{self.option_strings[0]} {values} instead)")
+            values = "false"
+        setattr(namespace, self.dest, "true" if values is None else values)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows a bool as `--x [true|false], --no-x` (argparse would repeat the value on both)."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if isinstance(action, _BoolFlag):
+            first, *rest = action.option_strings
+            return ", ".join([f"{first} [{BOOL_METAVAR}]", *rest])
+        return super()._format_action_invocation(action)
+
+
+def _add_bool(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
+    flag = "--" + name.replace("_", "-")
+    strings = [flag] if name.startswith("no_") else [flag, "--no-" + flag[2:]]
+    parser.add_argument(*strings, dest=name, action=_BoolFlag, default=argparse.SUPPRESS,
+                        help=help_text)
+
+
 def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentParser:
     """An argparse parser with one `--flag` per field (all defaults SUPPRESSed)."""
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
     parser = argparse.ArgumentParser(
-        prog=prog, description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog=prog, description=description, formatter_class=_HelpFormatter)
     parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help="YAML file of option values (keys as in --set). (default: none)")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=argparse.SUPPRESS,
@@ -130,9 +173,13 @@ def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentPar
         help_text = docs.get(f.name, "")
         if not help_text:
             raise TypeError(f"{cls.__name__}.{f.name} has no docstring")
+        help_text = f"{help_text} (default: {format_value(default)})"
+        if _strip_optional(tp)[0] is bool:
+            _add_bool(parser, f.name, help_text)
+            continue
         flag = "--" + f.name.replace("_", "-")
         parser.add_argument(flag, dest=f.name, metavar=_metavar(tp), default=argparse.SUPPRESS,
-                            help=f"{help_text} (default: {format_value(default)})")
+                            help=help_text)
     return parser
 
 

@@ -215,10 +215,6 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    # `--json` alone (no value: last, or followed by another option) means true; `--json
-    # true|false` keeps its value
-    argv = ["--json=true" if a == "--json" and (i + 1 == len(argv) or argv[i + 1].startswith("-"))
-            else a for i, a in enumerate(argv)]
     cfg = parse_config(EvalConfig, argv, "robot-ppo eval", DESCRIPTION)
     result = evaluate(cfg)
     if cfg.json:

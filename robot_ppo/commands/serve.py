@@ -57,7 +57,6 @@ DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 
 
 def main(argv: list[str]) -> int:
-    argv = ["--lockstep=true" if a == "--lockstep" else a for a in argv]
     cfg = parse_config(ServeConfig, argv, "robot-ppo serve", DESCRIPTION)
 
     from firmware_bridge import Device, DeviceConfig, DeviceServer, FaultConfig, Mode
