@@ -29,14 +29,13 @@ exactly, while dynamo silently raises low opsets to 18. Both pass the full check
 Nothing is written unless the graph passes `onnx.checker.check_model(full_check=True)` and
 onnxruntime matches torch within `PARITY_ATOL` · max(1, |value|) (1e-5 in the policy's action
 space; for the targets times max(1, |scale|), see deploy.parity_check) on every parity
-observation; the file is written to a temporary name and moved into place with `os.replace`.
+observation; the file is written to a temporary name and moved into place with `os.replace`
+(robot_ppo/atomic_write.py; it gets the umask's mode, not mkstemp's 0600).
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -60,6 +59,7 @@ from deploy.onnx_metadata import (
 from deploy.parity_check import check_parity, check_parity_sequences
 from robot_ppo import __version__
 from robot_ppo.action import ActionMapping
+from robot_ppo.atomic_write import atomic_write
 from robot_ppo.errors import UserError
 from robot_ppo.observation import action_layout, observation_layout
 from robot_ppo.spec import RobotSpec
@@ -217,18 +217,7 @@ def export_policy(actor: nn.Module, *, obs_dim: int, act_dim: int, spec: RobotSp
         stats = check_parity(module, blob, parity_obs.astype(np.float32), atol=PARITY_ATOL,
                              target_scale=scale)
 
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    out = atomic_write(out_path, blob)  # a crash leaves the old .onnx whole
     return out, stats
 
 

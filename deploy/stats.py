@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from robot_ppo.atomic_write import atomic_write
+
 
 class LoopStats:
     """Fixed-capacity recorder; samples past `capacity` overwrite the oldest (ring)."""
@@ -67,8 +69,6 @@ def _pct(x: np.ndarray, qs: tuple[int, ...]) -> dict[str, float]:
 
 
 def write_stats(path: str | Path, summary: dict[str, Any]) -> None:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    tmp.replace(p)
+    """Write the loop statistics atomically (robot_ppo/atomic_write.py): a crash while
+    writing leaves the previous file whole."""
+    atomic_write(path, json.dumps(summary, indent=2, sort_keys=True) + "\n")

@@ -391,20 +391,33 @@ def list_builtin_robots() -> list[str]:
 
 
 def load_spec(name_or_path: str | Path) -> RobotSpec:
-    """Load a built-in robot by name, or a spec YAML file by path."""
+    """Load a built-in robot by name, or a spec YAML file by path.
+
+    One rule for every command (issue 25 item 4): a path to a file is that file; otherwise
+    a built-in name is the built-in robot, even when a directory of that name exists (a
+    run directory `--out arm` must not hide the arm); a directory is never a spec."""
     text = str(name_or_path)
     path = Path(text)
-    if not path.suffix and not path.exists():
-        if text not in list_builtin_robots():
-            raise SpecError(f"unknown robot {text!r}. Built-in robots: "
-                            f"{', '.join(list_builtin_robots())}; or pass a path to a spec "
-                            "YAML file (see docs/robot_spec.md).")
-        path = BUILTIN_DIR / f"{text}.yaml"
+    builtins = list_builtin_robots()
     if not path.is_file():
-        raise SpecError(f"robot spec file {text!r} does not exist. Built-in robots: "
-                        f"{', '.join(list_builtin_robots())}.")
+        if text in builtins:
+            path = BUILTIN_DIR / f"{text}.yaml"
+        elif path.is_dir():
+            raise SpecError(f"{text!r} is a directory, not a robot spec: give a built-in robot "
+                            f"({', '.join(builtins)}) or the path to a spec YAML file.")
+        elif not path.suffix and len(path.parts) == 1:
+            raise SpecError(f"unknown robot {text!r}. Built-in robots: {', '.join(builtins)}; "
+                            "or pass a path to a spec YAML file (see docs/robot_spec.md).")
+        else:
+            raise SpecError(f"robot spec file {text!r} does not exist. Built-in robots: "
+                            f"{', '.join(builtins)}.")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+            "not a text file"
+        raise SpecError(f"{path}: cannot be read as a robot spec ({reason}); give a spec "
+                        "YAML file (see docs/robot_spec.md).") from None
     return spec_from_dict(data, origin=str(path), source_dir=str(path.resolve().parent))

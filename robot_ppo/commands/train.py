@@ -98,9 +98,9 @@ def _robot_source(ref: str, dynamics: str, privileged: bool = False,
         raise UserError(f"training robot {spec.name!r} needs the simulator package 'sim', "
                         f"which cannot be imported ({exc}). Use --env GYM_ID for a plain "
                         "gymnasium environment.") from None
-    spec_ref = ref if Path(ref).suffix else spec.name
-    if Path(ref).suffix:
-        spec_ref = str(Path(ref).resolve())
+    # what worker processes load again: the file's absolute path (their cwd may differ),
+    # else the built-in's name (spec.load_spec's rule: a file path wins over a name)
+    spec_ref = str(Path(ref).resolve()) if Path(ref).is_file() else spec.name
     # ADR and curriculum objects are per process and per group: a group of its own per
     # training, so that a second training in the same Python process does not start from
     # the first one's ranges (the CLI runs one per process; notebooks and tests do not).

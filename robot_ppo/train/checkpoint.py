@@ -35,7 +35,8 @@ float, bool and None. Keys (format_version 1):
                       the envs it steps itself). `--resume` loads it into every process's
                       ADR (sim/adr_env.py); without it ADR starts from its initial ranges.
 
-Public API: `save_checkpoint(path, ...)` (atomic: temp file then os.replace),
+Public API: `save_checkpoint(path, ...)` (atomic, robot_ppo/atomic_write.py; the file
+gets the umask's mode),
 `load_checkpoint(path) -> dict` (validated; UserError with a clear message for a missing
 file, a file that is not a robot_ppo checkpoint, or another format_version), and
 `build_model(ckpt) -> ActorCritic | RecurrentActorCritic` (weights and normalizer loaded,
@@ -44,8 +45,7 @@ in eval mode).
 
 from __future__ import annotations
 
-import os
-import tempfile
+import pickle
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +53,7 @@ import torch
 
 from robot_ppo import __version__
 from robot_ppo.algo.models import AnyActorCritic, model_from_config
+from robot_ppo.atomic_write import atomic_open
 from robot_ppo.errors import UserError
 
 FORMAT = "robot_ppo.checkpoint"
@@ -122,17 +123,8 @@ def save_checkpoint(path: str | Path, *, model: AnyActorCritic,
         "reward_scaler": reward_scaler,
         "adr_state": to_plain(adr_state),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as fh:
+        torch.save(data, fh)
     return path
 
 
@@ -143,10 +135,18 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise UserError(f"checkpoint {str(path)!r} does not exist.")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any parse failure means "not a checkpoint we can read"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except pickle.UnpicklingError:
+        # torch's own message advises loading with weights_only=False "if you trust the
+        # source": never pass that on. A robot_ppo checkpoint holds only plain data, so a
+        # file that needs anything else to load is not one (issue 25 item 7).
+        raise UserError(f"{str(path)!r} is not a robot_ppo checkpoint: it holds Python "
+                        "objects that robot_ppo never writes, so it was made by other "
+                        "software or by untrusted code. It was not loaded and nothing in it "
+                        "ran; use a checkpoint.pt written by `robot-ppo train` or "
+                        "`robot-ppo finetune`.") from None
+    except Exception as exc:  # any other parse failure means "not a checkpoint we can read"
         raise UserError(f"{str(path)!r} is not a robot_ppo checkpoint (cannot be read as one: "
-                        f"{first}).") from None
+                        f"{_first_line(exc)}).") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError(f"{str(path)!r} is not a robot_ppo checkpoint (no "
                         f"format={FORMAT!r} key).")
@@ -160,6 +160,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if missing:
         raise UserError(f"checkpoint {str(path)!r} is incomplete: missing {', '.join(missing)}.")
     return data
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of a load error, without any advice about weights_only."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return type(exc).__name__ if "weights_only" in first else first
 
 
 def build_model(ckpt: dict[str, Any]) -> AnyActorCritic:
