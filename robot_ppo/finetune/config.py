@@ -16,6 +16,10 @@ class FinetuneConfig:
     out: Path | None = None
     """Output directory: checkpoint.pt, metrics.csv, summary.json (default
     runs/finetune-<timestamp>)."""
+    overwrite: bool = False
+    """Replace the run in a non-empty --out: its files are removed once fine-tuning has
+    succeeded, just before the new ones are written (never the reference checkpoint's
+    directory)."""
     kl_coef: float = 0.1
     """β: weight of the penalty β·KL(π_θ ‖ π_ref), the analytic Gaussian KL averaged over the
     logged observations (initial value when --adaptive-kl)."""

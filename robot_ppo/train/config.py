@@ -159,6 +159,9 @@ class TrainConfig:
     resume: Path | None = None
     """Continue from this checkpoint: weights, optimizer, normalizer, step count and the
     run's settings (options given now override them; docs/training.md)."""
+    overwrite: bool = False
+    """Replace the run in a non-empty --out: its files are removed first (refused for the
+    directory that --resume continues, which is continued in place without it)."""
     checkpoint_every: int = 10
     """Write DIR/checkpoint.pt every this many iterations (and always at the end)."""
     return_window: int = 20
