@@ -21,13 +21,18 @@ from typing import Any
 
 import numpy as np
 
+from robot_ppo.atomic_write import atomic_write
 from robot_ppo.cli_config import parse_config
 from robot_ppo.errors import UserError
+from robot_ppo.run_dir import check_run_dir, fresh_run_dir, prepare_run_dir
 
 DESCRIPTION = """\
 Train cartpole briefly, export it to ONNX, start the virtual motor controller on a pty and
 run the policy through the on-robot runtime for a few seconds; print the return, the loop
 statistics and where every file is.
+
+Run twice, the demo writes runs/demo, then runs/demo-2, ...: an earlier demo is never
+replaced unless you name it with --out and give --overwrite.
 
 examples:
   robot-ppo demo
@@ -37,8 +42,12 @@ examples:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    out: Path = Path("runs/demo")
-    """Directory for the training run, policy.onnx, rollout logs and loop statistics."""
+    out: Path | None = None
+    """Directory for the training run, policy.onnx, rollout logs and loop statistics
+    (default runs/demo, or when that holds an earlier demo the first free runs/demo-2,
+    runs/demo-3, ...: the default never replaces one). A given --out must be empty."""
+    overwrite: bool = False
+    """Replace an earlier demo in a non-empty --out (its files are removed first)."""
     train_steps: int = 20_000
     """PPO environment steps (cartpole balances after about 20k)."""
     duration: float = 5.0
@@ -94,13 +103,32 @@ def score(log_dir: Path) -> dict[str, Any]:
     return {"return": total, "steps": n, "fell": fell, "max_pole_angle_rad": float(pole)}
 
 
+DEMO_WAYS_OUT = "choose a new --out, leave --out out (a fresh runs/demo-N), or give --overwrite"
+
+
+def output_dir(cfg: DemoConfig) -> Path:
+    """The demo's directory: --out, or a fresh runs/demo[-N] (robot_ppo/run_dir.py)."""
+    return (cfg.out if cfg.out is not None else fresh_run_dir(Path("runs/demo"))).resolve()
+
+
+def validate(cfg: DemoConfig) -> None:
+    checks = [(cfg.train_steps >= 1, f"--train-steps {cfg.train_steps} must be >= 1"),
+              (cfg.duration > 0, f"--duration {cfg.duration:g} must be > 0 (seconds)"),
+              (cfg.rate >= 0, f"--rate {cfg.rate:g} must be >= 0 (0: the spec's rate)")]
+    for ok, message in checks:
+        if not ok:
+            raise UserError(message)
+
+
 def main(argv: list[str]) -> int:
     cfg = parse_config(DemoConfig, argv, "robot-ppo demo", DESCRIPTION)
+    validate(cfg)
+    out = output_dir(cfg)
+    check_run_dir(out, overwrite=cfg.overwrite, ways_out=DEMO_WAYS_OUT)
     from robot_ppo.commands import export as export_cmd
     from robot_ppo.commands import train as train_cmd
 
-    out = cfg.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_run_dir(out, overwrite=cfg.overwrite, ways_out=DEMO_WAYS_OUT)
     t0 = time.monotonic()
     run_dir = out / "train"
     _log(f"1/4 training cartpole for {cfg.train_steps} steps -> {run_dir}")
@@ -154,7 +182,7 @@ def main(argv: list[str]) -> int:
                   "rollouts": summary["rollout_dir"], "loop_stats": str(stats_file)},
         "total_s": round(time.monotonic() - t0, 1),
     }
-    (out / "demo_summary.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write(out / "demo_summary.json", json.dumps(report, indent=2) + "\n")
     print()
     print(f"demo: return on the virtual robot {result['return']:.0f} over {result['steps']} "
           f"steps ({'the pole fell' if result['fell'] else 'balanced throughout'}); training "

@@ -106,6 +106,9 @@ def main(argv: list[str]) -> int:
 
     if cfg.opset < 9:
         raise UserError(f"--opset {cfg.opset} is too old; use 13 or newer (default 17).")
+    if cfg.output.is_dir():  # found now, not after the export and the parity check
+        raise UserError(f"-o {str(cfg.output)!r} is a directory; give the file to write, e.g. "
+                        f"-o {str(cfg.output / 'policy.onnx')!r}.")
     ckpt = load_checkpoint(cfg.checkpoint)
     actor = build_model(ckpt)
     spec = spec_from_dict(ckpt["spec"], origin=f"{cfg.checkpoint} (spec)") \

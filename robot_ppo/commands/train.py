@@ -20,6 +20,8 @@ DESCRIPTION = """\
 Train a PPO policy on a robot spec (--robot NAME|FILE, default cartpole) or on any
 gymnasium environment (--env GYM_ID). Writes DIR/config.yaml, metrics.csv, tb/,
 checkpoint.pt and summary.json (DIR from --out, default runs/<robot-or-env>-<timestamp>).
+A DIR that already holds files is refused: continue its run with --resume DIR/checkpoint.pt
+--out DIR, choose a new --out, or replace it with --overwrite.
 
 Per-env presets (with --preset auto): Pendulum-v1 uses gamma 0.9; the cartpole robot
 (RobotPPO/CartPole-v0) uses steps 100000. Explicit options win.
@@ -254,9 +256,24 @@ def validate(config: Any) -> None:
                             f"it moves: {', '.join(moved)}")
 
 
+TRAIN_WAYS_OUT = ("choose a new --out, continue that run with --resume DIR/checkpoint.pt "
+                  "--out DIR, or replace it with --overwrite")
+
+
+def _run_dir_rule(config: Any, out: Path) -> dict[str, Any]:
+    """Keyword arguments of robot_ppo/run_dir.py's check for this run's --out."""
+    return {"overwrite": config.overwrite, "ways_out": TRAIN_WAYS_OUT,
+            "continuing": Path(config.resume).parent if config.resume is not None else None,
+            "inputs": [Path(config.resume)] if config.resume is not None else []}
+
+
 def main(argv: list[str]) -> int:
+    from robot_ppo.run_dir import check_run_dir, fresh_run_dir, prepare_run_dir
+
     config = parse(argv)
     validate(config)
+    if config.out is not None:  # before any env is built or any file written
+        check_run_dir(Path(config.out), **_run_dir_rule(config, Path(config.out)))
     if config.env:
         source = _gym_source(config.env)
     else:
@@ -268,14 +285,16 @@ def main(argv: list[str]) -> int:
                                 "min_reference": config.adr_min_reference,
                                 "anchor_prob": config.adr_anchor, "fixed": config.adr_fixed},
                                adr_probes=config.adr_probe_envs > 0)
-    out = config.out or Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(config.out) if config.out is not None else fresh_run_dir(
+        Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}")
 
     import gymnasium as gym
 
     from robot_ppo.train.trainer import Trainer
 
+    prepare_run_dir(out, **_run_dir_rule(config, out))
     try:
-        trainer = Trainer(config, source, Path(out))
+        trainer = Trainer(config, source, out)
     except (gym.error.Error, ValueError) as exc:
         raise UserError(f"cannot build the environment {source.env_id!r}: {exc}") from None
     summary = trainer.run()

@@ -34,6 +34,7 @@ from robot_ppo.algo.models import AnyActorCritic, model_from_config
 from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.ppo import PPO, NonFiniteLossError
 from robot_ppo.algo.recurrent import RecurrentActorCritic
+from robot_ppo.atomic_write import atomic_write
 from robot_ppo.cli_config import config_to_dict
 from robot_ppo.errors import UserError
 from robot_ppo.train.adr_probes import AdrProbes
@@ -189,13 +190,15 @@ class Trainer:
 
     # ---- files --------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
-        return config_to_dict(self.config)
+        # --overwrite is this invocation's leave to clear --out: never part of the saved
+        # run settings, so a --resume can never inherit it
+        return {k: v for k, v in config_to_dict(self.config).items() if k != "overwrite"}
 
     def write_config(self) -> None:
         data = {**self._config_dict(), "env_id": self.source.env_id,
                 "env_kwargs": self.source.env_kwargs, "robot": self.source.robot,
                 "spec_hash": self.source.spec_hash}
-        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        atomic_write(self.out_dir / "config.yaml", yaml.safe_dump(data, sort_keys=False))
 
     def save(self) -> Path:
         """Checkpoint now; never replaces a good file with non-finite weights."""
@@ -324,7 +327,7 @@ class Trainer:
             "episodes_in_mean": len(self.returns), "seed": cfg.seed,
             "checkpoint": str(self.checkpoint_path), "lineage": {"parent": self.parent},
         }
-        (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        atomic_write(self.out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary
 
 
