@@ -1,7 +1,10 @@
-"""Silence C-level stdout (PyBullet prints its build time and 'argv[0]=' there).
+"""Silence PyBullet's C-level chatter: its build time on stderr at import, 'argv[0]=' on
+stdout at connect.
 
-`robot-ppo serve` promises the port as the first line of stdout, and `--json` output must
-stay parseable, so the simulator's own chatter is sent to /dev/null at the fd level.
+`robot-ppo serve` promises the port as the first line of stdout, `--json` output must stay
+parseable, and a banner on stderr in every command that touches the simulator reads as a
+warning; so the output is sent to /dev/null at the file-descriptor level (PyBullet writes
+with C stdio, past Python's sys.stdout/sys.stderr).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import ctypes
 import os
 import sys
 from collections.abc import Iterator
+from typing import TextIO
 
 try:
     _libc: ctypes.CDLL | None = ctypes.CDLL(None)
@@ -19,13 +23,13 @@ except OSError:  # pragma: no cover - non-POSIX
 
 
 @contextlib.contextmanager
-def c_stdout_silenced() -> Iterator[None]:
+def _fd_silenced(stream: TextIO) -> Iterator[None]:
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, ValueError, OSError):  # captured / replaced stdout
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):  # captured / replaced stream
         yield
         return
-    sys.stdout.flush()
+    stream.flush()
     saved = os.dup(fd)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
@@ -37,3 +41,19 @@ def c_stdout_silenced() -> Iterator[None]:
         os.dup2(saved, fd)
         os.close(saved)
         os.close(devnull)
+
+
+@contextlib.contextmanager
+def c_stdout_silenced() -> Iterator[None]:
+    """C-level stdout to /dev/null (PyBullet's 'argv[0]=' when a client connects)."""
+    with _fd_silenced(sys.stdout):
+        yield
+
+
+@contextlib.contextmanager
+def pybullet_import_silenced() -> Iterator[None]:
+    """C-level stdout and stderr to /dev/null while PyBullet is imported: it prints its build
+    time to stderr then. An ImportError still reaches the user: Python prints it after the
+    block, with stderr restored."""
+    with _fd_silenced(sys.stdout), _fd_silenced(sys.stderr):
+        yield

@@ -16,9 +16,9 @@ import numpy as np
 import pybullet_data
 
 from robot_ppo.spec import BUILTIN_DIR, RobotSpec, SpecError
-from sim._quiet import c_stdout_silenced
+from sim._quiet import c_stdout_silenced, pybullet_import_silenced
 
-with c_stdout_silenced():  # pybullet prints its build time on import
+with pybullet_import_silenced():  # pybullet prints its build time on import
     import pybullet as pb
     from pybullet_utils import bullet_client
 

@@ -52,6 +52,9 @@ class EvalConfig:
     (--noise white or lowpass; seeded by --seed), instead of running the mean, which is what
     the exported actor does. A diagnostic: a policy that does much better sampled than
     deterministic relies on its exploration noise, and the robot will not see that noise."""
+    progress: bool = True
+    """Show a progress bar over the episodes on stderr (only when stderr is a terminal, as
+    train's)."""
 
 
 DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
@@ -127,6 +130,15 @@ def write_video(frames: list[np.ndarray], path: Path, fps: int) -> Path:
     return path
 
 
+def _progress_bar(cfg: EvalConfig) -> Any:
+    """A tqdm bar over the episodes, or None (off, or stderr is not a terminal: a log file or
+    a pipe would fill with carriage returns)."""
+    if not cfg.progress or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    return tqdm(total=cfg.episodes, unit="episode", dynamic_ncols=True, desc="eval")
+
+
 def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     import torch
 
@@ -166,6 +178,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
                        float(train_config.get("noise_beta", 0.0)),
                        np.random.default_rng(cfg.seed)) if cfg.stochastic else None
     robot_env: Any = env.unwrapped  # sim.env.RobotEnv: exposes the task's current command
+    bar = _progress_bar(cfg)
     for ep in range(cfg.episodes):
         obs, info = env.reset(seed=cfg.seed + ep)
         record = cfg.video is not None and ep < cfg.video_episodes
@@ -197,6 +210,10 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         if "success" in info:
             successes.append(bool(info["success"]))
         task_metrics.end_episode(info)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     env.close()
     result: dict[str, Any] = {
         "checkpoint": str(cfg.checkpoint), "robot": spec.name, "spec_hash": spec.spec_hash,

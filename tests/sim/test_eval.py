@@ -205,3 +205,68 @@ def test_walk_eval_reports_the_gait_from_the_simulated_foot_contacts(tmp_path, c
         assert out["touchdowns_per_s"] * out["mean_air_time"] <= 4.0  # 4 feet: ≤ 1 s/s each
         gait.append(out["touchdowns_per_s"])
     assert gait[1] > 3 * gait[0] and gait[1] > 4.0
+
+
+def _eval_subprocess(ck: Path, *extra: str, tty_stderr: bool) -> tuple[int, str, str]:
+    """`robot-ppo eval` in a fresh interpreter; its stderr a pipe or a real pty (a terminal)."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    argv = [sys.executable, "-m", "robot_ppo.cli", "eval", "--checkpoint", str(ck),
+            "--episodes", "3", "--json", *extra]
+    if not tty_stderr:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        return proc.returncode, proc.stdout, proc.stderr
+    master, slave = pty.openpty()
+    # a terminal has a size (a bare pty reports 0 columns, and tqdm then draws nothing)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    err = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed its end
+                break
+            if not chunk:
+                break
+            err += chunk
+        elif child.poll() is not None:
+            break
+    os.close(master)
+    out = child.stdout.read() if child.stdout else ""
+    return child.wait(timeout=30), out, err.decode(errors="replace")
+
+
+def test_eval_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    """A bar over the episodes on stderr when it is a terminal (as train's), none with
+    --no-progress or when stderr is a pipe; stdout stays one line of JSON."""
+    ck = _checkpoint(tmp_path)
+    rc, out, err = _eval_subprocess(ck, tty_stderr=True)
+    assert rc == 0, err
+    assert json.loads(out)["episodes"] == 3
+    assert "eval" in err and "3/3" in err and "episode" in err
+    rc, out, err = _eval_subprocess(ck, "--no-progress", tty_stderr=True)
+    assert rc == 0 and json.loads(out)["episodes"] == 3
+    assert "3/3" not in err
+    rc, out, err = _eval_subprocess(ck, tty_stderr=False)
+    assert rc == 0 and json.loads(out)["episodes"] == 3
+    assert "3/3" not in err
+
+
+def test_eval_prints_no_pybullet_banner(tmp_path: Path) -> None:
+    """PyBullet's "pybullet build time" line (C stderr, at import) never reaches the user."""
+    rc, out, err = _eval_subprocess(_checkpoint(tmp_path), tty_stderr=False)
+    assert rc == 0, err
+    assert "pybullet build time" not in err
+    assert json.loads(out)["episodes"] == 3
