@@ -9,10 +9,12 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="robot-ppo plot",
-        description="Render the learning curves (return, losses, KL, ...) of a training run "
-                    "from DIR/metrics.csv to a PNG.")
+        description="Render the learning curves of a run from DIR/metrics.csv to a PNG: a "
+                    "training run's (return, losses, KL, ...) against env steps, a fine-tuning "
+                    "run's (KL to the reference with its bound, β, losses) against iterations.")
     parser.add_argument("run_dir", metavar="DIR", type=Path,
-                        help="run directory written by robot-ppo train (or its metrics.csv)")
+                        help="run directory written by robot-ppo train or finetune (or its "
+                             "metrics.csv)")
     parser.add_argument("-o", "--out", type=Path, default=None,
                         help="PNG to write (default: DIR/learning_curves.png)")
     args = parser.parse_args(argv)
