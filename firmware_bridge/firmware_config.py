@@ -1,0 +1,176 @@
+"""A ``DeviceConfig`` in the C core's terms: wire-unit limits, and the ``robot_config.h`` text.
+
+The C core clamps targets as wire integers (no floating point on the COMMAND path). For the
+C device to flag and clamp exactly what ``device.Device`` does, each SI limit becomes the
+integer bound that splits the wire values the same way ``value / LSB`` does in float64:
+
+    q_lo = min{i : i / Q_LSB >= q_min}      q_hi = max{i : i / Q_LSB <= q_max}
+
+so "clamped" means the same in both devices, and a clamped C target lies inside the SI
+limit, within one LSB of it (the Python device holds the limit itself). Gain limits become
+the largest float32 not above them, the safe damping gain the nearest float32.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from firmware_bridge.codec import Q_LSB, QD_LSB, TAU_LSB
+from firmware_bridge.device import DeviceConfig
+from firmware_bridge.layouts import FIRMWARE_ID_MAX, INT32_MAX, INT32_MIN, SPEC_HASH_SIZE, Mode
+
+__all__ = ["JointWireLimits", "WireConfig", "render_header", "wire_config"]
+
+
+@dataclass(frozen=True)
+class JointWireLimits:
+    """One joint's limits as the C core holds them (``fw_joint_limits``)."""
+
+    q_lo: int
+    q_hi: int
+    qd_lo: int
+    qd_hi: int
+    tau_lo: int
+    tau_hi: int
+    kp_max: float  # a float32 value
+    kd_max: float
+    kd_safe: float
+
+
+@dataclass(frozen=True)
+class WireConfig:
+    """``fw_config``: everything the C core is configured with."""
+
+    motor_count: int
+    protocol_version: int
+    safe_mode: int
+    has_imu: bool
+    watchdog_us: int
+    watchdog_ms: int  # what HELLO_REPLY announces, rounded as encode_hello_reply does
+    control_period_us: int
+    spec_hash: bytes
+    firmware_id: bytes
+    joints: tuple[JointWireLimits, ...]
+
+
+def _lower_bound(x: float, lsb: int) -> int:
+    """Smallest int32 i with i / lsb >= x (INT32_MAX if none)."""
+    if math.isnan(x) or x <= INT32_MIN / lsb:
+        return INT32_MIN
+    if x > INT32_MAX / lsb:
+        return INT32_MAX
+    i = math.ceil(x * lsb)
+    while i - 1 >= INT32_MIN and (i - 1) / lsb >= x:
+        i -= 1
+    while i / lsb < x:
+        i += 1
+    return max(INT32_MIN, min(INT32_MAX, i))
+
+
+def _upper_bound(x: float, lsb: int) -> int:
+    """Largest int32 i with i / lsb <= x (INT32_MIN if none)."""
+    if math.isnan(x) or x >= INT32_MAX / lsb:
+        return INT32_MAX
+    if x < INT32_MIN / lsb:
+        return INT32_MIN
+    i = math.floor(x * lsb)
+    while i + 1 <= INT32_MAX and (i + 1) / lsb <= x:
+        i += 1
+    while i / lsb > x:
+        i -= 1
+    return max(INT32_MIN, min(INT32_MAX, i))
+
+
+def _f32_at_most(x: float) -> float:
+    f = np.float32(x)
+    if float(f) > x:
+        f = np.nextafter(f, np.float32(-np.inf))
+    return float(f)
+
+
+def wire_config(cfg: DeviceConfig, control_period_s: float, has_imu: bool) -> WireConfig:
+    """The C core's configuration for ``cfg`` on a plant with this period and IMU."""
+    lim = cfg.limits
+    joints = []
+    for j in range(cfg.motor_count):
+        qd_max, tau_max = float(lim["qd_max"][j]), float(lim["tau_max"][j])
+        joints.append(
+            JointWireLimits(
+                q_lo=_lower_bound(float(lim["q_min"][j]), Q_LSB),
+                q_hi=_upper_bound(float(lim["q_max"][j]), Q_LSB),
+                qd_lo=_lower_bound(-qd_max, QD_LSB),
+                qd_hi=_upper_bound(qd_max, QD_LSB),
+                tau_lo=_lower_bound(-tau_max, TAU_LSB),
+                tau_hi=_upper_bound(tau_max, TAU_LSB),
+                kp_max=_f32_at_most(float(lim["kp_max"][j])),
+                kd_max=_f32_at_most(float(lim["kd_max"][j])),
+                kd_safe=float(np.float32(lim["kd_safe"][j])),
+            )
+        )
+    return WireConfig(
+        motor_count=cfg.motor_count,
+        protocol_version=cfg.protocol_version,
+        safe_mode=int(cfg.safe_mode),
+        has_imu=has_imu,
+        watchdog_us=round(cfg.watchdog_s * 1e6),
+        watchdog_ms=min(0xFFFF, round(cfg.watchdog_s * 1000)),
+        control_period_us=min(0xFFFFFFFF, round(control_period_s * 1e6)),
+        spec_hash=bytes(cfg.spec_hash)[:SPEC_HASH_SIZE].ljust(SPEC_HASH_SIZE, b"\x00"),
+        firmware_id=cfg.firmware_id.encode("ascii", "replace")[:FIRMWARE_ID_MAX],
+        joints=tuple(joints),
+    )
+
+
+def _c_float(x: float) -> str:
+    if math.isinf(x):
+        return "INFINITY" if x > 0 else "-INFINITY"
+    return f"{x:.9g}f" if "e" in f"{x:.9g}" or "." in f"{x:.9g}" else f"{x:.9g}.0f"
+
+
+def _c_int(i: int) -> str:
+    return "INT32_MIN" if i == INT32_MIN else ("INT32_MAX" if i == INT32_MAX else str(i))
+
+
+def render_header(wc: WireConfig, source: str) -> str:
+    """``robot_config.h``: ``static const fw_config fw_robot_config`` for ``wc``."""
+    mode = {int(Mode.DAMPING): "FW_MODE_DAMPING", int(Mode.OFF): "FW_MODE_OFF"}[wc.safe_mode]
+    fw_id = wc.firmware_id.decode("ascii").replace("\\", "\\\\").replace('"', '\\"')
+    lines = [
+        f"/* Generated by `robot-ppo firmware-config` from {source}. Do not edit: regenerate. */",
+        "#ifndef ROBOT_CONFIG_H",
+        "#define ROBOT_CONFIG_H",
+        "",
+        "#include <math.h>",
+        "#include <stdint.h>",
+        "",
+        '#include "fw_types.h"',
+        "",
+        f"#define FW_ROBOT_MOTOR_COUNT {wc.motor_count}",
+        "#if FW_MAX_MOTORS < FW_ROBOT_MOTOR_COUNT",
+        '#error "FW_MAX_MOTORS is smaller than this robot\'s motor count"',
+        "#endif",
+        "",
+        "/* Per joint: q_lo, q_hi (1e-6 rad), qd_lo, qd_hi (1e-5 rad/s), tau_lo, tau_hi",
+        " * (1e-5 N m), kp_max, kd_max, kd_safe. */",
+        "static const fw_config fw_robot_config = {",
+        f"    .motor_count = {wc.motor_count},",
+        f"    .protocol_version = {wc.protocol_version},",
+        f"    .safe_mode = {mode},",
+        f"    .has_imu = {int(wc.has_imu)},",
+        f"    .watchdog_us = {wc.watchdog_us}u,",
+        f"    .watchdog_ms = {wc.watchdog_ms}u,",
+        f"    .control_period_us = {wc.control_period_us}u,",
+        "    .spec_hash = {" + ", ".join(f"0x{b:02x}" for b in wc.spec_hash) + "},",
+        f"    .firmware_id_len = {len(wc.firmware_id)},",
+        f'    .firmware_id = "{fw_id}",',
+        "    .joint = {",
+    ]
+    for j in wc.joints:
+        ints = ", ".join(_c_int(v) for v in (j.q_lo, j.q_hi, j.qd_lo, j.qd_hi, j.tau_lo, j.tau_hi))
+        floats = ", ".join(_c_float(v) for v in (j.kp_max, j.kd_max, j.kd_safe))
+        lines.append(f"        {{{ints}, {floats}}},")
+    lines += ["    },", "};", "", "#endif", ""]
+    return "\n".join(lines)
