@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "serve": "Run the virtual motor controller: a simulated robot behind a serial port.",
     "run": "Run an ONNX policy on a robot over serial (the on-robot runtime).",
     "finetune": "Fine-tune a checkpoint on rollouts recorded on the robot.",
+    "tune": "Search training hyperparameters with Optuna, on one machine or many.",
 }
 
 
