@@ -3,7 +3,9 @@
     CONNECT    open the port, handshake (protocol, motor count, spec hash); check that the
                policy's layouts and spec hash fit the robot
     STANDBY    torque off; read states for `standby_s`, timing round trips and inference;
-               refuse a rate the link cannot sustain (before anything moves)
+               refuse a rate the link cannot sustain (before anything moves); then wait up
+               to `start_timeout_s` for the measured state to enter the task's start
+               envelope with every joint within its limits, or refuse (nothing enabled)
     RAMP       enable; interpolate from the measured pose to the default pose (position mode)
     POLICY     each cycle: state → ObservationBuilder → ONNX → ActionMapping.to_command →
                SafetyLayer → bus (one round trip) → recorder → stats. A recurrent policy's
@@ -12,10 +14,13 @@
     SAFE_STOP  damping for `damping_s`, then disable (e-stop file: device e-stop at once)
     DONE       statistics printed as JSON and written to `stats_file`
 
-Any exit path (duration, Ctrl-C/SIGTERM, e-stop file, NaN latch, link loss, a device
-watchdog/e-stop/fault report, a fall seen by the IMU (robot_ppo/posture.py, the rule that
-ends a simulated episode), an exception) goes through SAFE_STOP. Only numpy,
-onnxruntime, firmware_bridge and the light core are imported: no torch, no PyBullet.
+Any exit path (duration, Ctrl-C/SIGTERM, e-stop file, NaN latch, link loss (a lost
+ENABLE reply included), a device watchdog/e-stop/fault report, the task's termination
+(robot_ppo/termination.py, the rule that ends a simulated episode: a fallen pole or
+quadruped, a cart off its rail), a measured joint beyond its limits, an exception) goes
+through SAFE_STOP; a refusal in standby (start envelope, joint limits) never enables and
+is reported the same way (fault, stats written, exit 1). Only numpy, onnxruntime,
+firmware_bridge and the light core are imported: no torch, no PyBullet.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import numpy as np
 
 from deploy.estop import EStop
 from deploy.inference import OnnxPolicy
-from deploy.link import DeviceFault, Link, LinkLost
+from deploy.link import BusError, BusTimeout, DeviceFault, Link, LinkLost
 from deploy.loop_timing import RateClock, pick_cpu, set_realtime
 from deploy.providers import ProviderSettings
 from deploy.ramp import Ramp, has_ramp
@@ -43,17 +48,22 @@ from deploy.recorder import (
     Recorder,
     RolloutRecorder,
 )
-from deploy.runtime_config import RunConfig, parse_command
+from deploy.runtime_config import RunConfig, check_rate, parse_command, validate
 from deploy.safety import SafetyConfig, SafetyLayer, Verdict
 from deploy.stats import LoopStats, write_stats
 from firmware_bridge.layouts import Status
 from robot_ppo.action import ActionMapping, JointCommand
 from robot_ppo.errors import UserError
 from robot_ppo.observation import ObservationBuilder
-from robot_ppo.posture import TiltLimits
 from robot_ppo.rollout_format import gaussian_log_prob
 from robot_ppo.spec import RobotSpec, load_spec
 from robot_ppo.state import RobotState
+from robot_ppo.termination import Termination
+
+START_SETTLE_S = 0.2
+"""s; the measured state must stay inside the start envelope this long before enabling, so a
+pole swinging through upright (or a robot tipping through level) is not taken for a start.
+Standby's own readings count, so a robot that stands still starts without waiting."""
 
 
 class Runtime:
@@ -81,6 +91,7 @@ class Runtime:
         meta.check_robot(spec, origin, allow_hash_mismatch=cfg.allow_spec_mismatch)
         self.spec = spec
         self.rate = cfg.rate or spec.rates.control_hz
+        check_rate(cfg, self.rate)
         if abs(self.rate - meta.control_hz) > 1e-9:
             self.log(f"runtime: WARNING: running at {self.rate:g} Hz, the policy was trained "
                      f"at {meta.control_hz:g} Hz")
@@ -91,7 +102,13 @@ class Runtime:
             torque_rate_limit=cfg.torque_rate_limit, nan_hold_cycles=cfg.nan_hold_cycles,
             damping_kd=cfg.damping_kd), control_hz=self.rate)
         self.estop = EStop(cfg.estop_file or None)
-        self.tilt = TiltLimits.of(spec) if cfg.fall_guard else None
+        term = Termination(spec)
+        self.termination = term if cfg.fall_guard and term.active else None
+        margin = cfg.joint_limit_margin
+        self.q_low = [j.position_limits[0] - margin for j in spec.joints]
+        self.q_high = [j.position_limits[1] + margin for j in spec.joints]
+        self.enabled_once = False
+        self._outside_at = -1e9  # last time a standby state was outside the start envelope
         cap = int((cfg.duration or 600.0) * self.rate) + 16
         self.stats = LoopStats(self.rate, min(cap, 2_000_000))
         self.recorder: Recorder = NullRecorder()  # the log opens just before enabling
@@ -111,6 +128,7 @@ class Runtime:
     # ---- the state machine --------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
+        validate(cfg)  # every option range-checked before anything is opened
         self.phase = "connect"
         self._load()
         self.link = Link(cfg.port, self.spec, cfg.baudrate, cfg.connect_timeout_s,
@@ -130,8 +148,12 @@ class Runtime:
             try:
                 self.phase = "standby"
                 standby = self._standby()
+                if not self.stop_reason:
+                    self._await_start()
                 rt = set_realtime(cfg.rt_priority, pick_cpu(cfg.cpu), self.log)
-                if self.estop.poll():
+                if self.stop_reason:
+                    pass  # refused in standby: never enabled
+                elif self.estop.poll():
                     self._stop(self.estop.reason)
                 else:
                     self.phase = "ramp"
@@ -173,15 +195,23 @@ class Runtime:
         n = max(10, int(self.cfg.standby_s * self.rate))
         rtt = np.zeros(n)
         comp = np.zeros(n)
+        # bounded in wall time as well: a rate the link cannot keep would otherwise stretch
+        # n reads far past standby_s before the refusal below
+        t_end = time.monotonic() + max(self.cfg.standby_s, 10.0 / self.rate) + 0.5
         clock.start()
-        got = 0
+        got = done = 0
         for i in range(n):
+            if i >= 10 and time.monotonic() > t_end:
+                break
+            done = i + 1
             t0 = time.perf_counter_ns()
             ds = self.link.read()
             rtt[i] = time.perf_counter_ns() - t0
             if ds is not None:
                 got += 1
                 self._last_flags, self._last_fault = ds.flags, ds.fault_code
+                if self._start_problem(self.link.state):
+                    self._outside_at = time.monotonic()
                 t1 = time.perf_counter_ns()
                 self.builder.build(self.link.state, self.command, self.last_action, out=self.obs)
                 self.policy.step(self.obs)
@@ -199,8 +229,8 @@ class Runtime:
                             "why, then pass --clear-latched to clear it on enable. The robot "
                             "was not enabled.")
         period_us = 1e6 / self.rate
-        r50, r99 = (float(v) / 1e3 for v in np.percentile(rtt[:i + 1], [50, 99]))
-        c99 = float(np.percentile(comp[:i + 1], 99)) / 1e3
+        r50, r99 = (float(v) / 1e3 for v in np.percentile(rtt[:done], [50, 99]))
+        c99 = float(np.percentile(comp[:done], 99)) / 1e3
         out = {"bus_rtt_p50_us": round(r50, 1), "bus_rtt_p99_us": round(r99, 1),
                "compute_p99_us": round(c99, 1), "period_us": round(period_us, 1)}
         if r99 + c99 > self.cfg.rate_margin * period_us:
@@ -214,15 +244,82 @@ class Runtime:
                  f"compute p99 {c99:.0f} µs; period {period_us:.0f} µs")
         return out
 
+    def _start_problem(self, state: RobotState) -> str:
+        """'' when the robot may be enabled from `state`, else why not."""
+        why = self.termination.outside_start(state) if self.termination is not None else ""
+        return why or self._joint_beyond_limits(state)
+
+    def _await_start(self) -> None:
+        """Torque off: wait up to `start_timeout_s` for a state the policy was trained from
+        (the task's start envelope, joints within limits), saying why while waiting; then
+        refuse (a fault stop: the motors were never enabled)."""
+        why = self._start_problem(self.link.state)
+        if not why and time.monotonic() - self._outside_at >= START_SETTLE_S:
+            return
+        cfg = self.cfg
+        why = why or (f"the state only just entered the task's start envelope (it must stay "
+                      f"there {START_SETTLE_S:g} s)")
+        self.log(f"runtime: waiting up to {cfg.start_timeout_s:g} s with torque off: {why}")
+        clock = RateClock(self.rate, cfg.spin_us * 1e-6)
+        clock.start()
+        t0 = time.monotonic()
+        last_said = t0
+        while time.monotonic() - t0 < cfg.start_timeout_s:
+            if self.estop.poll():
+                self._stop(self.estop.reason)
+                return
+            if self.link.read() is not None:
+                why = self._start_problem(self.link.state)
+                now = time.monotonic()
+                if why:
+                    self._outside_at = now
+                elif now - self._outside_at >= START_SETTLE_S:
+                    self.log("runtime: the robot is in the task's start envelope")
+                    return
+            elif self.link.lost():
+                raise LinkLost(f"no valid state for {cfg.link_timeout_ms:g} ms in standby")
+            if time.monotonic() - last_said >= 1.0:
+                last_said = time.monotonic()
+                self.log(f"runtime: still waiting with torque off: {why}")
+            clock.wait()
+        self._stop(f"refused to start: {why} (waited {cfg.start_timeout_s:g} s with torque "
+                   "off; set the robot up and run again)", fault=True)
+
+    def _joint_beyond_limits(self, state: RobotState) -> str:
+        """'' while every measured joint is within its limits (± joint_limit_margin)."""
+        lo, hi = self.q_low, self.q_high
+        for i, v in enumerate(state.q.tolist()):
+            if not lo[i] <= v <= hi[i]:
+                j = self.spec.joints[i]
+                return (f"joint {j.name} at {v:+.3f} beyond its limits "
+                        f"[{j.position_limits[0]:g}, {j.position_limits[1]:g}] "
+                        f"(margin {self.cfg.joint_limit_margin:g})")
+        return ""
+
     def _enable_and_ramp(self) -> None:
         if self.cfg.log_dir:
             self.recorder = RolloutRecorder(self.cfg.log_dir, self.spec,
                                             self.policy.meta.to_props(), self.cfg.explore > 0)
+        # from here on the device may be enabled (even when its ENABLE reply is lost):
+        # every stop must go through the damping + disable sequence
+        self.enabled_once = True
         try:
             ds = self.link.bus.enable()
         except DeviceFault as exc:
             raise UserError(f"the controller refused to enable: {exc}") from None
-        self.link.accept(ds)  # the ENABLE reply is a valid state
+        except BusTimeout:
+            self.link.timeouts += 1
+            self._stop(f"link: no reply to ENABLE within {self.link.bus.timeout_s * 1e3:g} ms",
+                       fault=True)
+            return
+        except LinkLost:
+            raise
+        except BusError as exc:
+            self._stop(f"link: bad reply to ENABLE: {exc}", fault=True)
+            return
+        if self.link.accept(ds) is None:  # the ENABLE reply is a state: it must be valid
+            self._stop("link: the reply to ENABLE holds an invalid state", fault=True)
+            return
         self.safety.reset(self.link.state.q)
         self.recorder.mark("start", "policy run")
         if not has_ramp(self.spec) or self.cfg.ramp_s <= 0:
@@ -259,11 +356,16 @@ class Runtime:
             self._stop(f"device reports {_flag_names(flags)} (fault code {ds.fault_code})",
                        fault=True)
             return True
-        quat = self.link.state.base_quat
-        fell = self.tilt.exceeded(quat) if self.tilt is not None and quat is not None else ""
-        if fell:
-            self.safety.trip("fall")
-            self._stop(f"fall: {fell}", fault=True)
+        state = self.link.state
+        term = self.termination
+        if term is not None and term.terminated(state):
+            self.safety.trip("task termination")
+            self._stop(f"task termination ({term.task}): {term.reason(state)}", fault=True)
+            return True
+        beyond = self._joint_beyond_limits(state)
+        if beyond:
+            self.safety.trip("joint limit")
+            self._stop(f"joint limit: {beyond}", fault=True)
             return True
         return False
 
@@ -350,6 +452,8 @@ class Runtime:
         try:
             if self.estop.file and self.estop.reason.startswith("e-stop file"):
                 last = link.bus.estop()
+            elif not self.enabled_once:
+                last = link.bus.disable()  # refused in standby: nothing to damp
             else:
                 clock = RateClock(self.rate, self.cfg.spin_us * 1e-6)
                 clock.start()

@@ -1,8 +1,10 @@
-"""`RunConfig`: every option of `robot-ppo run` (each docstring is its --help text)."""
+"""`RunConfig`: every option of `robot-ppo run` (each docstring is its --help text), and
+`validate`, which range-checks them all before the runtime opens anything."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +30,13 @@ class RunConfig:
     """Seconds to interpolate from the measured pose to the default pose (position mode)."""
     standby_s: float = 0.3
     """Seconds in standby (torque off) reading states and timing the link before enabling."""
+    start_timeout_s: float = 5.0
+    """Longest wait in standby (torque off) for the measured state to enter the task's start
+    envelope (pole upright and cart on its rail, quadruped upright; docs/deploy.md) and for
+    every joint to be within its limits; then the run is refused (0 = refuse at once)."""
+    joint_limit_margin: float = 0.05
+    """A measured joint position more than this (rad or m) beyond the spec's position limits
+    is a fault: refused in standby, a safe stop while running."""
     damping_s: float = 0.5
     """Seconds of damping commands in the safe stop before torque is disabled."""
     log_dir: str = ""
@@ -71,13 +80,72 @@ class RunConfig:
     allow_spec_mismatch: bool = False
     """Run a policy whose spec hash differs from the robot's when the layouts match."""
     fall_guard: bool = True
-    """Stop into damping when the IMU shows a fall: |roll| or |pitch| past the task's
-    max_roll/max_pitch, the rule that ends a simulated episode (floating-base robots only)."""
+    """Apply the task's termination rule, the one that ends a simulated episode
+    (robot_ppo/termination.py): wait for the start envelope before enabling, and stop into
+    damping when the pole falls or the cart leaves its bounds (balance) or the base tilts
+    past max_roll/max_pitch (walk). Off: for a robot on a stand."""
     quiet: bool = False
     """Print only the final statistics."""
     command: str = ""
     """Task command the policy follows, as NAME=VALUE pairs named in the spec's task.command
     (e.g. vx=0.5 for the quadruped); unnamed components are 0."""
+
+
+MAX_RATE_HZ = 10_000.0
+"""Highest control rate accepted. Why: the shortest state exchange on the fastest UART this
+runtime drives (1 Mbaud, ~30 bytes each way for one joint) takes ~600 µs, and a 100 µs
+period is already below the OS timer and busy-wait resolution (--spin-us) of the loop."""
+
+
+def _check(ok: bool, option: str, value: object, allowed: str) -> None:
+    if not ok:
+        raise UserError(f"--{option.replace('_', '-')} {value!r}: must be {allowed}.")
+
+
+def validate(cfg: RunConfig) -> None:
+    """Range-check every option (UserError naming the option and its allowed range).
+    Called before the policy is loaded or any port opened."""
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if isinstance(v, float):
+            _check(math.isfinite(v), f.name, v, "a finite number")
+    _check(bool(cfg.port), "port", cfg.port,
+           "given: /dev/ttyACM0 (or /dev/pts/N, socket://HOST:PORT)")
+    if not cfg.policy.is_file():
+        what = "is a directory" if cfg.policy.is_dir() else "does not exist"
+        raise UserError(f"--policy {str(cfg.policy)!r}: the policy file {what}; pass the "
+                        ".onnx file written by `robot-ppo export`.")
+    nonneg = ("duration", "ramp_s", "standby_s", "start_timeout_s", "damping_s", "explore",
+              "joint_limit_margin", "damping_kd", "spin_us", "nan_hold_cycles", "seed")
+    for name in nonneg:
+        _check(getattr(cfg, name) >= 0, name, getattr(cfg, name), ">= 0")
+    for name in ("connect_timeout_s", "link_timeout_ms", "rate_margin", "baudrate"):
+        _check(getattr(cfg, name) > 0, name, getattr(cfg, name), "> 0")
+    for name in ("position_rate_limit", "torque_rate_limit"):
+        v = getattr(cfg, name)
+        _check(v is None or v > 0, name, v, "> 0 (or none for the spec's limit)")
+    _check(0 <= cfg.rt_priority <= 99, "rt_priority", cfg.rt_priority,
+           "in 0..99 (0 = normal scheduling)")
+    _check(cfg.cpu >= -2, "cpu", cfg.cpu, "a CPU number, -1 (the last allowed) or -2 (none)")
+    _check(cfg.rate >= 0, "rate", cfg.rate, "> 0 Hz (or 0 for the spec's control rate)")
+    if cfg.rate > 0:
+        check_rate(cfg, cfg.rate)
+
+
+def check_rate(cfg: RunConfig, rate: float) -> None:
+    """A control rate the link timeout and the loop allow (the one rule for --rate and for
+    the spec's rate): at least two periods per link timeout, so that one late reply is
+    not already a lost link, and at most MAX_RATE_HZ."""
+    lowest = 2000.0 / cfg.link_timeout_ms
+    if rate < lowest:
+        raise UserError(
+            f"--rate {rate:g} Hz: the period ({1000.0 / rate:g} ms) must be at most half the "
+            f"link timeout (--link-timeout-ms {cfg.link_timeout_ms:g}), so the rate must be "
+            f">= {lowest:g} Hz; raise the rate or the link timeout.")
+    if rate > MAX_RATE_HZ:
+        raise UserError(
+            f"--rate {rate:g} Hz: at most {MAX_RATE_HZ:g} Hz, since a 1 Mbaud serial "
+            "exchange takes ~600 µs and the loop cannot time periods below ~100 µs.")
 
 
 def parse_command(spec: RobotSpec, text: str) -> np.ndarray:

@@ -105,10 +105,13 @@ class SafetyLayer:
 
     # ---- state ------------------------------------------------------------------------
     def reset(self, q_measured: np.ndarray) -> None:
-        """Start from 'hold the measured pose, no torque' and clear the latch."""
+        """Start from 'hold the measured pose, no torque' and clear the latch. Sensed-only
+        joints get nothing here either (MODE_OFF, all zeros): this is the command a
+        non-finite first policy output holds."""
         last = self._last
         last.mode[:] = np.where(self.act, MODE_PD, MODE_OFF)
         np.clip(np.nan_to_num(q_measured), self.q_low, self.q_high, out=last.q)
+        np.multiply(last.q, self._act_f, out=last.q)
         last.qd[:] = 0.0
         last.tau[:] = 0.0
         last.kp[:] = 0.0

@@ -6,7 +6,13 @@ Modes:
 * ``realtime``: the plant advances every control period on the monotonic clock with the
   latest limited (or safe) command; every request is answered at once with the latest state.
 
-The server prints nothing; ``url`` is what the host passes to ``MotorBus``.
+``hold_until_enable`` (both modes; `robot-ppo serve` turns it on by default): the plant
+is not advanced at all until the device is first enabled, so a simulated robot stands still
+at its initial state while its motors are off, as a real one does, however long the host
+takes to connect. After that it moves (falls) as physics says, enabled or not. Off (the
+default here): the plant moves from the start (how a test produces a robot that fell
+before the host enabled it). The server prints nothing; ``url`` is what the host passes to
+``MotorBus``.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class DeviceServer:
         faults: FaultConfig | None = None,
         latency_ms: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        hold_until_enable: bool = False,
     ) -> None:
         if mode not in ("lockstep", "realtime"):
             raise ValueError(f"mode must be 'lockstep' or 'realtime', got {mode!r}")
@@ -73,6 +80,8 @@ class DeviceServer:
         self._thread: threading.Thread | None = None
         self._sessions = transport.sessions
         self._closed = False
+        self._released = not hold_until_enable
+        """False while the plant is held at its initial state (until the first ENABLE)."""
 
     @property
     def url(self) -> str:
@@ -153,8 +162,9 @@ class DeviceServer:
                     next_tick = now
                 while now >= next_tick:
                     self.device.poll(next_tick)
-                    self.device.step_plant()
-                    self.stats.plant_steps += 1
+                    if self._moving():
+                        self.device.step_plant()
+                        self.stats.plant_steps += 1
                     next_tick += period
             else:
                 self.device.poll(now)
@@ -175,8 +185,9 @@ class DeviceServer:
             self.stats.requests += 1
             if self.faults.stalled(now):
                 continue
-            reply = self.device.handle(frame, now, step_on_command=lockstep)
-            if lockstep and frame.msg_type == 0x10:
+            step = lockstep and self._moving()
+            reply = self.device.handle(frame, now, step_on_command=step)
+            if step and frame.msg_type == 0x10:
                 self.stats.plant_steps += 1
             self.faults.count_reply()
             self.stats.replies += 1
@@ -187,6 +198,12 @@ class DeviceServer:
                 self.transport.close()
                 return False
         return True
+
+    def _moving(self) -> bool:
+        """Whether the plant may advance: always, once the device has been enabled."""
+        if not self._released and self.device.enabled:
+            self._released = True
+        return self._released
 
     def _send(self, now: float, wire: bytes) -> None:
         due = now + self.latency_s + self.faults.reply_delay_s()

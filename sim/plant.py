@@ -12,6 +12,12 @@ env's trajectory:
 applied, no observation noise: the runtime sees clean sensor values, noise is a training-time
 augmentation). The IMU's `accel` is the specific force of a body at rest, −g expressed in the
 base frame (linear acceleration is not modelled).
+
+A sensed-only joint (the cartpole's pole) has no motor: whatever the device commands in its
+slot, the safe state's damping included, reaches it as MODE_OFF (no torque), so an unpowered
+pole falls freely as a real one does. The simulated robot holds still until the first
+ENABLE only because the server does not step it (firmware_bridge/server.py,
+`hold_until_enable`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_bridge.layouts import Mode
 from firmware_bridge.messages import ImuState, JointCommand, PlantReading
 from robot_ppo.action import ActionMapping
 from robot_ppo.spec import RobotSpec
@@ -45,6 +52,7 @@ class PyBulletPlant:
         self.task = make_task(self.spec)
         self.mapping = ActionMapping(self.spec)
         self.motor_count = self.spec.n_joints
+        self._sensed = np.array([not j.actuated for j in self.spec.joints])
         self.control_period_s = 1.0 / self.spec.rates.control_hz
         self.reset(seed)
 
@@ -54,6 +62,11 @@ class PyBulletPlant:
         start_episode(self.sim, self.task, self.mapping, Streams(seed))
 
     def step(self, cmd: JointCommand) -> None:
+        if self._sensed.any() and (cmd.mode[self._sensed] != Mode.OFF).any():
+            cmd = cmd.copy()
+            cmd.mode[self._sensed] = Mode.OFF  # no motor on a sensed-only joint
+            for arr in (cmd.q, cmd.qd, cmd.tau, cmd.kp, cmd.kd):
+                arr[self._sensed] = 0.0
         self.sim.step_control(cmd)  # type: ignore[arg-type]  # same fields as robot_ppo's
 
     def read(self) -> PlantReading:

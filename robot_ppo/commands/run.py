@@ -2,8 +2,10 @@
 
 Imports neither torch nor PyBullet (a test checks `sys.modules` after a real run).
 Exit status: 0 after a normal or operator stop (duration, Ctrl-C, SIGTERM, e-stop file),
-1 after a fault stop (link lost, device watchdog/e-stop/fault report, non-finite policy
-output), 2 for bad input (CLI convention).
+1 after a fault stop (link lost or a lost ENABLE reply, device watchdog/e-stop/fault
+report, non-finite policy output, the task's termination, a joint beyond its limits) or a
+refusal to start outside the task's start envelope (statistics written for both), 2 for
+bad input (CLI convention; every option is range-checked before any port is opened).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from robot_ppo.cli_config import parse_config
 
 DESCRIPTION = """\
 Run an exported policy on a robot over serial: connect (handshake, spec hash and layout
-checks) -> standby (torque off, link timing) -> enable and ramp to the default pose ->
+checks) -> standby (torque off, link timing, wait for the task's start envelope) ->
+enable and ramp to the default pose ->
 policy at a fixed rate -> safe stop (damping, then disable). Ctrl-C, SIGTERM or creating
 the --estop-file stop the robot. Loop statistics are printed as JSON on exit and written
 to --stats-file.

@@ -4,6 +4,11 @@ Composes `sim.plant.PyBulletPlant` (the robot, same physics as training) with th
 firmware_bridge device logic and server. The FIRST line on stdout is the port to connect
 to (a /dev/pts path or socket://127.0.0.1:PORT); it then serves until Ctrl-C, SIGTERM or
 --duration.
+
+The simulated robot holds its initial state (the plant is not stepped) until the first
+ENABLE, as a real robot stands still with its motors off; from then on it moves as physics
+says, also after the host disables it (a second run finds the robot where the first left
+it). --no-hold lets it move (the pole fall, the quadruped settle) from the start.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ class ServeConfig:
     of in real time."""
     duration: float | None = None
     """Stop after this many seconds (default: run until Ctrl-C or SIGTERM)."""
+    hold: bool = True
+    """Hold the simulated robot at its initial state until the first ENABLE (motors off, a
+    real robot stands still); false = physics runs from the start."""
     watchdog_ms: float = 100.0
     """Device watchdog: go to the safe state when commands stop for this long (0 = off)."""
     safe_mode: Literal["damping", "off"] = "damping"
@@ -82,14 +90,18 @@ def main(argv: list[str]) -> int:
         raise UserError(f"cannot open port {cfg.port!r}: {exc}") from None
     server = DeviceServer(Device(config, plant), transport,
                           mode="lockstep" if cfg.lockstep else "realtime", faults=faults,
-                          latency_ms=cfg.latency_ms)
+                          latency_ms=cfg.latency_ms, hold_until_enable=cfg.hold)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         server.stop()
 
     signal.signal(signal.SIGTERM, _stop)
     print(server.url, flush=True)
-    print(f"robot-ppo serve: {spec.name} ({spec.n_joints} motors, "
+    n_act = spec.act_dim
+    sensed = spec.n_joints - n_act
+    joints = f"{n_act} motor{'s' * (n_act != 1)}" + (
+        f" + {sensed} sensed-only joint{'s' * (sensed != 1)}" if sensed else "")
+    print(f"robot-ppo serve: {spec.name} ({joints}, "
           f"{spec.rates.control_hz:g} Hz, dynamics {cfg.dynamics}, "
           f"{'lockstep' if cfg.lockstep else 'realtime'}) on {server.url}", file=sys.stderr,
           flush=True)

@@ -2,8 +2,9 @@
 
 Reward +1 per control step alive, minus the action-smoothness penalty
 w·|a − a_prev|² (w = params.action_rate, default 0: the cartpole balances smoothly without
-it); terminated when |pole| > max_pole_angle or |cart| > max_cart_position, so the best
-return is `episode_steps`.
+it); terminated when |pole| > max_pole_angle or |cart| > max_cart_position (the rule lives in
+robot_ppo/termination.py, which the runtime applies on the robot too), so the best return
+is `episode_steps`.
 Joints: params `cart_joint` / `pole_joint` (names) or, by default, the first actuated joint
 and the first sensed-only joint.
 """
@@ -12,34 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_ppo.spec import RobotSpec, SpecError
+from robot_ppo.spec import RobotSpec
 from robot_ppo.state import RobotState
+from robot_ppo.termination import Termination, balance_joints
 from sim.tasks.base import InitialState, StepResult, Task
-
-
-def _indices(spec: RobotSpec) -> tuple[int, int]:
-    names = [j.name for j in spec.joints]
-    p = spec.task.params
-    try:
-        cart = names.index(p["cart_joint"]) if "cart_joint" in p else \
-            next(i for i, j in enumerate(spec.joints) if j.actuated)
-        pole = names.index(p["pole_joint"]) if "pole_joint" in p else \
-            next(i for i, j in enumerate(spec.joints) if not j.actuated)
-    except (StopIteration, ValueError):
-        raise SpecError(f"{spec.name}: task 'balance' needs an actuated cart joint and a "
-                        "sensed-only pole joint (or task.params cart_joint/pole_joint naming "
-                        f"joints among {names})") from None
-    return cart, pole
 
 
 def reward(spec: RobotSpec, state: RobotState, command: np.ndarray | None, action: np.ndarray,
            prev_action: np.ndarray | None, next_state: RobotState,
            extras: dict[str, np.ndarray] | None = None) -> tuple[float, bool]:
     """+1 alive − w·|a − a_prev|²; terminated when the pole or the cart leaves its bounds."""
-    cart, pole = _indices(spec)
     p = spec.task.params
-    terminated = bool(abs(next_state.q[pole]) > float(p.get("max_pole_angle", 0.2))
-                      or abs(next_state.q[cart]) > float(p.get("max_cart_position", 2.4)))
+    # the same rule stops the runtime on the robot (robot_ppo/termination.py)
+    terminated = Termination(spec).terminated(next_state)
     r = 1.0
     w = float(p.get("action_rate", 0.0))
     if w and prev_action is not None:
@@ -52,7 +38,7 @@ class BalanceTask(Task):
 
     def __init__(self, spec: RobotSpec):
         super().__init__(spec)
-        _indices(spec)
+        balance_joints(spec)  # a spec without a cart and a pole fails here
         self.init_noise = float(self.params.get("initial_noise", 0.05))
 
     def initial_state(self, rng: np.random.Generator) -> InitialState:

@@ -45,9 +45,9 @@ import math
 
 import numpy as np
 
-from robot_ppo.posture import TiltLimits
 from robot_ppo.spec import RobotSpec, SpecError
 from robot_ppo.state import RobotState, projected_gravity
+from robot_ppo.termination import Termination
 from sim.tasks.base import InitialState, StepResult, Task
 
 WEIGHTS = {"tracking_lin": 1.0, "tracking_ang": 0.5, "lin_vel_z": -2.0, "ang_vel_xy": -0.05,
@@ -122,9 +122,8 @@ def reward(spec: RobotSpec, state: RobotState, command: np.ndarray, action: np.n
         # legged_gym's only_positive_rewards: a negative step reward would teach the policy
         # to end the episode early (fall) to stop the penalties
         r = max(r, 0.0)
-    limits = TiltLimits.of(spec)  # the same rule stops the runtime (deploy/runtime.py)
-    quat = next_state.base_quat
-    term = limits is not None and quat is not None and bool(limits.exceeded(quat))
+    # roll/pitch: the rule the runtime stops the robot with (robot_ppo/termination.py)
+    term = Termination(spec).terminated(next_state)
     if extras and "base_pos" in extras:
         term = term or float(extras["base_pos"][2]) < float(p.get("min_height", 0.15))
     return r, bool(term)

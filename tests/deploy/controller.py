@@ -8,8 +8,21 @@ from contextlib import contextmanager
 
 from deploy.link import wire_spec_hash
 from firmware_bridge import Device, DeviceConfig, DeviceServer, FaultConfig, IdealPlant
+from firmware_bridge.framing import Frame
+from firmware_bridge.layouts import MsgType
 from firmware_bridge.transports import open_transport
 from robot_ppo.spec import RobotSpec
+
+
+class CountingDevice(Device):
+    """The real device logic, counting the ENABLE requests it handled."""
+
+    enables = 0
+
+    def handle(self, frame: Frame, now: float, step_on_command: bool = False) -> bytes:
+        if frame.msg_type == MsgType.ENABLE:
+            self.enables += 1
+        return super().handle(frame, now, step_on_command)
 
 
 class RecordingPlant(IdealPlant):
@@ -40,10 +53,34 @@ def virtual_controller(spec: RobotSpec, mode: str = "realtime", period_s: float 
         watchdog_s=watchdog_s,
         spec_hash=wire_spec_hash(spec) if spec_hash is None else spec_hash,
     )
-    server = DeviceServer(Device(cfg, plant), open_transport("pty"), mode=mode,  # type: ignore[arg-type]
-                          faults=faults)
+    server = DeviceServer(CountingDevice(cfg, plant), open_transport("pty"),
+                          mode=mode, faults=faults)  # type: ignore[arg-type]
     server.start()
     try:
         yield server
     finally:
         server.close()
+
+
+@contextmanager
+def pybullet_controller(robot: str, hold: bool, seed: int = 0,
+                        mode: str = "realtime") -> Iterator[DeviceServer]:
+    """What `robot-ppo serve` runs (PyBullet plant, device logic, pty), in this process so a
+    test can read the plant and the device directly."""
+    from robot_ppo.spec import load_spec
+    from sim.plant import PyBulletPlant, device_limits
+
+    spec = load_spec(robot)
+    plant = PyBulletPlant(spec, "nominal", seed=seed)
+    lim = device_limits(spec)
+    cfg = DeviceConfig(motor_count=spec.n_joints, q_min=lim["q_min"], q_max=lim["q_max"],
+                       qd_max=lim["qd_max"], tau_max=lim["tau_max"], watchdog_s=0.5,
+                       spec_hash=wire_spec_hash(spec))
+    server = DeviceServer(CountingDevice(cfg, plant), open_transport("pty"),
+                          mode=mode, hold_until_enable=hold)  # type: ignore[arg-type]
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+        plant.close()

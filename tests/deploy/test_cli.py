@@ -45,10 +45,11 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from robot_ppo.spec import load_spec
     from robot_ppo.train.checkpoint import save_checkpoint
 
-    from .conftest import make_actor
+    from .test_parity_sim_serial import balancing_actor
     spec = load_spec("cartpole")
     path = tmp_path_factory.mktemp("ckpt") / "checkpoint.pt"
-    save_checkpoint(path, model=make_actor(4, 1, gain=100.0), optimizer=None,
+    # a policy that balances: the runtime stops any run in which the pole falls
+    save_checkpoint(path, model=balancing_actor(), optimizer=None,
                     config={"note": "test"}, env_id=spec.gym_id, spec=spec.to_dict(),
                     spec_hash=spec.spec_hash, action_low=[-1.0], action_high=[1.0],
                     env_steps=0, iteration=0)

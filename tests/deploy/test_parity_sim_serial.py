@@ -27,14 +27,19 @@ STEPS = 150
 GAINS = [1.0, 8.0, 3.0, 3.0]
 
 
-@pytest.fixture(scope="module")
-def balancing_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = load_spec("cartpole")
+def balancing_actor() -> ActorCritic:
+    """The linear controller a = GAINS·obs as an ActorCritic (no hidden layers)."""
     model = ActorCritic(4, 1, hidden=())
     with torch.no_grad():
         model.mu.weight.copy_(torch.tensor([GAINS]))
         model.mu.bias.zero_()
-    model.eval()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def balancing_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    spec = load_spec("cartpole")
+    model = balancing_actor()
     rng = np.random.default_rng(0)
     # the cartpole's own range: a linear model has no normalizer clip to bound its output,
     # and float32 rounding of |mean| ~ 1e4 (for |obs| ~ 1e3) would exceed 1e-5
