@@ -21,7 +21,9 @@ Fine-tune a checkpoint on rollouts recorded on the robot (`robot-ppo run --explo
 function, the critic is warmed up on the logged data, then PPO updates run against the
 logged behaviour log-probabilities with a KL penalty to the original (frozen) policy.
 Feed-forward and recurrent (GRU) checkpoints alike. Writes OUT/checkpoint.pt (export it
-like any checkpoint), metrics.csv and summary.json. See docs/finetune.md.
+like any checkpoint), metrics.csv and summary.json, once fine-tuning has succeeded. OUT must
+be empty or new (or give --overwrite), and is never the reference checkpoint's directory.
+See docs/finetune.md.
 
 examples:
   robot-ppo finetune --checkpoint runs/cartpole/checkpoint.pt --rollouts logs/day1 logs/day2
@@ -106,13 +108,19 @@ def main(argv: list[str]) -> int:
         if not ok:
             raise UserError(message)
 
-    from robot_ppo.finetune.runner import run_finetune
+    from robot_ppo.finetune.runner import out_dir_rule, run_finetune
+    from robot_ppo.run_dir import check_run_dir, fresh_run_dir
+
+    assert config.checkpoint is not None
+    out = Path(config.out) if config.out is not None else fresh_run_dir(
+        Path("runs") / f"finetune-{time.strftime('%Y%m%d-%H%M%S')}")
+    # before the logs are read: a refused --out costs nothing and changes nothing
+    check_run_dir(out, **out_dir_rule(config, Path(config.checkpoint)))
     from robot_ppo.finetune.sim_rollouts import SimCollector
     from robot_ppo.rollout_format import read_rollouts
     from robot_ppo.spec import spec_from_dict
     from robot_ppo.train.checkpoint import load_checkpoint
 
-    assert config.checkpoint is not None
     ckpt = load_checkpoint(config.checkpoint)
     if ckpt.get("spec") is None or ckpt.get("spec_hash") is None:
         raise UserError(f"checkpoint {str(config.checkpoint)!r} was trained on a gymnasium env "
@@ -125,7 +133,6 @@ def main(argv: list[str]) -> int:
         import sim
         collector = SimCollector(sim.make_env(spec, dynamics=config.sim_dynamics),
                                  seed=config.seed)
-    out = config.out or Path("runs") / f"finetune-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_finetune(ckpt, Path(config.checkpoint), data, task_score_fn(spec), config, Path(out),
+    run_finetune(ckpt, Path(config.checkpoint), data, task_score_fn(spec), config, out,
                  sim_collector=collector)
     return 0

@@ -44,7 +44,7 @@ from torch import nn
 
 from robot_ppo.algo.distributions import gaussian_entropy, gaussian_log_prob
 from robot_ppo.algo.models import AnyActorCritic
-from robot_ppo.algo.ppo import explained_variance, make_adam, ppo_losses
+from robot_ppo.algo.ppo import NonFiniteLossError, explained_variance, make_adam, ppo_losses
 from robot_ppo.algo.storage import RolloutStorage
 from robot_ppo.finetune.kl import gaussian_kl
 from robot_ppo.finetune.policy_views import (
@@ -58,6 +58,10 @@ from robot_ppo.finetune.segments import Segment
 
 # β stays within these bounds when adapted.
 BETA_MIN, BETA_MAX = 1e-4, 1e4
+
+MIN_USABLE_STEPS = 2
+"""Fewest usable logged steps an update can take: the advantages are normalized by their
+standard deviation over the batch, which needs two samples (one gives NaN)."""
 
 
 @dataclass
@@ -223,6 +227,9 @@ class Finetuner:
             for mb in self._minibatches(batch):
                 v = self.view.critic(batch, mb)
                 loss = 0.5 * (v - batch.returns[mb.rows]).square().mean()
+                if not torch.isfinite(loss):
+                    raise NonFiniteLossError("the value loss is not finite in the critic "
+                                             "warm-up")
                 self.critic_optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(params, p.max_grad_norm)
@@ -272,8 +279,9 @@ class Finetuner:
         for _epoch in range(p.epochs):
             for mb in self._minibatches(batch):
                 loss, row = self._step_loss(batch, mb, weighted_adv)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError("the fine-tuning loss is not finite")
+                if not torch.isfinite(loss):  # before the step: the weights stay finite
+                    raise NonFiniteLossError("the fine-tuning loss is not finite in the "
+                                             "policy update")
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(params, p.max_grad_norm)

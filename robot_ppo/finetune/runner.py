@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import time
@@ -22,14 +23,17 @@ import numpy as np
 import torch
 
 from robot_ppo.algo.models import AnyActorCritic
+from robot_ppo.algo.ppo import NonFiniteLossError
+from robot_ppo.atomic_write import atomic_write
 from robot_ppo.cli_config import config_to_dict
 from robot_ppo.errors import UserError
 from robot_ppo.finetune.config import FinetuneConfig
-from robot_ppo.finetune.finetuner import FinetuneParams, Finetuner
+from robot_ppo.finetune.finetuner import MIN_USABLE_STEPS, FinetuneParams, Finetuner
 from robot_ppo.finetune.segments import ScoreFn, Segment, episode_returns, segments_from_rollouts
 from robot_ppo.finetune.sim_rollouts import SimCollector
 from robot_ppo.rollout_format import RolloutData, sha256_file
-from robot_ppo.train.checkpoint import build_model, save_checkpoint
+from robot_ppo.run_dir import prepare_run_dir
+from robot_ppo.train.checkpoint import build_model, save_checkpoint, state_is_finite
 
 METRIC_COLUMNS = ("phase", "iteration", "kl_ref", "beta", "clip_fraction", "value_loss",
                   "policy_loss", "entropy", "is_weight_mean", "explained_variance", "rollbacks",
@@ -61,37 +65,26 @@ def check_model(model: AnyActorCritic) -> None:
                         "trained without privileged inputs.")
 
 
-def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score: ScoreFn,
-                 config: FinetuneConfig, out_dir: Path,
-                 sim_collector: SimCollector | None = None,
-                 log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Fine-tune the checkpoint's policy on `data`; writes out_dir (see module doc)."""
-    t0 = time.perf_counter()
-    torch.manual_seed(config.seed)
-    if config.torch_threads > 0:
-        torch.set_num_threads(config.torch_threads)
-    model = build_model(ckpt)
-    check_model(model)
-    segments = segments_from_rollouts(data, score)
-    if not segments:
-        raise UserError("the rollouts hold no usable steps (every episode was empty or ended "
-                        "at its first step).")
-    if not any(np.isfinite(s.behaviour_logp).any() for s in segments):
-        raise UserError("the rollouts were recorded without exploration (no log-probabilities "
-                        "logged): record them with `robot-ppo run --explore SCALE` (e.g. 1.0).")
-    n_robot = sum(len(s) for s in segments)
-    logged = episode_returns(segments)
-    log(f"rollouts: {len(data.episodes)} episodes, {n_robot} usable steps, mean logged return "
-        f"{logged.mean():.2f} ({data.report.summary()})")
+FINETUNE_WAYS_OUT = "choose a new --out, or replace that run with --overwrite"
 
-    params = params_from(config, ckpt)
-    reference = build_model(ckpt)
-    model.train()
-    gen = torch.Generator().manual_seed(config.seed)
-    ft = Finetuner(model, reference, params, generator=gen)
-    out_dir.mkdir(parents=True, exist_ok=True)
+
+def out_dir_rule(config: FinetuneConfig, ckpt_path: Path) -> dict[str, Any]:
+    """Keyword arguments of robot_ppo/run_dir.py's check for fine-tuning's --out: never the
+    reference checkpoint's directory (the reference stays frozen, issue 25 item 1), and
+    --overwrite never removes an input."""
+    return {"overwrite": config.overwrite, "ways_out": FINETUNE_WAYS_OUT,
+            "inputs": [ckpt_path, *map(Path, config.rollouts)], "forbidden": ckpt_path.parent,
+            "forbidden_why": f"it holds the reference checkpoint {str(ckpt_path)!r}, which "
+                             "fine-tuning keeps frozen"}
+
+
+def _train(ft: Finetuner, segments: list[Segment], config: FinetuneConfig, n_robot: int,
+           sim_collector: SimCollector | None, log: Callable[[str], None]
+           ) -> tuple[list[dict[str, Any]], dict[str, float], dict[str, float], int]:
+    """Critic warm-up, then the policy iterations; (metrics rows, warm-up stats, the last
+    iteration's stats, sim steps per iteration). Writes nothing."""
+    model = ft.model
     rows: list[dict[str, Any]] = []
-
     warm = ft.warmup_value(segments, config.value_warmup_epochs) if \
         config.value_warmup_epochs > 0 else {"value_loss": float("nan"),
                                              "explained_variance": float("nan")}
@@ -115,14 +108,70 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
             f"(bound {config.kl_bound}), β {stats['beta']:.3g}, clip frac "
             f"{stats['clip_fraction']:.3f}, value loss {stats['value_loss']:.4f}, "
             f"IS weight {stats['is_weight_mean']:.3f}")
+    return rows, warm, stats, n_sim
 
-    with open(out_dir / "metrics.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
 
-    final = ft.make_batch(segments)
-    final_kl = ft.kl_to_reference(final.robot_obs, final.robot_starts)
+def _metrics_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score: ScoreFn,
+                 config: FinetuneConfig, out_dir: Path,
+                 sim_collector: SimCollector | None = None,
+                 log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Fine-tune the checkpoint's policy on `data`; writes out_dir (see module doc) only once
+    it has a finite result (UserError otherwise, with nothing written: issue 25 item 3)."""
+    t0 = time.perf_counter()
+    torch.manual_seed(config.seed)
+    if config.torch_threads > 0:
+        torch.set_num_threads(config.torch_threads)
+    model = build_model(ckpt)
+    check_model(model)
+    for run in data.report.empty_runs:
+        log(f"note: skipped {run}: it recorded no steps (stopped or killed before its first "
+            "chunk was written)")
+    segments = segments_from_rollouts(data, score)
+    n_robot = sum(len(s) for s in segments)
+    if n_robot < MIN_USABLE_STEPS:
+        raise UserError(
+            f"the rollouts hold {n_robot} usable step(s) ({data.report.summary()}); "
+            f"fine-tuning needs at least {MIN_USABLE_STEPS} (MIN_USABLE_STEPS: the advantages "
+            "are normalized by their spread over the batch). An episode cut short gives one "
+            "step less than it logged (its last step only bootstraps); record longer runs "
+            "with `robot-ppo run --explore SCALE --log-dir DIR`.")
+    if not any(np.isfinite(s.behaviour_logp).any() for s in segments):
+        raise UserError("the rollouts were recorded without exploration (no log-probabilities "
+                        "logged): record them with `robot-ppo run --explore SCALE` (e.g. 1.0).")
+    logged = episode_returns(segments)
+    log(f"rollouts: {len(data.episodes)} episodes, {n_robot} usable steps, mean logged return "
+        f"{logged.mean():.2f} ({data.report.summary()})")
+
+    params = params_from(config, ckpt)
+    reference = build_model(ckpt)
+    model.train()
+    gen = torch.Generator().manual_seed(config.seed)
+    ft = Finetuner(model, reference, params, generator=gen)
+    try:
+        rows, warm, stats, n_sim = _train(ft, segments, config, n_robot, sim_collector, log)
+        final = ft.make_batch(segments)
+        final_kl = ft.kl_to_reference(final.robot_obs, final.robot_starts)
+    except NonFiniteLossError as exc:
+        raise UserError(f"{exc} (NaN or inf): fine-tuning stopped and wrote nothing, the "
+                        "reference checkpoint and --out are untouched. Lower --lr (now "
+                        f"{config.lr:g}) or --kl-coef, or check the logs for NaN/inf "
+                        "values.") from None
+    if not state_is_finite(model.state_dict()) or not math.isfinite(final_kl):
+        raise UserError("fine-tuning ended with non-finite weights: it wrote nothing, the "
+                        f"reference checkpoint and --out are untouched. Lower --lr (now "
+                        f"{config.lr:g}).")
+    # only now, with a result to write, is an old run in --out replaced (--overwrite)
+    prepare_run_dir(out_dir, **out_dir_rule(config, ckpt_path))
+    atomic_write(out_dir / "metrics.csv", _metrics_csv(rows))
+
     rollout_files = [{"path": f, "sha256": sha256_file(f)} for f in data.files]
     lineage = {"parent": str(ckpt_path), "parent_sha256": sha256_file(ckpt_path),
                "rollouts": rollout_files, "kind": "finetune",
@@ -146,7 +195,7 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
         "rollout_report": asdict(data.report), "params": asdict(params),
         "wall_s": time.perf_counter() - t0,
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    atomic_write(out_dir / "summary.json", json.dumps(summary, indent=1, default=str))
     log(f"final KL(π‖π_ref) {final_kl:.4f} ≤ {config.kl_bound}: {final_kl <= config.kl_bound}; "
         f"wrote {ckpt_out}")
     return summary

@@ -1,4 +1,5 @@
-"""read_rollouts: CRC-checked chunks, torn tails and corrupt chunks skipped and reported."""
+"""read_rollouts: CRC-checked chunks, torn tails and corrupt chunks skipped and reported;
+runs that recorded no step are skipped and reported (an error only when all are empty)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ class RolloutReport:
     """Runs without a close event (the writer crashed or was killed)."""
     dropped_rows: int = 0
     """Rows the writer dropped to keep the loop real-time (from close events)."""
+    empty_runs: list[str] = field(default_factory=list)
+    """Runs that recorded no step (e.g. killed before their first chunk was written):
+    skipped, so that the other runs can still be read."""
 
     def summary(self) -> str:
         parts = [f"{self.rows_read} steps from {self.chunks_read} chunks"]
@@ -61,6 +65,8 @@ class RolloutReport:
             parts.append(f"{len(self.unclosed_runs)} run(s) not closed cleanly")
         if self.dropped_rows:
             parts.append(f"{self.dropped_rows} step(s) dropped by the writer")
+        if self.empty_runs:
+            parts.append(f"{len(self.empty_runs)} run(s) with no recorded steps skipped")
         return "; ".join(parts)
 
 
@@ -121,11 +127,24 @@ def find_runs(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     return runs
 
 
+HEADER_KEYS = ("format", "format_version", "spec_hash", "spec", "fields")
+"""Keys of header.json the reader needs."""
+
+
 def _load_header(run: Path) -> dict[str, Any]:
+    path = run / HEADER_FILE
     try:
-        header = json.loads((run / HEADER_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RolloutFormatError(f"{run / HEADER_FILE}: unreadable header: {exc}") from None
+        header = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:  # random bytes, a binary file under the header's name
+        raise RolloutFormatError(f"{path}: not a rollout header (not UTF-8 JSON text); this "
+                                 "run was not written by `robot-ppo run --log-dir`, leave it "
+                                 "out of --rollouts.") from None
+    except (OSError, ValueError) as exc:
+        raise RolloutFormatError(f"{path}: unreadable header: {exc}") from None
+    if not isinstance(header, dict) or any(k not in header for k in HEADER_KEYS):
+        raise RolloutFormatError(f"{path}: not a rollout header (a JSON object with "
+                                 f"{', '.join(HEADER_KEYS)} expected); leave this run out of "
+                                 "--rollouts.")
     if header.get("format") != FORMAT_NAME:
         raise RolloutFormatError(f"{run}: not a robot_ppo rollout (format "
                                  f"{header.get('format')!r}).")
@@ -237,7 +256,11 @@ def read_rollouts(paths: str | Path | Iterable[str | Path],
                 f"{header['spec_hash']}, {what} has {spec_hash}. Fine-tune only on logs of "
                 "the same robot interface.")
         headers.append(header)
-        dtype = _dtype_from_json(header["fields"])
+        try:
+            dtype = _dtype_from_json(header["fields"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RolloutFormatError(f"{run / HEADER_FILE}: the step record's fields cannot be "
+                                     f"read ({type(exc).__name__}: {exc}).") from None
         rows: list[np.ndarray] = []
         events: list[dict[str, Any]] = []
         files.append(str(run / HEADER_FILE))
@@ -245,9 +268,15 @@ def read_rollouts(paths: str | Path | Iterable[str | Path],
             files.append(str(seg))
             _scan_segment(seg, dtype, report, rows, events)
         table = np.concatenate(rows) if rows else np.zeros(0, dtype=dtype)
-        episodes.extend(_split_episodes(run, table, events, report))
+        found = _split_episodes(run, table, events, report)
+        if not found:  # e.g. a SIGKILL before the first chunk: nothing to read, not an error
+            report.empty_runs.append(str(run))
+        episodes.extend(found)
     if not episodes:
         names = ", ".join(str(r) for r in runs)
-        raise RolloutFormatError(f"no recorded steps in {names} ({report.summary()}).")
+        raise RolloutFormatError(
+            f"the rollouts recorded no steps: {names} ({report.summary()}). A run stopped or "
+            "killed before its first chunk was written holds none; record one with "
+            "`robot-ppo run --log-dir DIR`.")
     assert spec_hash is not None
     return RolloutData(episodes, spec_hash, headers[0]["spec"], headers, files, report)

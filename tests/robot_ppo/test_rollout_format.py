@@ -259,7 +259,7 @@ def test_empty_or_missing_directory_says_so(tmp_path: Path) -> None:
     with pytest.raises(RolloutFormatError, match="does not exist"):
         read_rollouts(tmp_path / "nope")
     RolloutWriter(tmp_path, SPEC, {}).close()  # a run with no steps
-    with pytest.raises(RolloutFormatError, match="no recorded steps"):
+    with pytest.raises(RolloutFormatError, match="recorded no steps"):
         read_rollouts(tmp_path)
 
 
