@@ -8,9 +8,12 @@ with the wider header (rare: once per new key), so every row stays aligned."""
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Any
+
+from robot_ppo.atomic_write import atomic_write
 
 # Column order of metrics.csv; the plot command and tests rely on these names.
 COLUMNS = (
@@ -44,15 +47,19 @@ class MetricsLogger:
                 self._tb = SummaryWriter(log_dir=str(out_dir / "tb"))
 
     def _widen(self, new: list[str]) -> None:
-        """Rewrite the file with `new` extra columns (old rows get empty cells)."""
+        """Rewrite the file with `new` extra columns (old rows get empty cells), atomically:
+        a crash while rewriting leaves the old rows whole."""
         self._fh.close()
         with self.path.open(newline="") as fh:
             rows = list(csv.reader(fh))[1:]
         self.columns += new
-        self._fh = self.path.open("w", newline="")
+        buf = io.StringIO(newline="")
+        table = csv.writer(buf)
+        table.writerow(self.columns)
+        table.writerows(r + [""] * (len(self.columns) - len(r)) for r in rows)
+        atomic_write(self.path, buf.getvalue())
+        self._fh = self.path.open("a", newline="")
         self._csv = csv.writer(self._fh)
-        self._csv.writerow(self.columns)
-        self._csv.writerows(r + [""] * (len(self.columns) - len(r)) for r in rows)
 
     def log(self, row: dict[str, float]) -> None:
         new = [k for k in row if "/" in k and k not in self.columns]

@@ -91,3 +91,22 @@ def test_runtime_stats_are_written_atomically(tmp_path: Path, umask_022: int) ->
     assert json.loads(path.read_text()) == {"cycles": 4}
     assert _mode(path) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["loop_stats.json"]
+
+
+def test_metrics_widening_rewrites_the_file_whole(tmp_path: Path) -> None:
+    """A new env metric column rewrites metrics.csv (atomically) with every row aligned,
+    and later rows still append to it."""
+    import csv
+
+    from robot_ppo.train.logger import COLUMNS, MetricsLogger
+
+    log = MetricsLogger(tmp_path, tensorboard=False)
+    log.log({"iteration": 1, "env_steps": 10})
+    log.log({"iteration": 2, "env_steps": 20, "adr/entropy": 0.5})
+    log.log({"iteration": 3, "env_steps": 30, "adr/entropy": 0.7})
+    log.close()
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").read_text().splitlines()))
+    assert list(rows[0]) == [*COLUMNS, "adr/entropy"]
+    assert [(r["iteration"], r["adr/entropy"]) for r in rows] == [("1", ""), ("2", "0.5"),
+                                                                  ("3", "0.7")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
