@@ -39,10 +39,9 @@ def test_write_replaces_and_leaves_no_temp(tmp_path: Path, umask_022: int) -> No
 def test_failure_midway_keeps_the_old_file(tmp_path: Path) -> None:
     target = tmp_path / "checkpoint.pt"
     target.write_bytes(b"the good checkpoint")
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        with atomic_open(target) as fh:
-            fh.write(b"half of a new one")
-            raise RuntimeError("disk on fire")
+    with pytest.raises(RuntimeError, match="disk on fire"), atomic_open(target) as fh:
+        fh.write(b"half of a new one")
+        raise RuntimeError("disk on fire")
     assert target.read_bytes() == b"the good checkpoint"
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"], "temp file removed"
 

@@ -111,7 +111,7 @@ def test_binary_header_is_a_one_line_error(reference: tuple[Path, Path], tmp_pat
     line = _one_line_error(capsys.readouterr().err)
     assert "header.json" in line
     (run / "header.json").write_text("[1, 2]")
-    with pytest.raises(RolloutFormatError, match="header.json"):
+    with pytest.raises(RolloutFormatError, match=r"header\.json"):
         read_rollouts(tmp_path / "logs")
 
 

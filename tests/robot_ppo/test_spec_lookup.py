@@ -42,7 +42,7 @@ def test_a_file_path_wins_over_the_builtin_name(tmp_path: Path,
 def test_binary_spec_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "robot.yaml"
     bad.write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(UserError, match="robot.yaml"):
+    with pytest.raises(UserError, match=r"robot\.yaml"):
         load_spec(bad)
 
 
