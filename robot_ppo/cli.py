@@ -8,6 +8,7 @@ torch or PyBullet.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 from robot_ppo import __version__
@@ -29,6 +30,34 @@ COMMANDS: dict[str, str] = {
 
 ROBOT_EXTRA_MODULES = ("onnxruntime", "serial")
 """Modules the robot-only install (`robot_ppo[robot]`) provides; anything else is `[train]`."""
+
+COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
+    "demo": ("torch", "pybullet", "onnx"), "train": ("torch", "gymnasium", "pybullet"),
+    "plot": ("matplotlib",), "eval": ("torch", "pybullet"), "export": ("torch", "onnx"),
+    "serve": ("pybullet",), "run": ("onnxruntime", "serial"), "finetune": ("torch",),
+}
+"""Modules each command imports beyond the light core, once past its option parsing: its
+`--help` works without them (in the robot-only install too) and then names the extra."""
+
+
+def _install_hint(extra: str) -> str:
+    # robot_ppo is not on PyPI: install from the clone, or from a wheel built from it
+    return (f"pip install '.[{extra}]' in a clone of robot_ppo (or pip install "
+            f"'robot_ppo-VERSION-py3-none-any.whl[{extra}]')")
+
+
+def _extra(module: str) -> str:
+    return "robot" if module in ROBOT_EXTRA_MODULES else "train"
+
+
+def _missing_note(name: str) -> str | None:
+    """What `robot-ppo NAME --help` adds when the command cannot run in this install."""
+    missing = [m for m in COMMAND_NEEDS.get(name, ()) if importlib.util.find_spec(m) is None]
+    if not missing:
+        return None
+    extra = _extra(missing[0])
+    return (f"note: robot-ppo {name} needs {', '.join(missing)}, not installed here (the "
+            f"[{extra}] extra): {_install_hint(extra)}")
 
 
 def _usage() -> str:
@@ -60,13 +89,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(f"robot_ppo.commands.{name}")
         return int(module.main(rest) or 0)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        if exc.code in (0, None) and ("-h" in rest or "--help" in rest) \
+                and (note := _missing_note(name)) is not None:
+            print(f"\n{note}")
+        raise
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing in ("robot_ppo", "sim", "deploy", "firmware_bridge", ""):
             raise
-        extra = "robot" if missing in ROBOT_EXTRA_MODULES else "train"
-        print(f"robot-ppo {name}: this command needs the Python package {missing!r}, which is "
-              f"not installed. Install it with: pip install 'robot_ppo[{extra}]'", file=sys.stderr)
+        extra = _extra(missing)
+        print(f"robot-ppo {name}: this command needs the Python package {missing!r} (the "
+              f"[{extra}] extra), which is not installed. Install it with: "
+              f"{_install_hint(extra)}", file=sys.stderr)
         return 2
     except UserError as exc:
         print(f"robot-ppo {name}: error: {exc}", file=sys.stderr)

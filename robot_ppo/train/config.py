@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from robot_ppo.algo.ppo import PPOParams
+if TYPE_CHECKING:  # torch: imported when the trainer asks for the params, not for --help
+    from robot_ppo.algo.ppo import PPOParams
 
 
 @dataclass
@@ -177,6 +178,9 @@ class TrainConfig:
     """Write TensorBoard scalars to DIR/tb (metrics.csv is always written)."""
 
     def ppo_params(self) -> PPOParams:
+        # imported here so that this module (and `robot-ppo train --help`) needs no torch
+        from robot_ppo.algo.ppo import PPOParams
+
         return PPOParams(
             gamma=self.gamma, gae_lambda=self.gae_lambda, clip=self.clip,
             value_clip=self.value_clip, vf_coef=self.vf_coef, ent_coef=self.ent_coef,
