@@ -8,7 +8,9 @@ import struct
 import numpy as np
 
 from firmware_bridge import cobs
+from firmware_bridge.codec import Q_LSB, QD_LSB, TAU_LSB
 from firmware_bridge.crc import crc32
+from firmware_bridge.device import DeviceConfig
 from firmware_bridge.framing import encode_frame
 from firmware_bridge.layouts import CRC, HEADER, MsgType
 from firmware_bridge.messages import ImuState, JointCommand, PlantReading
@@ -111,3 +113,28 @@ def fuzzed_stream(seed: int, n_frames: int, motor_count: int = 3) -> list[tuple[
             b = b[:-1]  # no delimiter: glued onto the next frame
         out.append((t, bytes(b)))
     return out
+
+
+def output_mismatch(c: JointCommand, p: JointCommand, cfg: DeviceConfig) -> str | None:
+    """None if ``c`` (C device) matches ``p`` (Python device), else what differs.
+
+    Equal, except a clamped target: inside the limit and within one LSB of it."""
+    lim = cfg.limits
+    if not np.array_equal(c.mode, p.mode):
+        return f"mode {c.mode} != {p.mode}"
+    bounds = {"q": (lim["q_min"], lim["q_max"], Q_LSB),
+              "qd": (-lim["qd_max"], lim["qd_max"], QD_LSB),
+              "tau": (-lim["tau_max"], lim["tau_max"], TAU_LSB)}  # fmt: skip
+    for name, (lo, hi, lsb) in bounds.items():
+        cv, pv = getattr(c, name), getattr(p, name)
+        at = (pv == lo) | (pv == hi)
+        ok = np.where(at, (np.abs(cv - pv) < 1.0 / lsb) & (cv >= lo) & (cv <= hi), cv == pv)
+        if not ok.all():
+            return f"{name}: C {cv} vs Python {pv}"
+    for name, hi in (("kp", lim["kp_max"]), ("kd", lim["kd_max"])):
+        cv, pv = getattr(c, name), getattr(p, name)
+        at = pv == hi
+        ok = np.where(at, (cv <= hi) & (np.abs(cv - pv) <= 1e-6 * hi), cv == np.float32(pv))
+        if not ok.all():
+            return f"{name}: C {cv} vs Python {pv}"
+    return None

@@ -8,17 +8,14 @@ in wire integers).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from firmware_bridge.c_device import CDevice, CFrameDecoder
-from firmware_bridge.codec import Q_LSB, QD_LSB, TAU_LSB
 from firmware_bridge.device import Device, DeviceConfig
 from firmware_bridge.framing import FrameDecoder
 from firmware_bridge.layouts import Mode
-from firmware_bridge.messages import JointCommand
 
-from .c_stream import LIMITS, ScriptedPlant, fuzzed_stream
+from .c_stream import LIMITS, ScriptedPlant, fuzzed_stream, output_mismatch
 
 N = 3
 
@@ -27,31 +24,6 @@ def _config(safe_mode: Mode) -> DeviceConfig:
     return DeviceConfig(motor_count=N, watchdog_s=0.1005, safe_mode=safe_mode,
                         spec_hash=bytes.fromhex("00112233445566778899"), firmware_id="parity",
                         **LIMITS)  # type: ignore[arg-type]
-
-
-def output_mismatch(c: JointCommand, p: JointCommand, cfg: DeviceConfig) -> str | None:
-    """None if ``c`` (C device) matches ``p`` (Python device), else what differs.
-
-    Equal, except a clamped target: inside the limit and within one LSB of it."""
-    lim = cfg.limits
-    if not np.array_equal(c.mode, p.mode):
-        return f"mode {c.mode} != {p.mode}"
-    bounds = {"q": (lim["q_min"], lim["q_max"], Q_LSB),
-              "qd": (-lim["qd_max"], lim["qd_max"], QD_LSB),
-              "tau": (-lim["tau_max"], lim["tau_max"], TAU_LSB)}  # fmt: skip
-    for name, (lo, hi, lsb) in bounds.items():
-        cv, pv = getattr(c, name), getattr(p, name)
-        at = (pv == lo) | (pv == hi)
-        ok = np.where(at, (np.abs(cv - pv) < 1.0 / lsb) & (cv >= lo) & (cv <= hi), cv == pv)
-        if not ok.all():
-            return f"{name}: C {cv} vs Python {pv}"
-    for name, hi in (("kp", lim["kp_max"]), ("kd", lim["kd_max"])):
-        cv, pv = getattr(c, name), getattr(p, name)
-        at = pv == hi
-        ok = np.where(at, (cv <= hi) & (np.abs(cv - pv) <= 1e-6 * hi), cv == np.float32(pv))
-        if not ok.all():
-            return f"{name}: C {cv} vs Python {pv}"
-    return None
 
 
 def run_parity(seed: int, n_frames: int, safe_mode: Mode = Mode.DAMPING, imu: bool = False) -> int:

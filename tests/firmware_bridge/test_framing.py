@@ -1,14 +1,17 @@
-"""Frames on a stream: property round trips and a fuzzer over garbage and corruption."""
+"""Frames on a stream: the shared vectors, round trips, a fuzzer over garbage and corruption."""
 
 from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.framing import MAX_WIRE_FRAME, Frame, FrameDecoder, encode_frame
 from firmware_bridge.layouts import MAX_PAYLOAD
+
+from . import vectors
 
 frames = st.builds(
     Frame,
@@ -90,3 +93,39 @@ def test_overlong_run_is_dropped_until_next_delimiter() -> None:
     good = encode_frame(1, 0x23, 3)
     assert dec.feed(b"\x00" + good) == [Frame(1, 0x23, 3, b"")]
     assert dec.stats.overlong == 1
+
+
+FRAMES = [t[1:] for t in vectors.lines("frame")]
+STREAMS = [t[1:] for t in vectors.lines("stream")]
+
+
+@pytest.mark.parametrize(("version", "msg_type", "seq", "payload", "wire"), FRAMES)
+def test_frame_vectors(version: str, msg_type: str, seq: str, payload: str, wire: str) -> None:
+    """The shared vectors (the C tests read the same lines)."""
+    f = Frame(int(version), int(msg_type), int(seq), vectors.hexb(payload))
+    assert encode_frame(f.version, f.msg_type, f.seq, f.payload) == vectors.hexb(wire)
+    assert FrameDecoder().feed(vectors.hexb(wire)) == [f]
+
+
+@pytest.mark.parametrize("fields", STREAMS, ids=range(len(STREAMS)))
+def test_stream_vectors(fields: tuple[str, ...]) -> None:
+    """Corrupted, truncated, glued, oversize and overlong streams from the shared file."""
+    wire, ok, cobs_e, crc_e, length_e, overlong, frames = fields
+    want = [] if frames == "-" else [
+        Frame(int(v), int(t), int(s), vectors.hexb(p))
+        for v, t, s, p in (f.split(":") for f in frames.split(","))
+    ]  # fmt: skip
+    dec = FrameDecoder()
+    got: list[Frame] = []
+    for b in vectors.hexb(wire):  # byte at a time, as a UART interrupt delivers them
+        got += dec.feed(bytes([b]))
+    assert got == want
+    st = dec.stats
+    assert (st.frames_ok, st.cobs_errors, st.crc_errors, st.length_errors, st.overlong) == (
+        int(ok), int(cobs_e), int(crc_e), int(length_e), int(overlong))
+    assert st.frames_bad == st.cobs_errors + st.crc_errors + st.length_errors + st.overlong
+
+
+def test_stream_vectors_cover_every_failure() -> None:
+    totals = [sum(int(f[i]) for f in STREAMS) for i in range(1, 6)]
+    assert all(totals), totals  # frames ok, COBS, CRC, length and overlong errors all occur

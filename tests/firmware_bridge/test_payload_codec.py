@@ -27,7 +27,9 @@ from firmware_bridge.layouts import (
     command_payload_size,
     state_payload_size,
 )
-from firmware_bridge.messages import DeviceInfo, ImuState, JointCommand
+from firmware_bridge.messages import DeviceInfo, ErrorInfo, ImuState, JointCommand
+
+from . import vectors
 
 N = 12
 finite = st.floats(-1000, 1000, allow_nan=False)
@@ -105,3 +107,46 @@ def test_hello_reply_and_error_roundtrip() -> None:
 
 def test_modes_are_the_documented_values() -> None:
     assert (Mode.OFF, Mode.PD, Mode.DAMPING) == (0, 1, 2)
+
+
+# --- the shared vectors (firmware_bridge/firmware/test_vectors/vectors.txt; the C tests too) ---
+
+
+@pytest.mark.parametrize("fields", [t[1:] for t in vectors.lines("command")])
+def test_command_vectors(fields: tuple[str, ...]) -> None:
+    n, payload, joints = int(fields[0]), vectors.hexb(fields[1]), fields[2].split(",")
+    cmd = CommandCodec(n).decode(payload)
+    for j, rec in enumerate(joints):
+        mode, q, qd, tau, kp, kd = rec.split(":")
+        assert cmd.mode[j] == int(mode)
+        assert cmd.q[j] == int(q) / 1e6 and cmd.qd[j] == int(qd) / 1e5
+        assert cmd.tau[j] == int(tau) / 1e5
+        assert cmd.kp[j] == vectors.f32(kp) and cmd.kd[j] == vectors.f32(kd)
+    assert CommandCodec(n).encode(cmd) == payload
+
+
+@pytest.mark.parametrize("fields", [t[1:] for t in vectors.lines("state")])
+def test_state_vectors(fields: tuple[str, ...]) -> None:
+    n, t_us, flags, fault = (int(v) for v in fields[:4])
+    q, qd, tau, imu_raw = (np.array(vectors.ints(f)) for f in fields[4:8])
+    imu = None
+    if imu_raw.size:
+        imu = ImuState(imu_raw[:4] / 1e9, imu_raw[4:7] / 1e6, imu_raw[7:] / 1e5)
+    payload = StateCodec(n).encode(t_us / 1e6, q / 1e6, qd / 1e5, tau / 1e5, flags, fault, imu)
+    assert payload == vectors.hexb(fields[8])
+
+
+@pytest.mark.parametrize("fields", [t[1:] for t in vectors.lines("hello")])
+def test_hello_reply_vectors(fields: tuple[str, ...]) -> None:
+    n, has_imu, wd_ms, period_us = (int(v) for v in fields[:4])
+    info = DeviceInfo(1, n, bool(has_imu), wd_ms / 1000, period_us / 1e6,
+                      vectors.hexb(fields[4]), vectors.hexb(fields[5]).decode())  # fmt: skip
+    assert encode_hello_reply(info) == vectors.hexb(fields[6])
+    assert decode_hello_reply(vectors.hexb(fields[6]), 1) == info
+
+
+@pytest.mark.parametrize("fields", [t[1:] for t in vectors.lines("error")])
+def test_error_vectors(fields: tuple[str, ...]) -> None:
+    code, detail, text = int(fields[0]), int(fields[1]), vectors.hexb(fields[2]).decode()
+    assert encode_error(code, detail, text) == vectors.hexb(fields[3])
+    assert decode_error(vectors.hexb(fields[3])) == ErrorInfo(code, detail, text)
