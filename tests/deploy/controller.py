@@ -10,14 +10,24 @@ from deploy.link import wire_spec_hash
 from firmware_bridge import Device, DeviceConfig, DeviceServer, FaultConfig, IdealPlant
 from firmware_bridge.framing import Frame
 from firmware_bridge.layouts import MsgType
+from firmware_bridge.messages import JointCommand
 from firmware_bridge.transports import open_transport
 from robot_ppo.spec import RobotSpec
 
 
 class CountingDevice(Device):
-    """The real device logic, counting the ENABLE requests it handled."""
+    """The real device logic, counting the ENABLE requests it handled and keeping every
+    command the host sent while enabled (before the device's own limits)."""
 
     enables = 0
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.host_commands: list[JointCommand] = []
+
+    def limit(self, cmd: JointCommand) -> tuple[JointCommand, bool]:
+        self.host_commands.append(cmd.copy())
+        return super().limit(cmd)
 
     def handle(self, frame: Frame, now: float, step_on_command: bool = False) -> bytes:
         if frame.msg_type == MsgType.ENABLE:

@@ -91,6 +91,39 @@ def test_nan_policy_holds_then_damps_then_disables(tmp_path: Path, cartpole_onnx
     assert int(Mode.DAMPING) in modes
 
 
+def test_nan_on_the_first_cycle_sends_nothing_to_the_sensed_only_joint(
+        tmp_path: Path, cartpole_onnx: Path, cartpole, monkeypatch) -> None:
+    """The policy's very first output is NaN: the held command (from SafetyLayer.reset) gives
+    the encoder-only pole joint nothing, though the pole reads 0.1 rad."""
+    real_step, real_enable = OnnxPolicy.step, Runtime._enable_and_ramp
+    running = {"policy": False}
+
+    def enable(self: Runtime) -> None:
+        real_enable(self)
+        running["policy"] = True
+
+    def nan_policy(self: OnnxPolicy, obs: np.ndarray):  # type: ignore[no-untyped-def]
+        t, m, s = real_step(self, obs)
+        if running["policy"]:
+            t[:] = np.nan
+            m[:] = np.nan
+        return t, m, s
+
+    monkeypatch.setattr(OnnxPolicy, "step", nan_policy)
+    monkeypatch.setattr(Runtime, "_enable_and_ramp", enable)
+    with virtual_controller(cartpole) as srv:
+        plant = srv.device.plant
+        plant.q = np.array([0.0, 0.1])  # type: ignore[attr-defined]
+        s = Runtime(cfg(cartpole_onnx, srv.url, tmp_path, duration=2.0,
+                        nan_hold_cycles=3)).run()
+        cmds = srv.device.host_commands  # type: ignore[attr-defined]
+    assert s["fault"] and "non-finite" in s["stop_reason"] and s["safety_held_cycles"] >= 3
+    assert len(cmds) >= 3  # the held commands, then the safe stop's damping
+    for c in cmds:
+        assert int(c.mode[1]) == int(Mode.OFF)
+        assert c.q[1] == 0.0 and c.kp[1] == 0.0 and c.kd[1] == 0.0 and c.tau[1] == 0.0
+
+
 def test_link_loss_stops_safely_in_bounded_time(tmp_path: Path, cartpole_onnx: Path,
                                                 cartpole) -> None:
     # the device stops answering after 40 replies (standby reads included)

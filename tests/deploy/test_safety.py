@@ -144,3 +144,20 @@ def test_trip_latches_damping() -> None:
     assert layer.filter(cmd, None, out) == Verdict.LATCHED
     assert out.mode[0] == MODE_DAMPING and out.tau[0] == 0.0 and out.kd[0] == 1.0
     assert layer.reason == "link lost"
+
+
+def test_nan_on_the_first_cycle_gives_sensed_only_joints_nothing() -> None:
+    """The command held after reset (no good command yet) obeys the module's rule too:
+    a sensed-only joint gets MODE_OFF and all zeros, whatever its measured position."""
+    layer = SafetyLayer(ARM, SafetyConfig(nan_hold_cycles=3))
+    layer.reset(np.array([0.3, -0.2, 1.7]))  # the encoder joint reads 1.7 rad
+    bad = JointCommand.zeros(3)
+    bad.q[:] = np.nan
+    out = JointCommand.zeros(3)
+    assert layer.filter(bad, None, out) == Verdict.HELD
+    assert out.mode[2] == MODE_OFF
+    for arr in (out.q, out.qd, out.tau, out.kp, out.kd):
+        assert arr[2] == 0.0
+    # the actuated joints hold their measured pose, without torque
+    np.testing.assert_array_equal(out.q[:2], [0.3, -0.2])
+    assert (out.kp == 0).all() and (out.tau == 0).all()
