@@ -32,11 +32,11 @@ the limits applied in wire integers (see firmware_bridge/firmware_config.py).
 
 from __future__ import annotations
 
-import math
 import random
 import struct
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -116,8 +116,11 @@ def frame_lines() -> list[str]:
              (MsgType.DISABLE, b""), (MsgType.ESTOP, b""), (MsgType.HEARTBEAT, b""),
              (MsgType.GET_STATE, b"")]  # fmt: skip
     rng = random.Random(13)
-    for i, (t, p) in enumerate(cases):
-        out.append(f"frame 1 {int(t)} {i * 4099 & 0xFFFF} {hx(p)} {encode_frame(1, t, i * 4099, p).hex()}")
+    for i, (mt, p) in enumerate(cases):
+        out.append(
+            f"frame 1 {int(mt)} {i * 4099 & 0xFFFF} {hx(p)} "
+            f"{encode_frame(1, mt, i * 4099, p).hex()}"
+        )
     for _ in range(10):
         v, t, s = rng.randrange(256), rng.randrange(256), rng.randrange(65536)
         p = rng.randbytes(rng.randrange(0, 400))
@@ -138,31 +141,45 @@ def message_lines() -> list[str]:
                            kd=np.abs(rng.normal(size=n)))  # fmt: skip
         cmd.q[0] = 1e9  # saturates to INT32_MAX
         payload = codec.encode(cmd)
-        rec = np.frombuffer(payload, dtype=[("mode", "u1"), ("q", "<i4"), ("qd", "<i4"),
-                                            ("tau", "<i4"), ("kp", "<u4"), ("kd", "<u4")])  # fmt: skip
-        joints = ",".join(f"{r['mode']}:{r['q']}:{r['qd']}:{r['tau']}:{int(r['kp']):08x}:{int(r['kd']):08x}"
-                          for r in rec)  # fmt: skip
+        fields = [("mode", "u1"), ("q", "<i4"), ("qd", "<i4"), ("tau", "<i4"), ("kp", "<u4")]
+        rec = np.frombuffer(payload, dtype=[*fields, ("kd", "<u4")])
+        joints = ",".join(
+            f"{r['mode']}:{r['q']}:{r['qd']}:{r['tau']}:{int(r['kp']):08x}:{int(r['kd']):08x}"
+            for r in rec
+        )
         out.append(f"command {n} {payload.hex()} {joints}")
     for n, with_imu in ((1, False), (3, True), (12, False)):
-        q, qd, tau = (rng.integers(-2**31, 2**31 - 1, n) for _ in range(3))
-        imu = rng.integers(-2**31, 2**31 - 1, 10)
+        q, qd, tau = (rng.integers(-(2**31), 2**31 - 1, n) for _ in range(3))
+        imu = rng.integers(-(2**31), 2**31 - 1, 10)
         t_us, flags, fault = int(rng.integers(0, 2**40)), int(rng.integers(0, 256)), 7
         sc = StateCodec(n)
         imu_state = ImuState(imu[:4] / 1e9, imu[4:7] / 1e6, imu[7:] / 1e5) if with_imu else None
         payload = sc.encode(t_us / 1e6, q / 1e6, qd / 1e5, tau / 1e5, flags, fault, imu_state)
         out.append(f"state {n} {t_us} {flags} {fault} {ints(q)} {ints(qd)} {ints(tau)} "
                    f"{ints(imu) if with_imu else '-'} {payload.hex()}")  # fmt: skip
-    for info in (DeviceInfo(1, 12, True, 0.1, 0.002, bytes.fromhex("0123456789abcdef"), "virtual-cartpole"),
-                 DeviceInfo(1, 1, False, 0.0, 0.001, bytes(8), ""),
-                 DeviceInfo(1, 64, False, 65.0, 0.0005, b"\xff" * 8, "x" * 64)):  # fmt: skip
-        wd_ms, period_us = min(0xFFFF, round(info.watchdog_s * 1000)), round(info.control_period_s * 1e6)
+    infos = (
+        DeviceInfo(1, 12, True, 0.1, 0.002, bytes.fromhex("0123456789abcdef"), "virtual-cartpole"),
+        DeviceInfo(1, 1, False, 0.0, 0.001, bytes(8), ""),
+        DeviceInfo(1, 64, False, 65.0, 0.0005, b"\xff" * 8, "x" * 64),
+    )
+    for info in infos:
+        wd_ms, period_us = (
+            min(0xFFFF, round(info.watchdog_s * 1000)),
+            round(info.control_period_s * 1e6),
+        )
         out.append(f"hello {info.motor_count} {int(info.has_imu)} {wd_ms} {period_us} "
                    f"{info.spec_hash.hex()} {hx(info.firmware_id.encode())} "
                    f"{encode_hello_reply(info).hex()}")  # fmt: skip
-    for code, detail, text in ((1, 0x0102, "protocol version mismatch: host speaks v2, device speaks v1"),
-                               (3, 20, "COMMAND payload is 20 bytes, expected 21"),
-                               (5, -1, ""), (2, 2**31 - 1, "y" * 200)):  # fmt: skip
-        out.append(f"error {code} {detail} {hx(text.encode())} {encode_error(code, detail, text).hex()}")
+    errors = (
+        (1, 0x0102, "protocol version mismatch: host speaks v2, device speaks v1"),
+        (3, 20, "COMMAND payload is 20 bytes, expected 21"),
+        (5, -1, ""),
+        (2, 2**31 - 1, "y" * 200),
+    )
+    for code, detail, text in errors:
+        out.append(
+            f"error {code} {detail} {hx(text.encode())} {encode_error(code, detail, text).hex()}"
+        )
     return out
 
 
@@ -188,7 +205,7 @@ def stream_lines() -> list[str]:
     for s in fixed:
         out.append(_stream_line(s))
     for _ in range(60):
-        s = bytearray()
+        glued = bytearray()
         for _ in range(rng.randrange(1, 6)):
             f = bytearray(encode_frame(1, rng.randrange(256), rng.randrange(65536),
                                        rng.randbytes(rng.randrange(0, 300))))  # fmt: skip
@@ -202,10 +219,10 @@ def stream_lines() -> list[str]:
                 f[:0] = bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 40)))
             elif kind == 3:
                 f = f[:-1]
-            s += f
+            glued += f
         if rng.random() < 0.2:
-            s += rng.randbytes(rng.randrange(1, 50))
-        out.append(_stream_line(bytes(s)))
+            glued += rng.randbytes(rng.randrange(1, 50))
+        out.append(_stream_line(bytes(glued)))
     return out
 
 
@@ -231,7 +248,9 @@ class FixedPlant:
         self.set(0, np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64),
                  np.array([0, 0, 0, 10**9, 0, 0, 0, 0, 0, 981000]))  # fmt: skip
 
-    def set(self, t_us: int, q: np.ndarray, qd: np.ndarray, tau: np.ndarray, imu: np.ndarray) -> None:
+    def set(
+        self, t_us: int, q: np.ndarray, qd: np.ndarray, tau: np.ndarray, imu: np.ndarray
+    ) -> None:
         self.raw = (t_us, q, qd, tau, imu)
         self.reading = PlantReading(
             t_us / 1e6, q / 1e6, qd / 1e5, tau / 1e5,
@@ -303,18 +322,31 @@ def session_lines(name: str, cfg: DeviceConfig, with_imu: bool, script: list[tup
     return out
 
 
-def _cmd(q: list[float], kp: float, kd: float, tau: float = 0.0, qd: float = 0.0,
-         mode: Mode = Mode.PD) -> bytes:
+def _cmd(
+    q: list[float], kp: float, kd: float, tau: float = 0.0, qd: float = 0.0, mode: Mode = Mode.PD
+) -> bytes:
     c = JointCommand.pd(q, kp=kp, kd=kd, qd=qd, tau=tau)
     c.mode[:] = int(mode)
     return CommandCodec(len(q)).encode(c)
 
 
 def sessions() -> list[str]:
-    lim = dict(q_min=[-1.5, -3.14159265], q_max=[1.5, 3.14159265], qd_max=[10.0, 2.2],
-               tau_max=[5.0, 1.25], kp_max=[50.0, 7.7], kd_max=[2.0, 0.33], kd_safe=[1.0, 0.7])
-    cfg = DeviceConfig(motor_count=2, watchdog_s=0.1, spec_hash=bytes.fromhex("0123456789abcdef"),
-                       firmware_id="vectors", **lim)  # type: ignore[arg-type]
+    lim: dict[str, Any] = dict(
+        q_min=[-1.5, -3.14159265],
+        q_max=[1.5, 3.14159265],
+        qd_max=[10.0, 2.2],
+        tau_max=[5.0, 1.25],
+        kp_max=[50.0, 7.7],
+        kd_max=[2.0, 0.33],
+        kd_safe=[1.0, 0.7],
+    )
+    cfg = DeviceConfig(
+        motor_count=2,
+        watchdog_s=0.1,
+        spec_hash=bytes.fromhex("0123456789abcdef"),
+        firmware_id="vectors",
+        **lim,
+    )
     C, HB, EN, DIS, ES, GS, HELLO = (MsgType.COMMAND, MsgType.HEARTBEAT, MsgType.ENABLE,
                                       MsgType.DISABLE, MsgType.ESTOP, MsgType.GET_STATE,
                                       MsgType.HELLO)  # fmt: skip
@@ -322,28 +354,56 @@ def sessions() -> list[str]:
     clamp = _cmd([9.0, -9.0], 80.0, 5.0, tau=100.0, qd=-50.0)
     bad_mode = bytearray(ok)
     bad_mode[21] = 3
-    nan_gain = struct.pack("<Biiiff", 1, 0, 0, 0, 1.0, 0.5) + struct.pack("<Biiiff", 1, 0, 0, 0, 1.0, float("nan"))
+    nan_gain = struct.pack("<Biiiff", 1, 0, 0, 0, 1.0, 0.5) + struct.pack(
+        "<Biiiff", 1, 0, 0, 0, 1.0, float("nan")
+    )
     z = [0, 0]
     script: list[tuple] = [
         ("sensors", 123456, [100000, -2000000], [5, -5], [100, -100], [0] * 10),
-        ("x", 1000, GS), ("x", 1000, C, ok), ("x", 1000, HB), ("x", 1000, EN),
-        ("x", 1500, HELLO, b"", 2), ("x", 1500, HELLO), ("x", 2000, C, ok),
-        ("x", 3000, EN), ("x", 4000, C, ok), ("x", 5000, C, clamp), ("x", 6000, C, ok[:-1]),
-        ("x", 7000, C, bytes(bad_mode)), ("x", 8000, C, nan_gain), ("x", 9000, 0x7F),
-        ("x", 9500, MsgType.STATE), ("x", 50000, HB), ("x", 150000, GS),
-        ("x", 150001, GS), ("x", 250001, GS), ("x", 250002, C, ok), ("x", 260000, HB),
-        ("sensors", 999999999, [2**31 - 1, -2**31], z, z, [0] * 10),
-        ("x", 270000, EN), ("x", 280000, C, clamp), ("x", 290000, ES), ("x", 300000, C, ok),
-        ("x", 310000, EN), ("x", 320000, C, ok), ("x", 330000, DIS), ("x", 340000, C, ok),
+        ("x", 1000, GS),
+        ("x", 1000, C, ok),
+        ("x", 1000, HB),
+        ("x", 1000, EN),
+        ("x", 1500, HELLO, b"", 2),
+        ("x", 1500, HELLO),
+        ("x", 2000, C, ok),
+        ("x", 3000, EN),
+        ("x", 4000, C, ok),
+        ("x", 5000, C, clamp),
+        ("x", 6000, C, ok[:-1]),
+        ("x", 7000, C, bytes(bad_mode)),
+        ("x", 8000, C, nan_gain),
+        ("x", 9000, 0x7F),
+        ("x", 9500, MsgType.STATE),
+        ("x", 50000, HB),
+        ("x", 150000, GS),
+        ("x", 150001, GS),
+        ("x", 250001, GS),
+        ("x", 250002, C, ok),
+        ("x", 260000, HB),
+        ("sensors", 999999999, [2**31 - 1, -(2**31)], z, z, [0] * 10),
+        ("x", 270000, EN),
+        ("x", 280000, C, clamp),
+        ("x", 290000, ES),
+        ("x", 300000, C, ok),
+        ("x", 310000, EN),
+        ("x", 320000, C, ok),
+        ("x", 330000, DIS),
+        ("x", 340000, C, ok),
         ("x", 350000, HELLO),
     ]
     out = session_lines("damping", cfg, False, script)
-    cfg_off = DeviceConfig(motor_count=2, watchdog_s=0.0, safe_mode=Mode.OFF,
-                           firmware_id="vectors-off", **lim)  # type: ignore[arg-type]
+    cfg_off = DeviceConfig(
+        motor_count=2, watchdog_s=0.0, safe_mode=Mode.OFF, firmware_id="vectors-off", **lim
+    )
     script_off: list[tuple] = [
         ("sensors", 5, [1, 2], [3, 4], [5, 6], [1, 2, 3, 1000000000, 4, 5, 6, 7, 8, 981000]),
-        ("x", 10, HELLO), ("x", 20, EN), ("x", 30, C, clamp), ("x", 10_000_000, C, ok),
-        ("x", 10_000_001, GS), ("x", 10_000_002, DIS),
+        ("x", 10, HELLO),
+        ("x", 20, EN),
+        ("x", 30, C, clamp),
+        ("x", 10_000_000, C, ok),
+        ("x", 10_000_001, GS),
+        ("x", 10_000_002, DIS),
     ]
     out += session_lines("off-imu-nowatchdog", cfg_off, True, script_off)
     return out
@@ -371,5 +431,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    _ = math
     sys.exit(main())
