@@ -96,3 +96,50 @@ def test_training_commands_run_for_real_name_the_extra(robot_venv: Path, tmp_pat
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []  # nothing created before the refusal
+
+
+def test_run_from_the_robot_install_drives_the_virtual_robot(robot_venv: Path,
+                                                             tmp_path: Path) -> None:
+    """The installed runtime, end to end: `robot-ppo serve` (this workstation venv: PyBullet
+    behind a pty) ← serial → `robot-ppo run` from the robot-only venv, which ends in the
+    safe stop with the motors confirmed disabled."""
+    import json
+    import signal
+
+    policy = _balancing_onnx(tmp_path)
+    serve = subprocess.Popen([sys.executable, "-m", "robot_ppo.cli", "serve", "--robot",
+                              "cartpole", "--port", "pty", "--watchdog-ms", "500"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert serve.stdout is not None
+        url = serve.stdout.readline().strip()
+        assert url.startswith("/dev/"), url
+        run = _run([str(robot_venv / "robot-ppo"), "run", "--policy", str(policy), "--port",
+                    url, "--duration", "1.0", "--rt-priority", "0", "--cpu", "-2",
+                    "--rate-margin", "20", "--link-timeout-ms", "600"], cwd=tmp_path,
+                   timeout=60)
+        assert run.returncode == 0, run.stdout + run.stderr
+        summary = json.loads(next(ln for ln in run.stdout.splitlines() if ln.startswith("{")))
+        assert summary["stop_reason"] == "duration" and summary["cycles"] >= 20
+        assert summary["final_device"]["disabled_confirmed"] is True
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=10)
+
+
+def _balancing_onnx(tmp_path: Path) -> Path:
+    """The linear balancing controller of the parity test, exported (here, with torch)."""
+    import numpy as np
+
+    from deploy.export import export_policy
+    from robot_ppo.spec import load_spec
+
+    from .test_parity_sim_serial import balancing_actor
+
+    spec = load_spec("cartpole")
+    obs = np.random.default_rng(0).uniform(-3.0, 3.0, size=(1500, 4))
+    path, _ = export_policy(balancing_actor(), obs_dim=4, act_dim=1, spec=spec,
+                            action_low=[-1.0], action_high=[1.0],
+                            out_path=tmp_path / "policy.onnx", parity_obs=obs,
+                            env_id=spec.gym_id)
+    return path  # type: ignore[no-any-return]
