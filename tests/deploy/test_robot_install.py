@@ -142,4 +142,4 @@ def _balancing_onnx(tmp_path: Path) -> Path:
                             action_low=[-1.0], action_high=[1.0],
                             out_path=tmp_path / "policy.onnx", parity_obs=obs,
                             env_id=spec.gym_id)
-    return path  # type: ignore[no-any-return]
+    return path
