@@ -292,11 +292,15 @@ def main(argv: list[str]) -> int:
 
     from robot_ppo.train.trainer import Trainer
 
-    prepare_run_dir(out, **_run_dir_rule(config, out))
     try:
         trainer = Trainer(config, source, out)
     except (gym.error.Error, ValueError) as exc:
         raise UserError(f"cannot build the environment {source.env_id!r}: {exc}") from None
+    try:  # only now, with every input checked, is an old run replaced (--overwrite)
+        prepare_run_dir(out, **_run_dir_rule(config, out))
+    except BaseException:
+        trainer.close_envs()
+        raise
     summary = trainer.run()
     print(f"trained {summary['env_steps']} env steps in {summary['wall_s']:.1f} s "
           f"({summary['env_steps_per_s']:.0f} steps/s); mean return "

@@ -100,7 +100,6 @@ class Trainer:
         self.source = source
         self.out_dir = out_dir
         self.on_iteration = on_iteration
-        check_writable(out_dir)
         set_torch_threads(config.torch_threads)
         seed_everything(config.seed)
         resume = load_checkpoint(config.resume) if config.resume is not None else None
@@ -187,6 +186,18 @@ class Trainer:
         # env-reported info["episode_metrics"] (e.g. adr/entropy), averaged like returns
         self.episode_metrics: deque[dict[str, float]] = deque(
             maxlen=max(1, config.return_window))
+        # last: every input is checked before the run directory is created (issue 25 item 4)
+        try:
+            check_writable(out_dir)
+        except UserError:
+            self.close_envs()
+            raise
+
+    def close_envs(self) -> None:
+        """Close the env workers and probes (run() does this itself when it ends)."""
+        self.venv.close()
+        if self.probes is not None:
+            self.probes.close()
 
     # ---- files --------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:

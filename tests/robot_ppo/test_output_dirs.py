@@ -190,3 +190,19 @@ def test_export_to_a_directory_is_a_clear_error(tmp_path: Path,
                      str(tmp_path / "policies")]) == 2
     line = _one_line_error(capsys.readouterr().err)
     assert "is a directory" in line and "-o" in line
+
+
+def test_train_creates_nothing_when_an_input_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The resumed checkpoint does not fit the env: found before --out is created."""
+    from robot_ppo.algo.policy import ActorCritic
+    from robot_ppo.train.checkpoint import save_checkpoint
+
+    ck = save_checkpoint(tmp_path / "pendulum.pt", model=ActorCritic(3, 1, hidden=(8,)),
+                         optimizer=None, config={}, env_id="Pendulum-v1", action_low=[-2.0],
+                         action_high=[2.0], env_steps=0, iteration=0)
+    out = tmp_path / "new-run"
+    assert cli_main(["train", "--env", "MountainCarContinuous-v0", *TINY[2:], "--resume",
+                     str(ck), "--out", str(out)]) == 2
+    assert "obs_dim" in _one_line_error(capsys.readouterr().err)
+    assert not out.exists()
