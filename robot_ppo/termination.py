@@ -91,25 +91,25 @@ class Termination:
         return False
 
     def reason(self, state: RobotState) -> str:
-        """'' while the task goes on, else what ended it ("pole angle +2.10 rad beyond
+        """'' while the task goes on, else what ended it ("pole angle +2.100 rad beyond
         ±0.2 rad", "roll +0.71 rad beyond ±0.6")."""
         q = state.q
         for b in self.bounds:
             v = float(q[b.index])
             if not abs(v) <= b.limit:  # NaN ends it too
-                return f"{b.what} {v:+.2f} {b.unit} beyond ±{b.limit:g} {b.unit}"
+                return f"{b.what} {v:+.3f} {b.unit} beyond ±{b.limit:g} {b.unit}"
         if self.tilt is not None and state.base_quat is not None:
             return self.tilt.exceeded(np.asarray(state.base_quat))
         return ""
 
     def outside_start(self, state: RobotState) -> str:
-        """'' inside the start envelope, else why not ("pole angle 2.10 rad outside the
+        """'' inside the start envelope, else why not ("pole angle +2.100 rad outside the
         task's start envelope ±0.2 rad")."""
         q = state.q
         for b in self.bounds:
             v = float(q[b.index])
             if not abs(v) <= b.limit:
-                return (f"{b.what} {v:+.2f} {b.unit} outside the task's start envelope "
+                return (f"{b.what} {v:+.3f} {b.unit} outside the task's start envelope "
                         f"±{b.limit:g} {b.unit}")
         if self.tilt is not None and state.base_quat is not None:
             why = self.tilt.exceeded(np.asarray(state.base_quat))

@@ -31,10 +31,10 @@ def test_balance_bounds_from_the_task_params() -> None:
     assert t.active
     assert not t.terminated(_state([2.39, 0.19]))
     assert t.terminated(_state([0.0, 0.21])) and t.terminated(_state([-2.41, 0.0]))
-    assert t.reason(_state([0.0, 2.1])) == "pole angle +2.10 rad beyond ±0.2 rad"
-    assert t.reason(_state([-2.5, 0.0])) == "cart position -2.50 m beyond ±2.4 m"
+    assert t.reason(_state([0.0, 2.1])) == "pole angle +2.100 rad beyond ±0.2 rad"
+    assert t.reason(_state([-2.5, 0.0])) == "cart position -2.500 m beyond ±2.4 m"
     assert t.outside_start(_state([0.0, 2.1])) == \
-        "pole angle +2.10 rad outside the task's start envelope ±0.2 rad"
+        "pole angle +2.100 rad outside the task's start envelope ±0.2 rad"
     assert t.outside_start(_state([1.0, -0.1])) == ""
 
 
