@@ -74,16 +74,18 @@ def test_unreachable_postgres_says_so(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_missing_driver_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    try:
-        import pymysql  # noqa: F401
-        pytest.skip("pymysql is installed here; the missing-driver case cannot be shown")
-    except ImportError:
-        pass
+    import importlib.util
+    if importlib.util.find_spec("pymysql") or importlib.util.find_spec("MySQLdb"):
+        pytest.skip("a MySQL driver is installed here; the missing-driver case cannot be shown")
     rc, err = _tune(["--storage", "mysql://u:p@127.0.0.1/db", "--out", str(tmp_path / "o")],
                     capsys)
     assert rc == 2
-    assert "needs the database driver 'pymysql'" in _one_line(err)
+    assert "needs a database driver ('pymysql' or 'MySQLdb')" in _one_line(err)
     assert "pip install PyMySQL" in err
+    rc, err = _tune(["--storage", "mysql+pymysql://u:p@127.0.0.1/db", "--out",
+                     str(tmp_path / "o")], capsys)
+    assert rc == 2 and "needs the database driver 'pymysql'" in _one_line(err)
+    assert not (tmp_path / "o").exists()
 
 
 def test_non_empty_out_is_refused_and_kept(tmp_path: Path,
