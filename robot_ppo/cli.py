@@ -29,12 +29,15 @@ COMMANDS: dict[str, str] = {
 
 
 ROBOT_EXTRA_MODULES = ("onnxruntime", "serial")
-"""Modules the robot-only install (`robot_ppo[robot]`) provides; anything else is `[train]`."""
+"""Modules the robot-only install (`robot_ppo[robot]`) provides; anything else is `[train]`
+(or `[tune]` for TUNE_EXTRA_MODULES)."""
+TUNE_EXTRA_MODULES = ("optuna", "cmaes")
 
 COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
     "demo": ("torch", "pybullet", "onnx"), "train": ("torch", "gymnasium", "pybullet"),
     "plot": ("matplotlib",), "eval": ("torch", "pybullet"), "export": ("torch", "onnx"),
     "serve": ("pybullet",), "run": ("onnxruntime", "serial"), "finetune": ("torch",),
+    "tune": ("torch", "optuna"),
 }
 """Modules each command imports beyond the light core, once past its option parsing: its
 `--help` works without them (in the robot-only install too) and then names the extra."""
@@ -47,7 +50,9 @@ def _install_hint(extra: str) -> str:
 
 
 def _extra(module: str) -> str:
-    return "robot" if module in ROBOT_EXTRA_MODULES else "train"
+    if module in ROBOT_EXTRA_MODULES:
+        return "robot"
+    return "tune" if module in TUNE_EXTRA_MODULES else "train"
 
 
 def _missing_note(name: str) -> str | None:
