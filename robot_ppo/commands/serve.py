@@ -59,6 +59,9 @@ class ServeConfig:
     """Fault injection: stop answering after this many replies."""
     disconnect_after: int | None = None
     """Fault injection: close the port after this many replies."""
+    device: Literal["python", "c"] = "python"
+    """Device logic behind the port: python (firmware_bridge/device.py) or c (the C firmware
+    core of firmware_bridge/firmware/, built with cmake and a C compiler on first use)."""
 
 
 DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
@@ -88,9 +91,19 @@ def main(argv: list[str]) -> int:
         transport = open_transport(cfg.port)
     except (ValueError, OSError) as exc:
         raise UserError(f"cannot open port {cfg.port!r}: {exc}") from None
-    server = DeviceServer(Device(config, plant), transport,
-                          mode="lockstep" if cfg.lockstep else "realtime", faults=faults,
-                          latency_ms=cfg.latency_ms, hold_until_enable=cfg.hold)
+    server_kw = dict(mode="lockstep" if cfg.lockstep else "realtime", faults=faults,
+                     latency_ms=cfg.latency_ms, hold_until_enable=cfg.hold)
+    if cfg.device == "c":
+        from firmware_bridge.c_device import FirmwareBuildError, c_device_server
+
+        try:
+            server = c_device_server(config, plant, transport, **server_kw)
+        except FirmwareBuildError as exc:
+            transport.close()
+            plant.close()
+            raise UserError(f"{exc}. Or serve with --device python.") from None
+    else:
+        server = DeviceServer(Device(config, plant), transport, **server_kw)  # type: ignore[arg-type]
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         server.stop()
@@ -103,7 +116,8 @@ def main(argv: list[str]) -> int:
         f" + {sensed} sensed-only joint{'s' * (sensed != 1)}" if sensed else "")
     print(f"robot-ppo serve: {spec.name} ({joints}, "
           f"{spec.rates.control_hz:g} Hz, dynamics {cfg.dynamics}, "
-          f"{'lockstep' if cfg.lockstep else 'realtime'}) on {server.url}", file=sys.stderr,
+          f"{'lockstep' if cfg.lockstep else 'realtime'}, {cfg.device} device) on {server.url}",
+          file=sys.stderr,
           flush=True)
     try:
         server.serve(cfg.duration)
