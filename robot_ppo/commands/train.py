@@ -260,7 +260,7 @@ TRAIN_WAYS_OUT = ("choose a new --out, continue that run with --resume DIR/check
                   "--out DIR, or replace it with --overwrite")
 
 
-def _run_dir_rule(config: Any, out: Path) -> dict[str, Any]:
+def _run_dir_rule(config: Any) -> dict[str, Any]:
     """Keyword arguments of robot_ppo/run_dir.py's check for this run's --out."""
     return {"overwrite": config.overwrite, "ways_out": TRAIN_WAYS_OUT,
             "continuing": Path(config.resume).parent if config.resume is not None else None,
@@ -273,7 +273,7 @@ def main(argv: list[str]) -> int:
     config = parse(argv)
     validate(config)
     if config.out is not None:  # before any env is built or any file written
-        check_run_dir(Path(config.out), **_run_dir_rule(config, Path(config.out)))
+        check_run_dir(Path(config.out), **_run_dir_rule(config))
     if config.env:
         source = _gym_source(config.env)
     else:
@@ -297,7 +297,7 @@ def main(argv: list[str]) -> int:
     except (gym.error.Error, ValueError) as exc:
         raise UserError(f"cannot build the environment {source.env_id!r}: {exc}") from None
     try:  # only now, with every input checked, is an old run replaced (--overwrite)
-        prepare_run_dir(out, **_run_dir_rule(config, out))
+        prepare_run_dir(out, **_run_dir_rule(config))
     except BaseException:
         trainer.close_envs()
         raise
