@@ -305,8 +305,9 @@ class Runtime:
         self.enabled_once = True
         try:
             ds = self.link.bus.enable()
-        except DeviceFault as exc:
-            raise UserError(f"the controller refused to enable: {exc}") from None
+        except DeviceFault as exc:  # it answered, not enabled: a device fault like any other
+            self._stop(f"the controller refused to enable: {exc}", fault=True)
+            return
         except BusTimeout:
             self.link.timeouts += 1
             self._stop(f"link: no reply to ENABLE within {self.link.bus.timeout_s * 1e3:g} ms",

@@ -50,7 +50,8 @@ class RecordingPlant(IdealPlant):
 @contextmanager
 def virtual_controller(spec: RobotSpec, mode: str = "realtime", period_s: float | None = None,
                        faults: FaultConfig | None = None, watchdog_s: float = 0.5,
-                       spec_hash: bytes | None = None) -> Iterator[DeviceServer]:
+                       spec_hash: bytes | None = None,
+                       device_cls: type[CountingDevice] | None = None) -> Iterator[DeviceServer]:
     n = spec.n_joints
     plant = RecordingPlant(n, control_period_s=period_s or 1.0 / spec.rates.control_hz,
                        inertia=1.0, damping=0.5, tau_max=max(j.effort_limit for j in spec.joints))
@@ -63,7 +64,7 @@ def virtual_controller(spec: RobotSpec, mode: str = "realtime", period_s: float 
         watchdog_s=watchdog_s,
         spec_hash=wire_spec_hash(spec) if spec_hash is None else spec_hash,
     )
-    server = DeviceServer(CountingDevice(cfg, plant), open_transport("pty"),
+    server = DeviceServer((device_cls or CountingDevice)(cfg, plant), open_transport("pty"),
                           mode=mode, faults=faults)  # type: ignore[arg-type]
     server.start()
     try:
