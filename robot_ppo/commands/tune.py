@@ -23,7 +23,8 @@ step budget, is evaluated with `robot-ppo eval`'s code on the way (the pruner st
 trials early), and scores the objective. Writes into DIR: the study (study.db by default),
 trials/<n>/ (each trial's run), best.yaml (train it: robot-ppo train --config DIR/best.yaml),
 trials.csv and plots/*.png. Re-running the same command resumes the study; a second process
-with the same --study and --storage joins it.
+with the same --study and --storage joins it. --config FILE and --set KEY=VALUE take
+`robot-ppo train`'s options (its --help lists them), fixed for every trial.
 
 examples:
   robot-ppo tune --robot cartpole --trials 8 --jobs 2 --out runs/tune-cartpole

@@ -22,7 +22,9 @@ class TuneConfig:
     """Trials the study should hold when this command ends (finished, pruned or failed ones,
     counted over every process that shares the study, earlier runs included)."""
     jobs: int = 1
-    """Trials run at once, each in a process of its own with cores/jobs torch threads."""
+    """Trials run at once, each in a process of its own (1: in this process), with train's
+    torch_threads (default 1; --set torch_threads=N) torch threads and its envs stepped in
+    that process (workers 0 unless --set workers=W)."""
     out: Path | None = None
     """Output directory: the study (SQLite by default), trials/<n>/ run directories,
     best.yaml, trials.csv, the plots. Default: runs/tune-<robot-or-env>-<timestamp>."""

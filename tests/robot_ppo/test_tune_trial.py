@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ FIXED = TrainConfig(robot="cartpole", steps=1024, envs=2, rollout_steps=128, pro
 SPACE = parse_space({"params": {"lr": {"low": 1e-4, "high": 1e-3, "log": True}}}, "test")
 
 
-class AlwaysPrune(optuna.pruners.BasePruner):  # type: ignore[misc]
+class AlwaysPrune(optuna.pruners.BasePruner):  # type: ignore[misc,name-defined]
     def prune(self, study: object, trial: object) -> bool:
         return True
 
@@ -35,7 +36,7 @@ def _job(tmp_path: Path, kind: str = "return", threshold: float | None = None,
                     out=tmp_path)
 
 
-def _one_trial(job: TrialJob, direction: str, pruner: object | None = None) -> object:
+def _one_trial(job: TrialJob, direction: str, pruner: object | None = None) -> Any:
     study = optuna.create_study(direction=direction, pruner=pruner)
     study.optimize(functools.partial(run_trial, job), n_trials=1)
     return study.trials[0]
