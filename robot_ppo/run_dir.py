@@ -45,7 +45,8 @@ def check_run_dir(out: Path, *, overwrite: bool, ways_out: str, continuing: Path
                   inputs: Sequence[Path] = (), forbidden: Path | None = None,
                   forbidden_why: str = "") -> None:
     """UserError unless `out` may receive a run. `ways_out`: the command's own options, for
-    the message (e.g. "choose a new --out, or give --overwrite"); `continuing`: the
+    the message (e.g. "choose a new --out, or give --overwrite"; `{out}` becomes the
+    directory); `continuing`: the
     directory of the checkpoint that --resume continues (may be `out` itself);
     `inputs`: files and directories the command reads (never removed by --overwrite);
     `forbidden`: a directory never to write into, even with --overwrite (why: its reason).
@@ -68,7 +69,7 @@ def check_run_dir(out: Path, *, overwrite: bool, ways_out: str, continuing: Path
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
     if not overwrite:
         raise UserError(f"the output directory {str(out)!r} already holds files ({shown}); "
-                        f"nothing was changed. To keep them, {ways_out}.")
+                        f"nothing was changed: {ways_out.format(out=out)}.")
     cwd = Path.cwd().resolve()
     if _inside(cwd, real):
         raise UserError(f"--overwrite will not clear {str(out)!r}: it is the working "

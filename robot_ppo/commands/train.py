@@ -256,8 +256,8 @@ def validate(config: Any) -> None:
                             f"it moves: {', '.join(moved)}")
 
 
-TRAIN_WAYS_OUT = ("choose a new --out, continue that run with --resume DIR/checkpoint.pt "
-                  "--out DIR, or replace it with --overwrite")
+TRAIN_WAYS_OUT = ("choose a new --out, continue that run with --resume {out}/checkpoint.pt "
+                  "--out {out}, or replace it with --overwrite")
 
 
 def _run_dir_rule(config: Any) -> dict[str, Any]:
