@@ -115,6 +115,14 @@ def validate(cfg: RunConfig) -> None:
         what = "is a directory" if cfg.policy.is_dir() else "does not exist"
         raise UserError(f"--policy {str(cfg.policy)!r}: the policy file {what}; pass the "
                         ".onnx file written by `robot-ppo export`.")
+    # the files written at the end of the run: a bad path found then would lose the report
+    if cfg.stats_file:
+        stats = Path(cfg.stats_file)
+        _check(not stats.is_dir() and stats.parent.is_dir(), "stats_file", cfg.stats_file,
+               "a file in an existing directory ('' = print only)")
+    if cfg.log_dir:
+        _check(Path(cfg.log_dir).is_dir() or not Path(cfg.log_dir).exists(), "log_dir",
+               cfg.log_dir, "a directory (it is created if missing)")
     nonneg = ("duration", "ramp_s", "standby_s", "start_timeout_s", "damping_s", "explore",
               "joint_limit_margin", "damping_kd", "spin_us", "nan_hold_cycles", "seed")
     for name in nonneg:

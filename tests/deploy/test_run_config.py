@@ -33,6 +33,9 @@ BAD = [
     ("cpu", -3, "--cpu -3: must be a CPU number"),
     ("baudrate", 0, "--baudrate 0: must be > 0"),
     ("joint_limit_margin", -0.1, "--joint-limit-margin -0.1: must be >= 0"),
+    ("stats_file", "/nonexistent-dir/stats.json", "must be a file in an existing directory"),
+    ("stats_file", "/tmp", "must be a file in an existing directory"),
+    ("log_dir", "/etc/hostname", "must be a directory"),
 ]
 
 
@@ -50,8 +53,8 @@ def test_bad_option_refused_before_the_port_is_opened(
         option: str, value: object, message: str, cartpole_onnx: Path, tmp_path: Path,
         listening_pty: tuple[str, int]) -> None:
     url, master = listening_pty
-    cfg = RunConfig(policy=cartpole_onnx, port=url, stats_file=str(tmp_path / "s.json"),
-                    quiet=True, **{option: value})  # type: ignore[arg-type]
+    kw: dict[str, object] = {"stats_file": str(tmp_path / "s.json"), option: value}
+    cfg = RunConfig(policy=cartpole_onnx, port=url, quiet=True, **kw)  # type: ignore[arg-type]
     t0 = time.monotonic()
     with pytest.raises(UserError) as exc:
         Runtime(cfg).run()
