@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "run": "Run an ONNX policy on a robot over serial (the on-robot runtime).",
     "finetune": "Fine-tune a checkpoint on rollouts recorded on the robot.",
     "tune": "Search training hyperparameters with Optuna, on one machine or many.",
+    "firmware-config": "Write a robot's robot_config.h for the C firmware core (limits, hash).",
 }
 
 
@@ -37,7 +38,7 @@ COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
     "demo": ("torch", "pybullet", "onnx"), "train": ("torch", "gymnasium", "pybullet"),
     "plot": ("matplotlib",), "eval": ("torch", "pybullet"), "export": ("torch", "onnx"),
     "serve": ("pybullet",), "run": ("onnxruntime", "serial"), "finetune": ("torch",),
-    "tune": ("torch", "optuna"),
+    "tune": ("torch", "optuna"), "firmware-config": ("pybullet",),
 }
 """Modules each command imports beyond the light core, once past its option parsing: its
 `--help` works without them (in the robot-only install too) and then names the extra."""
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        module = importlib.import_module(f"robot_ppo.commands.{name}")
+        module = importlib.import_module(f"robot_ppo.commands.{name.replace('-', '_')}")
         return int(module.main(rest) or 0)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         if exc.code in (0, None) and ("-h" in rest or "--help" in rest) \
