@@ -1,5 +1,6 @@
 """Fall detection, one rule for simulation and robot: the walk task ends an episode with it
-and the runtime stops into damping with it.
+and the runtime stops into damping with it (both through robot_ppo/termination.py, which
+holds every task's termination rule).
 
 A floating-base robot with an IMU has fallen when |roll| > max_roll or |pitch| > max_pitch
 (rad; `task.params.max_roll` / `max_pitch`, default 0.8 ≈ 46°), roll and pitch being the
