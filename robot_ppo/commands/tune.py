@@ -77,16 +77,31 @@ def _checks(cfg: TuneConfig) -> None:
             raise UserError(message)
 
 
+TASK_METRICS = {"balance": ("mean_return",), "reach": ("mean_return", "success_rate"),
+                "walk": ("mean_return", "mean_performance", "success_rate")}
+"""The --metric values each task's evaluation reports (robot-ppo eval)."""
+
+
 def _robot_facts(cfg: TuneConfig) -> tuple[str, float | None]:
-    """The robot's name (for default names and its space) and its best possible return where
-    the task defines one (balance: +1 per step, so episode_steps). Checks --eval-dynamics."""
+    """The robot's name (for default names and its space) and the best possible value of
+    --metric where the task defines one (balance: +1 per step, so episode_steps; scores and
+    rates: 1). Checks --eval-dynamics and --metric."""
     if cfg.env:
+        if cfg.metric != "mean_return":
+            raise UserError(f"--metric {cfg.metric} is a robot task's score; a gymnasium env "
+                            "(--env) is scored by mean_return")
         return cfg.env.replace("/", "_"), None
     from robot_ppo.spec import load_spec
     from sim.dynamics import resolve_dynamics
 
     spec = load_spec(cfg.robot or "cartpole")
     resolve_dynamics(spec, cfg.eval_dynamics)  # an unknown set or a bad file fails here
+    known = TASK_METRICS.get(spec.task.name, ("mean_return",))
+    if cfg.metric not in known:
+        raise UserError(f"--metric {cfg.metric}: the {spec.task.name} task's evaluation does "
+                        f"not report it; it reports {', '.join(known)}")
+    if cfg.metric != "mean_return":
+        return spec.name, 1.0
     best = float(spec.task.episode_steps) if spec.task.name == "balance" else None
     return spec.name, best
 
@@ -103,17 +118,23 @@ def _budgets(cfg: TuneConfig, fixed: Any, given: set[str], space: Any) -> tuple[
 def _open_study(cfg: TuneConfig, storage: Any, name: str, objective: Any) -> Any:
     import optuna
 
-    want = {"kind": objective.kind, "threshold": objective.threshold}
+    want = {"kind": objective.kind, "threshold": objective.threshold,
+            "metric": objective.metric}
     study = optuna.create_study(study_name=name, storage=storage, load_if_exists=True,
                                 direction=objective.direction)
     held = study.user_attrs.get("objective")
+    if held is not None and held != want:
+        raise UserError(f"study {name!r} in this storage was started with --objective "
+                        f"{held['kind']} --metric {held.get('metric', 'mean_return')}"
+                        + (f" --threshold {held['threshold']:g}"
+                           if held.get("threshold") is not None else "")
+                        + "; give the same, or another --study")
+    if study.direction.name.lower() != objective.direction:
+        raise UserError(f"study {name!r} in this storage {study.direction.name.lower()}s its "
+                        f"value, and --objective {objective.kind} would "
+                        f"{objective.direction} it; give another --study")
     if held is None:
         study.set_user_attr("objective", want)
-    elif held != want:
-        raise UserError(f"study {name!r} in this storage was started with --objective "
-                        f"{held['kind']}" + (f" --threshold {held['threshold']:g}"
-                                             if held.get("threshold") is not None else "")
-                        + "; give the same, or another --study")
     return study
 
 
@@ -135,7 +156,7 @@ def main(argv: list[str]) -> int:
     cfg, fixed, given = parse(argv)
     _checks(cfg)
     name, max_return = _robot_facts(cfg)
-    objective = make_objective(cfg.objective, cfg.threshold, max_return)
+    objective = make_objective(cfg.objective, cfg.threshold, max_return, cfg.metric)
     space = load_space(cfg.space or default_space_path(None if cfg.env else name))
     budget, every, warmup = _budgets(cfg, fixed, given, space)
     local = {"out": None, "progress": False, "tensorboard": False, "checkpoint_every": 0}
@@ -173,7 +194,8 @@ def main(argv: list[str]) -> int:
           file=log)
     plan = WorkerPlan(job=TrialJob(fixed=fixed, space=space, objective=objective,
                                    plan=EvalPlan(cfg.eval_episodes, cfg.eval_dynamics,
-                                                 cfg.eval_seed, every), out=out.resolve()),
+                                                 cfg.eval_seed, every, cfg.metric),
+                                   out=out.resolve()),
                       storage=spec, study=study_name, trials=cfg.trials, sampler=cfg.sampler,
                       pruner=cfg.pruner, seed=cfg.seed, startup_trials=cfg.startup_trials,
                       warmup_steps=warmup)

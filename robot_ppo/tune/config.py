@@ -39,11 +39,16 @@ class TuneConfig:
     """Search-space YAML (docs/tuning.md). Default: the robot's space shipped in
     robot_ppo/tune/spaces/ (default.yaml for --env and robots without one)."""
     objective: Literal["return", "steps", "seconds"] = "return"
-    """return: maximize the evaluation return after the step budget; steps / seconds:
-    minimize the env steps / training seconds until the evaluation return reaches
+    """return: maximize the evaluation score (--metric) after the step budget; steps /
+    seconds: minimize the env steps / training seconds until the evaluation score reaches
     --threshold."""
+    metric: Literal["mean_return", "mean_performance", "success_rate"] = "mean_return"
+    """What an evaluation scores (higher is better): mean_return; mean_performance, the walk
+    task's episode score in [0, 1] (fraction survived x fraction of the commanded speed
+    delivered, 0 standing still); success_rate (walk, reach). --env: mean_return only."""
     threshold: float | None = None
-    """Evaluation return that counts as solved (needed by --objective steps and seconds)."""
+    """Evaluation score (--metric) that counts as solved (needed by --objective steps and
+    seconds)."""
     budget: int | None = None
     """Env steps each trial trains for at most. Default: `steps` from --config/--set when
     given, else the space file's budget, else train's default for the robot."""

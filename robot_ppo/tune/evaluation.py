@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from robot_ppo.errors import UserError
+
 
 @dataclass(frozen=True)
 class EvalPlan:
@@ -21,15 +23,20 @@ class EvalPlan:
     seed: int
     every: int
     """Env steps between evaluations (the last iteration is always evaluated)."""
+    metric: str = "mean_return"
+    """The key of `robot-ppo eval`'s result that scores the trial."""
 
 
 def evaluate_checkpoint(checkpoint: Path, plan: EvalPlan, env_id: str | None) -> float:
-    """Mean return of `plan.episodes` episodes of the checkpoint's deterministic policy."""
+    """`plan.metric` over `plan.episodes` episodes of the checkpoint's deterministic policy."""
     if env_id is None:
         from robot_ppo.commands.eval import EvalConfig, evaluate
         result = evaluate(EvalConfig(checkpoint=checkpoint, episodes=plan.episodes,
                                      dynamics=plan.dynamics, seed=plan.seed))
-        return float(result["mean_return"])
+        if plan.metric not in result:
+            raise UserError(f"--metric {plan.metric}: this task's evaluation does not report "
+                            f"it; use mean_return")
+        return float(result[plan.metric])
     return _gym_mean_return(checkpoint, plan, env_id)
 
 

@@ -22,6 +22,8 @@ class Objective:
     kind: str
     """"return", "steps" or "seconds"."""
     threshold: float | None = None
+    metric: str = "mean_return"
+    """The evaluation score (`robot-ppo eval`'s result key); "return" below means it."""
 
     @property
     def direction(self) -> str:
@@ -29,9 +31,9 @@ class Objective:
 
     def describe(self) -> str:
         if self.kind == "return":
-            return "evaluation return after the budget (maximize)"
+            return f"evaluation {self.metric} after the budget (maximize)"
         unit = "env steps" if self.kind == "steps" else "training seconds"
-        return f"{unit} to an evaluation return >= {self.threshold:g} (minimize)"
+        return f"{unit} to an evaluation {self.metric} >= {self.threshold:g} (minimize)"
 
     def intermediate(self, mean_return: float) -> float:
         return mean_return if self.kind == "return" else -mean_return
@@ -53,13 +55,15 @@ class Objective:
         return budget * (1.0 + shortfall)
 
 
-def make_objective(kind: str, threshold: float | None, max_return: float | None) -> Objective:
+def make_objective(kind: str, threshold: float | None, max_return: float | None,
+                   metric: str = "mean_return") -> Objective:
     """The objective, refused before any trial when the threshold is missing or cannot be
-    reached (`max_return`: the task's best possible return, where known)."""
+    reached (`max_return`: the best possible value of `metric` on the task, where known)."""
     if kind in ("steps", "seconds") and threshold is None:
-        raise UserError(f"--objective {kind} needs --threshold RETURN (the evaluation return "
-                        "that counts as solved, e.g. 475 for the cartpole)")
+        raise UserError(f"--objective {kind} needs --threshold SCORE (the evaluation {metric} "
+                        "that counts as solved, e.g. 475 for the cartpole's mean_return)")
     if threshold is not None and max_return is not None and threshold > max_return:
+        what = "return" if metric == "mean_return" else metric
         raise UserError(f"--threshold {threshold:g} cannot be reached: the task's best "
-                        f"possible return is {max_return:g}; choose a threshold at or below it")
-    return Objective(kind, threshold)
+                        f"possible {what} is {max_return:g}; choose a threshold at or below it")
+    return Objective(kind, threshold, metric)

@@ -57,6 +57,32 @@ def test_threshold_above_the_tasks_best_return(
     assert not (tmp_path / "out").exists()
 
 
+def test_metric_the_task_does_not_report_and_its_bound(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, err = _tune(["--metric", "mean_performance", "--out", str(tmp_path / "out")], capsys)
+    assert rc == 2 and "the balance task's evaluation does not report it" in _one_line(err)
+    rc = main(["tune", "--robot", "quadruped", "--metric", "mean_performance", "--objective",
+               "steps", "--threshold", "1.5", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "best possible mean_performance is 1" in _one_line(err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_study_keeps_its_objective(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    optuna = pytest.importorskip("optuna")
+    out = tmp_path / "out"
+    out.mkdir()
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    study.set_user_attr("objective", {"kind": "return", "threshold": None,
+                                      "metric": "mean_return"})
+    rc, err = _tune(["--study", "s", "--storage", storage, "--objective", "steps",
+                     "--threshold", "400", "--out", str(out)], capsys)
+    assert rc == 2
+    assert "was started with --objective return --metric mean_return" in _one_line(err)
+    assert len(optuna.load_study(study_name="s", storage=storage).trials) == 0
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
