@@ -113,7 +113,9 @@ def test_nan_on_the_first_cycle_sends_nothing_to_the_sensed_only_joint(
     monkeypatch.setattr(Runtime, "_enable_and_ramp", enable)
     with virtual_controller(cartpole) as srv:
         plant = srv.device.plant
-        plant.q = np.array([0.0, 0.1])  # type: ignore[attr-defined]
+        for _ in range(5):  # repeated: the server thread steps the plant meanwhile
+            plant.q = np.array([0.0, 0.1])  # type: ignore[attr-defined]
+            time.sleep(0.01)
         s = Runtime(cfg(cartpole_onnx, srv.url, tmp_path, duration=2.0,
                         nan_hold_cycles=3)).run()
         cmds = srv.device.host_commands  # type: ignore[attr-defined]

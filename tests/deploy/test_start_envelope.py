@@ -22,12 +22,20 @@ from .test_runtime import assert_commands_within_limits, cfg
 pytest.importorskip("sim")
 
 
+def place(plant: object, q: list[float]) -> None:
+    """Put the ideal plant's joints at `q`, at rest. Repeated for a few periods: the server
+    thread steps the plant meanwhile and may write back the state it read just before."""
+    for _ in range(5):
+        plant.q, plant.qd = np.array(q), np.zeros(len(q))  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
 def test_fallen_pole_is_refused_without_enabling(tmp_path: Path, cartpole_onnx: Path) -> None:
     """The simulated pole is released at once (no hold) and has fallen when the runtime
     connects: it waits the bounded start timeout, says why, and refuses; nothing enabled."""
     said: list[str] = []
     with pybullet_controller("cartpole", hold=False) as srv:
-        time.sleep(1.5)  # the free pole is past 0.7 rad after 1 s and swings down
+        time.sleep(1.2)  # the free pole is past 0.7 rad after 1 s and swings down
         t0 = time.monotonic()
         s = Runtime(cfg(cartpole_onnx, srv.url, tmp_path, start_timeout_s=0.6,
                         log_dir=str(tmp_path / "logs")), log=said.append).run()
@@ -49,11 +57,11 @@ def test_operator_sets_the_robot_up_while_it_waits(tmp_path: Path, cartpole_onnx
     said: list[str] = []
     with virtual_controller(cartpole) as srv:
         plant = srv.device.plant
-        plant.q = np.array([0.0, 1.0])  # type: ignore[attr-defined]  # the pole lies down
+        place(plant, [0.0, 1.0])  # the pole lies down
 
         def set_up() -> None:
             time.sleep(0.5)
-            plant.q = np.zeros(2)  # type: ignore[attr-defined]
+            place(plant, [0.0, 0.0])
 
         threading.Thread(target=set_up, daemon=True).start()
         s = Runtime(cfg(cartpole_onnx, srv.url, tmp_path, start_timeout_s=10.0,
@@ -69,7 +77,7 @@ def test_joint_beyond_its_limit_is_refused_then_a_fault_while_running(
     # fall_guard off: the balance rule (|cart| > 2.4) would catch the cart first
     with virtual_controller(cartpole) as srv:
         plant = srv.device.plant
-        plant.q = np.array([2.6, 0.0])  # type: ignore[attr-defined]
+        place(plant, [2.6, 0.0])
         s = Runtime(cfg(cartpole_onnx, srv.url, tmp_path, start_timeout_s=0.2,
                         fall_guard=False)).run()
         assert srv.device.enables == 0  # type: ignore[attr-defined]
@@ -77,7 +85,7 @@ def test_joint_beyond_its_limit_is_refused_then_a_fault_while_running(
             "refused to start: joint slider_to_cart at +2.600 beyond its limits [-2.4, 2.4] "
             "(margin 0.05)"), s["stop_reason"]
         # from the rail's middle the saturated policy drives the cart off its end
-        plant.q, plant.qd = np.zeros(2), np.zeros(2)  # type: ignore[attr-defined]
+        place(plant, [0.0, 0.0])
         s = Runtime(cfg(cartpole_onnx, srv.url, tmp_path, duration=5.0, fall_guard=False,
                         log_dir=str(tmp_path / "logs"))).run()
         assert not srv.device.enabled
