@@ -170,8 +170,8 @@ def main() -> int:
     ckpt = args.checkpoint
     if ckpt is None:
         sh([*CLI, "train", "--robot", ROBOT, "--dynamics", "nominal", "--steps",
-            str(args.train_steps), "--out", str(out / "nominal"), "--progress", "false",
-            "--torch-threads", "1"])
+            str(args.train_steps), "--out", str(out / "nominal"), "--overwrite",
+            "--progress", "false", "--torch-threads", "1"])
         ckpt = out / "nominal" / "checkpoint.pt"
     policy = out / "reference.onnx"
     sh([*CLI, "export", "--checkpoint", str(ckpt), "--output", str(policy),
@@ -185,7 +185,7 @@ def main() -> int:
                       args.explore, 2000, common[1])
     print(f"exploring episodes (scale {args.explore}): mean return {np.mean(logged):.1f}")
     sh([*CLI, "finetune", "--checkpoint", str(ckpt), "--rollouts",
-        str(out / "explore_logs"), "--out", str(out / "finetuned"), "--kl-bound",
+        str(out / "explore_logs"), "--out", str(out / "finetuned"), "--overwrite", "--kl-bound",
         str(args.kl_bound), *args.finetune_args.split()])
     new_ckpt = out / "finetuned" / "checkpoint.pt"
     new_policy = out / "finetuned.onnx"

@@ -128,9 +128,12 @@ def train(robot: str, variant: str, spec: str, run: Path, steps: int, seed: int,
                                f"a checkpoint of fewer than {steps} steps: give this row a "
                                f"larger --steps")
         resume = ["--resume", str(init / "checkpoint.pt")]
+    # a run directory that holds a shorter or unfinished run is the bench's own: train anew
+    overwrite = ["--overwrite"] if run.is_dir() and any(run.iterdir()) else []
     t = time.time()
     sh([*NICE, *CLI, "train", "--robot", spec, "--dynamics", v.dynamics, "--steps", str(steps),
-        "--seed", str(seed), "--out", str(run), "--tensorboard", "false", *resume, *v.extra])
+        "--seed", str(seed), "--out", str(run), "--tensorboard", "false", *resume, *overwrite,
+        *v.extra])
     return round(time.time() - t, 1)
 
 

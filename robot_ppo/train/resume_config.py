@@ -25,7 +25,7 @@ from robot_ppo.errors import UserError
 from robot_ppo.train.config import TrainConfig
 
 RUN_LOCAL = ("resume", "out", "steps", "workers", "torch_threads", "progress", "tensorboard",
-             "checkpoint_every")
+             "checkpoint_every", "overwrite")
 """Per-invocation options: from this command line, the preset or the defaults, never from
 the checkpoint (its `steps` was the old target; `--steps` now is the new total)."""
 
