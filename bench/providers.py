@@ -14,8 +14,8 @@ as `robot-ppo run` does, and reports:
   the same process (shared machines are noisy: compare the ratio);
 - which provider `--provider auto` picks.
 
-Needs no torch and no PyBullet: it runs with the on-robot install (`pip install
-robot_ppo[robot]`, or `[gpu]` for onnxruntime-gpu).
+Needs no torch and no PyBullet: it runs with the on-robot install (`pip install ".[robot]"`
+from a clone, or `[gpu]` for onnxruntime-gpu; docs/deploy.md).
 """
 
 from __future__ import annotations
