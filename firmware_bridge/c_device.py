@@ -237,6 +237,9 @@ class CDevice:
         self._out_f = np.zeros((2, n), dtype=np.float32)
         self._status = np.zeros(10, dtype=np.uint32)
         self._times = np.zeros(2, dtype=np.uint64)
+        # ctypes drops the GIL during a call: the server thread and a reader thread (tests,
+        # the hold logic) must not interleave calls that share these buffers.
+        self._mutex = threading.RLock()
         self.active: JointCommand = self._read_active()
         self.safe_command = self.active.copy()
 
@@ -255,22 +258,24 @@ class CDevice:
         """Process one request frame and return the reply's wire bytes (as ``Device``)."""
         lib = self._lib
         payload = frame.payload
-        kind = lib.fwh_process(self._h, frame.version, frame.msg_type, frame.seq, payload,
-                               len(payload), _us(now))
-        self.active = self._read_active()
-        if kind == MsgType.STATE:
-            if step_on_command and frame.msg_type == MsgType.COMMAND:
-                self.step_plant()
-            self._load_sensors()
-        n = lib.fwh_reply(self._h, _ptr(self._reply), self._reply.size)
-        return self._reply[:n].tobytes()
+        with self._mutex:
+            kind = lib.fwh_process(self._h, frame.version, frame.msg_type, frame.seq, payload,
+                                   len(payload), _us(now))
+            self.active = self._read_active()
+            if kind == MsgType.STATE:
+                if step_on_command and frame.msg_type == MsgType.COMMAND:
+                    self.step_plant()
+                self._load_sensors()
+            n = lib.fwh_reply(self._h, _ptr(self._reply), self._reply.size)
+            return self._reply[:n].tobytes()
 
     def poll(self, now: float) -> bool:
         """Run the C watchdog at time ``now``; True if it tripped on this call."""
-        tripped = bool(self._lib.fwh_poll(self._h, _us(now)))
-        if tripped:
-            self.active = self._read_active()
-        return tripped
+        with self._mutex:
+            tripped = bool(self._lib.fwh_poll(self._h, _us(now)))
+            if tripped:
+                self.active = self._read_active()
+            return tripped
 
     def step_plant(self) -> None:
         """Advance the plant one control period with the command the C core holds."""
@@ -333,31 +338,35 @@ class CDevice:
 
     @property
     def last_feed(self) -> float:
-        self._read_status()
-        return int(self._times[0]) / 1e6
+        with self._mutex:
+            self._read_status()
+            return int(self._times[0]) / 1e6
 
     @property
     def trip_time(self) -> float | None:
-        s = self._read_status()
-        return int(self._times[1]) / 1e6 if s[6] else None
+        with self._mutex:
+            s = self._read_status()
+            return int(self._times[1]) / 1e6 if s[6] else None
 
     def feed_bytes(self, data: bytes, now: float) -> bytes:
         """The board path: every byte through the core's own decoder (``fw_device_rx_byte``),
         with the plant's current reading; returns the reply bytes it transmitted."""
-        self._load_sensors()
         cap = len(data) + self._reply.size * (len(data) // 11 + 1)
         out = np.zeros(cap, dtype=np.uint8)
-        n = self._lib.fwh_feed(self._h, data, len(data), _us(now), _ptr(out), cap)
-        if n == ctypes.c_size_t(-1).value:
-            raise RuntimeError("fwh_feed: reply buffer too small")
-        self.active = self._read_active()
+        with self._mutex:
+            self._load_sensors()
+            n = self._lib.fwh_feed(self._h, data, len(data), _us(now), _ptr(out), cap)
+            if n == ctypes.c_size_t(-1).value:
+                raise RuntimeError("fwh_feed: reply buffer too small")
+            self.active = self._read_active()
         return out[:n].tobytes()
 
     # --- internals -------------------------------------------------------------------------
 
     def _read_status(self) -> np.ndarray:
-        self._lib.fwh_status(self._h, _ptr(self._status), _ptr(self._times))
-        return self._status
+        with self._mutex:
+            self._lib.fwh_status(self._h, _ptr(self._status), _ptr(self._times))
+            return self._status.copy()
 
     def _read_active(self) -> JointCommand:
         i, f = self._out_i, self._out_f
