@@ -97,7 +97,8 @@ class _Progress:
         if objective.kind != "return" and objective.reached(mean_return):
             self.reached_at = float(steps) if objective.kind == "steps" else self.train_s
             return True
-        if self.trial.should_prune():
+        # the last evaluation is the trial's value: pruning there would only discard it
+        if steps < self.config.steps and self.trial.should_prune():
             self.pruned = True
             return True
         return False

@@ -96,7 +96,7 @@ def test_shipped_spaces_load_and_fall_back_to_default() -> None:
         assert space.params
     assert default_space_path("cartpole").name == "cartpole.yaml"
     assert default_space_path("arm").name == "default.yaml"
-    assert load_space(default_space_path("cartpole")).budget == 20480
+    assert load_space(default_space_path("cartpole")).budget == 8192
 
 
 def test_space_file_errors_name_the_file(tmp_path: Path) -> None:

@@ -50,6 +50,14 @@ def test_pruned_trial_stops_at_its_first_evaluation(tmp_path: Path) -> None:
     assert list(trial.intermediate_values) == [256]
 
 
+def test_the_final_evaluation_is_never_pruned(tmp_path: Path) -> None:
+    # a trial that trained its whole budget has its value: pruning it there would lose it
+    fixed = dataclasses.replace(FIXED, steps=256)
+    trial = _one_trial(_job(tmp_path, fixed=fixed), "maximize", AlwaysPrune())
+    assert trial.state.name == "COMPLETE" and trial.user_attrs["env_steps"] == 256
+    assert trial.value == trial.user_attrs["evaluations"][-1][1]
+
+
 def test_returns_are_reported_at_each_evaluation(tmp_path: Path) -> None:
     trial = _one_trial(_job(tmp_path), "maximize")
     assert trial.state.name == "COMPLETE" and trial.user_attrs["env_steps"] == 1024
