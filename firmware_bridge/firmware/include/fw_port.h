@@ -5,7 +5,8 @@
  * Contract:
  *  - fw_port_uart_write: queue len bytes for transmission (DMA or a TX ring); must not block
  *    longer than the bytes take on the wire. Called from fw_device_rx_byte's context.
- *  - fw_port_micros: a monotonic microsecond clock (64 bits: no wrap in practice).
+ *  - fw_port_micros: a monotonic microsecond clock (64 bits: no wrap in practice). The core
+ *    never calls it: the board's loop passes its value as now_us (testable on synthetic time).
  *  - fw_port_set_outputs: hold these commands on the motors from now on, until the next call.
  *    Called on every change (enable, each accepted COMMAND, disable, watchdog, e-stop).
  *  - fw_port_read_sensors: the latest joint measurement (and IMU if the board has one).

@@ -28,7 +28,8 @@ static const fw_config fw_robot_config = {
 
 /* --- placeholders for the MCU's peripherals --------------------------------------------- */
 static volatile uint32_t g_timer_us;      /* a free-running 1 MHz timer (TIMx->CNT) */
-static volatile uint8_t g_uart_tx_reg;    /* the UART data register (USARTx->TDR) */
+static volatile uint8_t g_uart_tx_reg;    /* the UART transmit register (USARTx->TDR) */
+static volatile uint8_t g_uart_rx_reg;    /* the UART receive register (USARTx->RDR) */
 static volatile int32_t g_pwm[FW_MAX_MOTORS];
 static volatile int32_t g_encoder[FW_MAX_MOTORS];
 
@@ -41,7 +42,7 @@ void USART1_IRQHandler(void);
 void USART1_IRQHandler(void)
 {
     uint32_t next = (g_rx_head + 1u) % RX_RING;
-    uint8_t byte = g_uart_tx_reg; /* placeholder for USARTx->RDR */
+    uint8_t byte = g_uart_rx_reg;
     if (next != g_rx_tail) {      /* full ring: drop the byte, the CRC will reject the frame */
         g_rx[g_rx_head] = byte;
         g_rx_head = next;
