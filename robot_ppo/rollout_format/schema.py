@@ -4,7 +4,6 @@ and the Gaussian log-prob that the runtime and fine-tuning share (see package do
 from __future__ import annotations
 
 import math
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -107,20 +106,6 @@ def _chunk_header(kind: int, seq: int, n_rows: int, payload: bytes | memoryview)
     head = _CHUNK_HEAD.pack(CHUNK_MAGIC, kind, 0, seq & 0xFFFFFFFF, n_rows, len(payload),
                             zlib.crc32(payload))
     return head + _CHUNK_CRC.pack(zlib.crc32(head))
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a new directory entry durable (POSIX: fsync the directory itself)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def sha256_file(path: str | Path) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from robot_ppo.action import JointCommand
+from robot_ppo.atomic_write import atomic_write, fsync_dir
 from robot_ppo.observation import observation_layout
 from robot_ppo.rollout_format.schema import (
     _MARKS,
@@ -28,7 +29,6 @@ from robot_ppo.rollout_format.schema import (
     RolloutWriteError,
     _chunk_header,
     _dtype_to_json,
-    _fsync_dir,
     step_dtype,
 )
 from robot_ppo.spec import RobotSpec
@@ -78,13 +78,7 @@ class RolloutWriter:
             "safety_flag_names": list(safety_flag_names),
             "fields": _dtype_to_json(self.dtype), "record_size": self.dtype.itemsize,
         }
-        tmp = self.run_dir / (HEADER_FILE + ".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(header, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.run_dir / HEADER_FILE)
-        _fsync_dir(self.run_dir)
+        atomic_write(self.run_dir / HEADER_FILE, json.dumps(header, indent=1))
 
         self._free: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         for _ in range(max(2, pool) - 1):
@@ -273,7 +267,7 @@ class RolloutWriter:
             self._segment_index += 1
             path = self.run_dir / f"seg-{self._segment_index:06d}.rlog"
             self._segment = open(path, "ab")  # noqa: SIM115 (held across chunks)
-            _fsync_dir(self.run_dir)
+            fsync_dir(self.run_dir)
             self._segment_chunks_done = 0
         fh = self._segment
         fh.write(_chunk_header(kind, self._seq, n_rows, payload))
@@ -295,7 +289,7 @@ def _new_run_dir(log_dir: Path) -> Path:
             path.mkdir()
         except FileExistsError:
             continue
-        _fsync_dir(log_dir)
+        fsync_dir(log_dir)
         return path
     raise RuntimeError(f"cannot create a run directory in {log_dir}")
 
