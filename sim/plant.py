@@ -85,6 +85,22 @@ class PyBulletPlant:
         self.sim.close()
 
 
+def device_config(spec: RobotSpec, *, watchdog_ms: float, safe_mode: str, kd_safe: float,
+                  firmware_id: str, **gain_limits: float) -> Any:
+    """The `firmware_bridge.DeviceConfig` of a controller for `spec`: the spec's joint
+    limits, its wire spec hash, and the given watchdog, safe state (damping | off) and
+    optional gain limits (kp_max, kd_max). `robot-ppo serve` runs it and `robot-ppo
+    firmware-config` writes it for the C core, so the two never disagree."""
+    from firmware_bridge.device import DeviceConfig
+
+    limits = device_limits(spec)
+    return DeviceConfig(
+        motor_count=spec.n_joints, q_min=limits["q_min"], q_max=limits["q_max"],
+        qd_max=limits["qd_max"], tau_max=limits["tau_max"], watchdog_s=watchdog_ms / 1000.0,
+        safe_mode=Mode.DAMPING if safe_mode == "damping" else Mode.OFF, kd_safe=kd_safe,
+        spec_hash=bytes.fromhex(spec.spec_hash)[:8], firmware_id=firmware_id, **gain_limits)
+
+
 def device_limits(spec: RobotSpec) -> dict[str, np.ndarray]:
     """Per-joint firmware limits from the spec (for `firmware_bridge.DeviceConfig`)."""
     return {

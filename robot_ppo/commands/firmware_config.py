@@ -56,22 +56,16 @@ def main(argv: list[str]) -> int:
     if not cfg.firmware_id.isascii() or len(cfg.firmware_id) > 64:
         raise UserError("--firmware-id must be ASCII, at most 64 characters.")
 
-    from firmware_bridge.device import DeviceConfig
     from firmware_bridge.firmware_config import render_header, wire_config
-    from firmware_bridge.layouts import Mode
     from robot_ppo.atomic_write import atomic_write
     from robot_ppo.spec import load_spec
-    from sim.plant import device_limits
+    from sim.plant import device_config
 
     spec = load_spec(cfg.robot)
-    limits = device_limits(spec)  # what `robot-ppo serve` enforces
-    config = DeviceConfig(
-        motor_count=spec.n_joints, q_min=limits["q_min"], q_max=limits["q_max"],
-        qd_max=limits["qd_max"], tau_max=limits["tau_max"], kp_max=cfg.kp_max,
-        kd_max=cfg.kd_max, watchdog_s=cfg.watchdog_ms / 1000.0,
-        safe_mode=Mode.DAMPING if cfg.safe_mode == "damping" else Mode.OFF,
-        kd_safe=cfg.kd_safe, spec_hash=bytes.fromhex(spec.spec_hash)[:8],
-        firmware_id=cfg.firmware_id or f"{spec.name}-fw")  # fmt: skip
+    # the limits `robot-ppo serve` enforces, through the same function
+    config = device_config(spec, watchdog_ms=cfg.watchdog_ms, safe_mode=cfg.safe_mode,
+                           kd_safe=cfg.kd_safe, firmware_id=cfg.firmware_id or f"{spec.name}-fw",
+                           kp_max=cfg.kp_max, kd_max=cfg.kd_max)
     wc = wire_config(config, 1.0 / spec.rates.control_hz, has_imu=spec.imu)
     atomic_write(cfg.output, render_header(wc, f"robot {spec.name} (spec {spec.spec_hash[:16]})"))
     print(f"robot-ppo firmware-config: wrote {cfg.output} ({spec.name}, {spec.n_joints} joints, "

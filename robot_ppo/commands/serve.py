@@ -70,20 +70,15 @@ DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 def main(argv: list[str]) -> int:
     cfg = parse_config(ServeConfig, argv, "robot-ppo serve", DESCRIPTION)
 
-    from firmware_bridge import Device, DeviceConfig, DeviceServer, FaultConfig, Mode
+    from firmware_bridge import Device, DeviceServer, FaultConfig
     from firmware_bridge.transports import open_transport
     from robot_ppo.spec import load_spec
-    from sim.plant import PyBulletPlant, device_limits
+    from sim.plant import PyBulletPlant, device_config
 
     spec = load_spec(cfg.robot)
     plant = PyBulletPlant(spec, cfg.dynamics, seed=cfg.seed)
-    limits = device_limits(spec)
-    config = DeviceConfig(
-        motor_count=spec.n_joints, q_min=limits["q_min"], q_max=limits["q_max"],
-        qd_max=limits["qd_max"], tau_max=limits["tau_max"], watchdog_s=cfg.watchdog_ms / 1000.0,
-        safe_mode=Mode.DAMPING if cfg.safe_mode == "damping" else Mode.OFF,
-        kd_safe=cfg.kd_safe, spec_hash=bytes.fromhex(spec.spec_hash)[:8],
-        firmware_id=f"virtual-{spec.name}")
+    config = device_config(spec, watchdog_ms=cfg.watchdog_ms, safe_mode=cfg.safe_mode,
+                           kd_safe=cfg.kd_safe, firmware_id=f"virtual-{spec.name}")
     faults = FaultConfig(drop_rate=cfg.drop_rate, corrupt_rate=cfg.corrupt_rate,
                          delay_ms=cfg.delay_ms, stall_after=cfg.stall_after,
                          disconnect_after=cfg.disconnect_after, seed=cfg.seed)
