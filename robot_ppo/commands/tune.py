@@ -66,6 +66,7 @@ def parse(argv: list[str]) -> tuple[TuneConfig, Any, set[str]]:
 def _checks(cfg: TuneConfig) -> None:
     checks = [(cfg.trials >= 1, "--trials must be >= 1"), (cfg.jobs >= 1, "--jobs must be >= 1"),
               (cfg.eval_episodes >= 1, "--eval-episodes must be >= 1"),
+              (cfg.seeds >= 1, "--seeds must be >= 1"),
               (cfg.budget is None or cfg.budget >= 1, "--budget must be >= 1 env steps"),
               (cfg.eval_every is None or cfg.eval_every >= 1, "--eval-every must be >= 1"),
               (cfg.startup_trials >= 0, "--startup-trials must be >= 0"),
@@ -195,7 +196,7 @@ def main(argv: list[str]) -> int:
     plan = WorkerPlan(job=TrialJob(fixed=fixed, space=space, objective=objective,
                                    plan=EvalPlan(cfg.eval_episodes, cfg.eval_dynamics,
                                                  cfg.eval_seed, every, cfg.metric),
-                                   out=out.resolve()),
+                                   out=out.resolve(), seeds=cfg.seeds),
                       storage=spec, study=study_name, trials=cfg.trials, sampler=cfg.sampler,
                       pruner=cfg.pruner, seed=cfg.seed, startup_trials=cfg.startup_trials,
                       warmup_steps=warmup)
@@ -204,7 +205,8 @@ def main(argv: list[str]) -> int:
     codes = search(plan, cfg.jobs, storage, study)
     header = [f"study {study_name!r} ({spec.shown()}), {time.perf_counter() - t0:.0f} s "
               f"with {cfg.jobs} job(s); objective: {objective.describe()}",
-              f"budget {budget} env steps per trial, evaluated every {every} on "
+              f"budget {budget} env steps per seed, {cfg.seeds} seed(s) per trial, evaluated "
+              f"every {every} on "
               f"{cfg.eval_episodes} {cfg.eval_dynamics} episodes; sampler {cfg.sampler}, "
               f"pruner {cfg.pruner} (warm-up {warmup} steps)"]
     ok = finish(study, out, fixed, given, header, plots=cfg.plots)

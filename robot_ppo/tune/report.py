@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from robot_ppo.cli_config import apply_overrides
 from robot_ppo.tune.plots import write_plots
 from robot_ppo.tune.progress import Reporter
 from robot_ppo.tune.results import (
@@ -36,7 +35,7 @@ def finish(study: Any, out: Path, fixed: Any, given: set[str], header: list[str]
     written = [write_trials_csv(out / "trials.csv", trials)]
     default_trial = next((t for t in trials if t.user_attrs.get("defaults")), None)
     names = [n for t in trials for n in t.params]
-    defaults = {n: getattr(apply_overrides(fixed, {}, ""), n) for n in dict.fromkeys(names)}
+    defaults = {n: getattr(fixed, n) for n in dict.fromkeys(names)}
     notes: list[str] = []
     ok = True
     try:

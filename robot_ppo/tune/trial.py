@@ -34,6 +34,8 @@ class TrialJob:
     objective: Objective
     plan: EvalPlan
     out: Path
+    seeds: int = 1
+    """Training seeds per trial (fixed.seed, fixed.seed + 1, ...); the value is their mean."""
 
 
 def build_source(config: TrainConfig) -> Any:
@@ -62,15 +64,21 @@ def trial_config(job: TrialJob, params: dict[str, Any], number: int) -> TrainCon
 
 
 class _Progress:
-    """The trial's evaluations, as the Trainer's `on_iteration` callback sees them."""
+    """One seed's evaluations, as the Trainer's `on_iteration` callback sees them.
 
-    def __init__(self, job: TrialJob, trial: Any, config: TrainConfig) -> None:
-        self.job, self.trial, self.config = job, trial, config
+    Evaluations run once an iteration passes a multiple of `plan.every` (and at the end), and
+    are reported at that multiple (the budget for the last), not at the iteration's env steps:
+    trials with other batch sizes then report at the same steps, which is what the pruners
+    compare. Seed k of a trial reports at k x budget + mark."""
+
+    def __init__(self, job: TrialJob, trial: Any, config: TrainConfig, offset: int,
+                 evaluations: list[list[float]]) -> None:
+        self.job, self.trial, self.config, self.offset = job, trial, config, offset
         self.trainer: Any = None
         self.next_eval = job.plan.every
         self.returns: list[float] = []
-        self.evaluations: list[list[float]] = []
-        """[env steps, mean return] of each evaluation so far."""
+        self.evaluations = evaluations
+        """[env steps, score] of each evaluation of the trial so far (all its seeds)."""
         self.eval_s = 0.0
         self.train_s = 0.0
         self.reached_at: float | None = None
@@ -79,56 +87,77 @@ class _Progress:
     def __call__(self, row: dict[str, float]) -> bool:
         steps = int(row["env_steps"])
         self.train_s = float(row["wall_s"]) - self.eval_s
-        if steps < self.next_eval and steps < self.config.steps:
+        final = steps >= self.config.steps
+        if steps < self.next_eval and not final:
             return False
+        mark = self.config.steps if final else steps - steps % self.job.plan.every
         while self.next_eval <= steps:
             self.next_eval += self.job.plan.every
         t0 = time.perf_counter()
         checkpoint = self.trainer.save()
-        mean_return = evaluate_checkpoint(checkpoint, self.job.plan, self.config.env)
+        score = evaluate_checkpoint(checkpoint, self.job.plan, self.config.env)
         from robot_ppo.train.seeding import set_torch_threads
         set_torch_threads(self.config.torch_threads)  # eval sets its own thread count
         self.eval_s += time.perf_counter() - t0
-        self.returns.append(mean_return)
-        self.evaluations.append([steps, round(mean_return, 4)])
+        self.returns.append(score)
+        self.evaluations.append([steps, round(score, 4)])
         objective = self.job.objective
-        self.trial.report(objective.intermediate(mean_return), steps)
+        self.trial.report(objective.intermediate(score), self.offset + mark)
         self.trial.set_user_attr("evaluations", self.evaluations)
-        if objective.kind != "return" and objective.reached(mean_return):
+        if objective.kind != "return" and objective.reached(score):
             self.reached_at = float(steps) if objective.kind == "steps" else self.train_s
             return True
-        # the last evaluation is the trial's value: pruning there would only discard it
-        if steps < self.config.steps and self.trial.should_prune():
+        # the last evaluation is the seed's value: pruning there would only discard it
+        if not final and self.trial.should_prune():
             self.pruned = True
             return True
         return False
 
 
-def run_trial(job: TrialJob, trial: Any) -> float:
-    """Optuna objective: the trial's value (raises optuna.TrialPruned when pruned)."""
-    import optuna
-
+def _train_seed(job: TrialJob, trial: Any, config: TrainConfig, k: int,
+                evaluations: list[list[float]]) -> tuple[_Progress, dict[str, Any]]:
+    """Train and evaluate seed k of the trial: its progress and the Trainer's summary."""
     from robot_ppo.train.trainer import Trainer
+
+    if job.seeds > 1:
+        config = dataclasses.replace(config, seed=config.seed + k,
+                                     out=Path(config.out or job.out) / f"seed{k}")
+    progress = _Progress(job, trial, config, k * config.steps, evaluations)
+    trainer = Trainer(config, build_source(config), Path(config.out or job.out),
+                      on_iteration=progress)
+    progress.trainer = trainer
+    return progress, trainer.run()
+
+
+def run_trial(job: TrialJob, trial: Any) -> float:
+    """Optuna objective: the trial's value, the mean over its seeds (raises
+    optuna.TrialPruned when pruned)."""
+    import optuna
 
     trial.set_user_attr("host", socket.gethostname())
     trial.set_user_attr("pid", os.getpid())
+    evaluations: list[list[float]] = []
+    values: list[float] = []
+    env_steps, train_s = 0, 0.0
     try:
         params = job.space.suggest(trial)
         config = trial_config(job, params, trial.number)
-        progress = _Progress(job, trial, config)
-        trainer = Trainer(config, build_source(config), Path(config.out or job.out),
-                          on_iteration=progress)
-        progress.trainer = trainer
-        summary = trainer.run()
+        trial.set_user_attr("run_dir", str(config.out))
+        for k in range(job.seeds):
+            progress, summary = _train_seed(job, trial, config, k, evaluations)
+            env_steps += int(summary["env_steps"])
+            train_s += progress.train_s
+            trial.set_user_attr("env_steps", env_steps)
+            trial.set_user_attr("train_s", round(train_s, 2))
+            if progress.pruned:
+                raise optuna.TrialPruned()
+            spent = float(summary["env_steps"]) if job.objective.kind != "seconds" \
+                else progress.train_s
+            values.append(job.objective.value(progress.returns, progress.reached_at, spent))
     except optuna.TrialPruned:
         raise
     except BaseException as exc:
         trial.set_user_attr("error", f"{type(exc).__name__}: {exc}".splitlines()[0])
         raise
-    trial.set_user_attr("env_steps", int(summary["env_steps"]))
-    trial.set_user_attr("train_s", round(progress.train_s, 2))
-    trial.set_user_attr("run_dir", str(config.out))
-    if progress.pruned:
-        raise optuna.TrialPruned()
-    spent = float(summary["env_steps"]) if job.objective.kind != "seconds" else progress.train_s
-    return job.objective.value(progress.returns, progress.reached_at, spent)
+    trial.set_user_attr("seed_values", values)
+    return sum(values) / len(values)

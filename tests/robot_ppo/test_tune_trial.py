@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from robot_ppo.train.config import TrainConfig
 from robot_ppo.tune.evaluation import EvalPlan
@@ -73,6 +74,32 @@ def test_threshold_ends_the_trial_with_the_steps_it_took(tmp_path: Path) -> None
     assert trial.state.name == "COMPLETE"
     assert trial.value == 256 and trial.user_attrs["env_steps"] == 256
     assert trial.intermediate_values[256] < 0  # the negated return, for a minimizing study
+
+
+def test_reports_land_on_the_evaluation_marks(tmp_path: Path) -> None:
+    # 3 envs x 128 steps = 384 per iteration: evaluations happen at 384 and 768 env steps,
+    # but are reported at the marks 256 and 512 (the budget), which every trial shares,
+    # whatever its batch size, so the pruner compares like with like
+    fixed = dataclasses.replace(FIXED, envs=3, steps=512)
+    trial = _one_trial(_job(tmp_path, fixed=fixed), "maximize")
+    assert [s for s, _ in trial.user_attrs["evaluations"]] == [384, 768]
+    assert sorted(trial.intermediate_values) == [256, 512]
+
+
+def test_several_seeds_score_their_mean(tmp_path: Path) -> None:
+    fixed = dataclasses.replace(FIXED, steps=512)
+    job = dataclasses.replace(_job(tmp_path, fixed=fixed), seeds=2)
+    trial = _one_trial(job, "maximize")
+    assert trial.state.name == "COMPLETE"
+    evals = trial.user_attrs["evaluations"]
+    assert [s for s, _ in evals] == [256, 512, 256, 512]  # env steps of each seed's run
+    # seed k reports at k x budget + mark: one increasing axis for the pruner
+    assert sorted(trial.intermediate_values) == [256, 512, 768, 1024]
+    assert trial.value == pytest.approx((evals[1][1] + evals[3][1]) / 2)
+    assert trial.user_attrs["env_steps"] == 1024
+    seeds = [yaml.safe_load((tmp_path / "trials" / "0" / f"seed{k}" / "config.yaml")
+                            .read_text())["seed"] for k in range(2)]
+    assert seeds == [0, 1]
 
 
 def test_gym_env_trial_is_evaluated(tmp_path: Path) -> None:
