@@ -140,15 +140,13 @@ def _open_study(cfg: TuneConfig, storage: Any, name: str, objective: Any) -> Any
 
 
 def main(argv: list[str]) -> int:
-    try:
-        import optuna  # noqa: F401
-    except ImportError:
-        raise UserError("robot-ppo tune needs Optuna, which is not installed: "
-                        "pip install 'robot_ppo[tune]' (or pip install optuna)") from None
+    import optuna  # noqa: F401  (missing: robot_ppo/cli.py names the [tune] extra)
+
     from robot_ppo.commands.train import validate
     from robot_ppo.tune import out_dir
     from robot_ppo.tune.evaluation import EvalPlan
     from robot_ppo.tune.objective import make_objective
+    from robot_ppo.tune.samplers import make_sampler
     from robot_ppo.tune.space import default_space_path, load_space
     from robot_ppo.tune.storage import open_storage, resolve
     from robot_ppo.tune.trial import TrialJob
@@ -156,6 +154,7 @@ def main(argv: list[str]) -> int:
 
     cfg, fixed, given = parse(argv)
     _checks(cfg)
+    make_sampler(cfg.sampler, cfg.seed, cfg.startup_trials)  # CMA-ES without cmaes fails here
     name, max_return = _robot_facts(cfg)
     objective = make_objective(cfg.objective, cfg.threshold, max_return, cfg.metric)
     space = load_space(cfg.space or default_space_path(None if cfg.env else name))

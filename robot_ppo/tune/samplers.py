@@ -25,7 +25,7 @@ def make_sampler(name: str, seed: int, startup_trials: int) -> Any:
             import cmaes  # noqa: F401  (optuna imports it lazily, too late for a clear error)
         except ImportError:
             raise UserError("--sampler cmaes needs the Python package 'cmaes': "
-                            "pip install cmaes (or pip install 'robot_ppo[tune]')") from None
+                            "pip install cmaes (part of the [tune] extra)") from None
         return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=startup_trials)
     return optuna.samplers.RandomSampler(seed=seed)
 
