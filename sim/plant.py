@@ -22,6 +22,7 @@ ENABLE only because the server does not step it (firmware_bridge/server.py,
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,11 @@ class PyBulletPlant:
 
 
 def device_config(spec: RobotSpec, *, watchdog_ms: float, safe_mode: str, kd_safe: float,
-                  firmware_id: str, **gain_limits: float) -> Any:
+                  firmware_id: str, kp_max: float = math.inf,
+                  kd_max: float = math.inf) -> Any:
     """The `firmware_bridge.DeviceConfig` of a controller for `spec`: the spec's joint
     limits, its wire spec hash, and the given watchdog, safe state (damping | off) and
-    optional gain limits (kp_max, kd_max). `robot-ppo serve` runs it and `robot-ppo
+    gain limits (kp_max, kd_max; none by default). `robot-ppo serve` runs it and `robot-ppo
     firmware-config` writes it for the C core, so the two never disagree."""
     from firmware_bridge.device import DeviceConfig
 
@@ -98,7 +100,8 @@ def device_config(spec: RobotSpec, *, watchdog_ms: float, safe_mode: str, kd_saf
         motor_count=spec.n_joints, q_min=limits["q_min"], q_max=limits["q_max"],
         qd_max=limits["qd_max"], tau_max=limits["tau_max"], watchdog_s=watchdog_ms / 1000.0,
         safe_mode=Mode.DAMPING if safe_mode == "damping" else Mode.OFF, kd_safe=kd_safe,
-        spec_hash=bytes.fromhex(spec.spec_hash)[:8], firmware_id=firmware_id, **gain_limits)
+        spec_hash=bytes.fromhex(spec.spec_hash)[:8], firmware_id=firmware_id, kp_max=kp_max,
+        kd_max=kd_max)
 
 
 def device_limits(spec: RobotSpec) -> dict[str, np.ndarray]:
