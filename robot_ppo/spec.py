@@ -9,7 +9,15 @@ the problem (`SpecError`, a `UserError`).
 observation and action layout and the task. Domain-randomization settings are
 excluded, since they change training, not what the robot sends or accepts.
 The hash is checked in the serial handshake, stored in checkpoints, in ONNX
-metadata and in rollout logs.
+metadata and in rollout logs. The optional `bus:` section (which servo bus, servo
+models and calibration) enters the hash only when present, so a spec without it
+hashes exactly as before (existing checkpoints and policies keep matching).
+
+Bus contract (docs/robot_spec.md, docs/servos.md): `RobotSpec.bus` is None without a
+`bus:` section; `bus_spec(spec)` always returns a `BusSpec` (protocol robot_ppo and
+default servos then). `BusSpec.servos[i]` belongs to `spec.joints[i]`; the servo ID is
+the joint's `motor_id`. Model names are checked against the register tables by the host
+bus (firmware_bridge.servo), not here: this module knows no vendor.
 
 This module is part of the light core: numpy and yaml only.
 """
@@ -34,6 +42,8 @@ OBS_TERMS = ("joint_pos", "joint_vel", "joint_effort", "base_ang_vel", "projecte
 """Observation terms the shared builder knows (see robot_ppo.observation)."""
 
 ACTION_MODES = ("position", "torque")
+BUS_PROTOCOLS = ("robot_ppo", "dynamixel", "feetech")
+"""`bus.protocol` values: our own firmware protocol, Dynamixel Protocol 2.0, Feetech STS/SCS."""
 CONTROL_MODES = ("pd", "off")
 
 
@@ -84,6 +94,36 @@ class ActionSpec:
 
 
 @dataclass(frozen=True)
+class ServoSpec:
+    """One joint's servo on a smart-servo bus, and its calibration.
+
+    joint value = direction * (servo angle - zero) / gear_ratio, i.e. the servo turns
+    `gear_ratio` radians per radian of a revolute joint (per metre of a prismatic joint).
+    """
+
+    model: str = ""
+    """Servo model (e.g. XM430-W210, STS3215); "" = the vendor's default model."""
+    zero_offset: float = 0.0
+    """Servo angle (rad, at the servo shaft) where the joint reads 0."""
+    direction: int = 1
+    """+1 if the joint turns with the servo, -1 if against it."""
+    gear_ratio: float = 1.0
+    """Servo radians per joint unit (servo turns per joint turn for a revolute joint)."""
+
+
+@dataclass(frozen=True)
+class BusSpec:
+    """Which bus the robot's joints hang on (the `bus:` section)."""
+
+    protocol: str = "robot_ppo"
+    """robot_ppo (this project's firmware) | dynamixel | feetech."""
+    baudrate: int = 1_000_000
+    """Line rate of the servo bus, baud."""
+    servos: tuple[ServoSpec, ...] = ()
+    """One per joint in bus order (defaults where the section names no joint)."""
+
+
+@dataclass(frozen=True)
 class RatesSpec:
     physics_hz: float
     control_hz: float
@@ -116,6 +156,8 @@ class RobotSpec:
     observation: ObservationSpec
     action: ActionSpec
     task: TaskSpec
+    bus: BusSpec | None = None
+    """The `bus:` section; None when the spec has none (then protocol robot_ppo)."""
     randomization: dict[str, Any] = field(default_factory=dict, compare=False)
     """Domain-randomization overrides; validated by sim, excluded from the hash."""
     source_dir: str = field(default="", compare=False)
@@ -141,6 +183,17 @@ class RobotSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (YAML/JSON safe) that `spec_from_dict` turns back into this spec."""
+        out = self._base_dict()
+        if self.bus is not None:  # only then: a spec without a bus keeps its old hash
+            out["bus"] = {
+                "protocol": self.bus.protocol, "baudrate": self.bus.baudrate,
+                "joints": {j.name: {"model": s.model, "zero_offset": s.zero_offset,
+                                    "direction": s.direction, "gear_ratio": s.gear_ratio}
+                           for j, s in zip(self.joints, self.bus.servos, strict=True)},
+            }
+        return out
+
+    def _base_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "urdf": self.urdf,
@@ -186,6 +239,13 @@ class RobotSpec:
         if self.source_dir and (Path(self.source_dir) / p).is_file():
             return str(Path(self.source_dir) / p)
         return self.urdf
+
+
+def bus_spec(spec: RobotSpec) -> BusSpec:
+    """The spec's bus, or the default one (robot_ppo protocol, default servos)."""
+    if spec.bus is not None:
+        return spec.bus
+    return BusSpec(servos=tuple(ServoSpec() for _ in spec.joints))
 
 
 TASK_GYM_IDS = {
@@ -301,6 +361,34 @@ def _joint(r: _Reader) -> JointSpec:
     return j
 
 
+def _servo(r: _Reader) -> ServoSpec:
+    model = r.get("model", "")
+    if not isinstance(model, str):
+        raise r.fail("model", f"must be a servo model name (e.g. XM430-W210), got {model!r}")
+    direction = r.get("direction", 1)
+    if direction not in (1, -1) or isinstance(direction, bool):
+        raise r.fail("direction", f"must be 1 or -1, got {direction!r}")
+    servo = ServoSpec(model=model, zero_offset=r.num("zero_offset", 0.0),
+                      direction=int(direction), gear_ratio=r.num("gear_ratio", 1.0,
+                                                                  positive=True))
+    r.done()
+    return servo
+
+
+def _bus(r: _Reader, joints: tuple[JointSpec, ...]) -> BusSpec:
+    protocol = r.text("protocol", "robot_ppo", choices=BUS_PROTOCOLS)
+    baudrate = r.integer("baudrate", 1_000_000, minimum=1)
+    jr = r.child("joints", {})
+    names = [j.name for j in joints]
+    for key in jr.data:
+        if key not in names:
+            raise jr.fail(str(key), f"is not a joint of this spec (joints: {', '.join(names)})")
+    servos = tuple(_servo(jr.child(j.name, {})) for j in joints)
+    jr.done()
+    r.done()
+    return BusSpec(protocol=protocol, baudrate=baudrate, servos=servos)
+
+
 def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> RobotSpec:
     """Validate a plain mapping and build a RobotSpec. `origin` names it in errors."""
     r = _Reader(data, "", origin)
@@ -328,7 +416,10 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
         values = [getattr(j, what) for j in joints]
         dup = {v for v in values if values.count(v) > 1}
         if dup:
-            raise r.fail("joints", f"has duplicate {what}: {sorted(dup)}")
+            v = sorted(dup)[0]
+            clash = [j.name for j in joints if getattr(j, what) == v]
+            raise r.fail("joints", f"has duplicate {what}: {v!r} is used by joints "
+                                   f"{', '.join(clash)}; give each joint its own {what}")
     n_act = sum(j.actuated for j in joints)
     if n_act == 0:
         raise r.fail("joints", "must have at least one actuated joint")
@@ -376,6 +467,8 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
                 raise SpecError(f"{origin}: joint '{j.name}' needs kp > 0 for action mode "
                                 "'position'")
 
+    bus = _bus(r.child("bus"), joints) if "bus" in r.data else None
+
     rand = r.get("randomization", {}) or {}
     if not isinstance(rand, dict):
         raise r.fail("randomization", "must be a mapping")
@@ -383,7 +476,8 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
     return RobotSpec(name=name, urdf=urdf, base=base, base_position=base_position, imu=imu,
                      rates=rates, joints=joints,
                      observation=ObservationSpec(terms=tuple(terms), history=history),
-                     action=action, task=task, randomization=dict(rand), source_dir=source_dir)
+                     action=action, task=task, bus=bus, randomization=dict(rand),
+                     source_dir=source_dir)
 
 
 def list_builtin_robots() -> list[str]:
