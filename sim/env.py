@@ -131,6 +131,12 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
             return None
         return adr_state(self.adr.adr, self.curriculum)
 
+    def set_adr_state(self, state: dict[str, Any]) -> None:
+        """Load another process's `get_adr_state()` (rank 0's under torchrun) into this
+        process's ADR and curriculum; nothing unless dynamics is "adr"."""
+        if self.adr is not None:
+            restore_adr_state(self.adr.adr, self.curriculum, state)
+
     # ---- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:

@@ -25,7 +25,7 @@ Where the time goes, and what is done about it (docs/benchmarks.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -46,6 +46,19 @@ from robot_ppo.algo.storage import Minibatch, RolloutStorage
 
 KLMode = Literal["none", "early_stop", "adaptive"]
 AdvNorm = Literal["batch", "minibatch", "none"]
+
+
+class Collective(Protocol):
+    """What the update needs from the other ranks under torchrun
+    (robot_ppo/train/distributed.py `Distributed`); None for one process."""
+
+    world_size: int
+
+    def average_(self, t: torch.Tensor) -> None: ...
+
+    def mean_floats(self, values: list[float]) -> list[float]: ...
+
+    def global_mean_std(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -121,6 +134,15 @@ def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
     return float(1.0 - (target - predicted).var() / var_t)
 
 
+def normalize_batch_advantages(advantages: torch.Tensor, sync: Collective | None
+                               ) -> torch.Tensor:
+    """(A − mean) / (std + 1e-8) over the batch; under torchrun over every rank's batch."""
+    if sync is None:
+        return (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    mean, std = sync.global_mean_std(advantages.reshape(-1))
+    return (advantages - mean) / (std + 1e-8)
+
+
 def make_adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
     """A plain torch Adam (fused kernel where available) for callers that need one, e.g.
     fine-tuning on recorded rollouts; PPO itself uses FlatAdam."""
@@ -174,6 +196,10 @@ class PPO:
         self.manual_loss = (manual_grad.ManualLoss(model)
                             if params.manual_grad and isinstance(model, ActorCritic)
                             and manual_grad.supports(model) else None)
+        # Data-parallel training (torchrun): each minibatch's gradient, KL and loss are
+        # averaged over the ranks, and batch advantage normalization uses the global batch.
+        # None (one process): no collective runs and the update is unchanged.
+        self.sync: Collective | None = None
 
     # ---- collection (numpy: see numpy_policy.py) -------------------------------------
     def act(self, obs: np.ndarray, privileged: np.ndarray | None = None) -> np.ndarray:
@@ -254,7 +280,7 @@ class PPO:
         batch = data.advantages.shape[0]
         advantages = data.advantages
         if p.adv_norm == "batch":
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            advantages = normalize_batch_advantages(advantages, self.sync)
         mb_size = min(p.minibatch_size, batch)
         n_mb = batch // mb_size  # a ragged tail minibatch would be noisier; drop it
         # Pack every per-sample field into one [B, F] matrix: a minibatch is then a single
@@ -304,6 +330,8 @@ class PPO:
                     row = tuple(torch.stack((terms.policy, terms.value, terms.entropy,
                                              terms.approx_kl, terms.clip_fraction)
                                             ).detach().tolist())
+                if self.sync is not None:  # every rank takes the same branch below
+                    kl, total = self.sync.mean_floats([kl, total])
                 if p.kl_mode == "early_stop" and kl > 1.5 * p.target_kl:
                     # SB3's rule: stop the whole update before a step that would move the
                     # policy too far from the one that collected the data.
@@ -314,6 +342,8 @@ class PPO:
                 if manual is None:
                     self.optimizer.zero_grad()
                     terms.total.backward()  # accumulates into the flat gradient views
+                if self.sync is not None:
+                    self.sync.average_(self.optimizer.flat_grad)
                 grad_norm = self.optimizer.clip_grad_norm(p.max_grad_norm)
                 if not np.isfinite(grad_norm):
                     raise NonFiniteLossError("the gradient is not finite")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def update_recurrent(ppo: PPO) -> tuple[list[tuple[float, ...]], bool]:
     """Epochs × sequence minibatches; returns per-step stats rows and the early-stop flag."""
-    from robot_ppo.algo.ppo import NonFiniteLossError, ppo_losses
+    from robot_ppo.algo.ppo import NonFiniteLossError, normalize_batch_advantages, ppo_losses
 
     p = ppo.params
     model = ppo.model
@@ -33,7 +33,7 @@ def update_recurrent(ppo: PPO) -> tuple[list[tuple[float, ...]], bool]:
     assert isinstance(storage, SequenceRolloutStorage)
     adv = storage.advantages
     if p.adv_norm == "batch":
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        adv = normalize_batch_advantages(adv, ppo.sync)
     data = storage.sequences(p.seq_len, adv)
     per_batch = max(1, p.minibatch_size // p.seq_len)
     stats: list[tuple[float, ...]] = []
@@ -48,13 +48,17 @@ def update_recurrent(ppo: PPO) -> tuple[list[tuple[float, ...]], bool]:
                                values.reshape(-1), mb.old_values.reshape(-1),
                                mb.returns.reshape(-1), entropy, p.clip, p.value_clip,
                                p.vf_coef, p.ent_coef)
-            kl = terms.approx_kl.item()
+            kl, total = terms.approx_kl.item(), terms.total.item()
+            if ppo.sync is not None:  # every rank takes the same branch below
+                kl, total = ppo.sync.mean_floats([kl, total])
             if p.kl_mode == "early_stop" and kl > 1.5 * p.target_kl:
                 return stats, True
-            if not np.isfinite(terms.total.item()):
+            if not np.isfinite(total):
                 raise NonFiniteLossError("the PPO loss is not finite")
             ppo.optimizer.zero_grad()
             terms.total.backward()
+            if ppo.sync is not None:
+                ppo.sync.average_(ppo.optimizer.flat_grad)
             if not np.isfinite(ppo.optimizer.clip_grad_norm(p.max_grad_norm)):
                 raise NonFiniteLossError("the gradient is not finite")
             ppo.optimizer.step()

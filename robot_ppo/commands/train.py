@@ -268,12 +268,46 @@ def _run_dir_rule(config: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    from robot_ppo.run_dir import check_run_dir, fresh_run_dir, prepare_run_dir
-
     config = parse(argv)
     validate(config)
-    if config.out is not None:  # before any env is built or any file written
-        check_run_dir(Path(config.out), **_run_dir_rule(config))
+    from robot_ppo.train.distributed import Distributed
+
+    # torchrun (WORLD_SIZE > 1): join the process group; one process: no group at all
+    dist = Distributed.from_env()
+    try:
+        return _train(config, dist)
+    finally:
+        dist.close()
+
+
+def _checked_out(config: Any, dist: Any, name: str) -> Path:
+    """The run directory, checked (and, by default, named) by rank 0 alone: the ranks may
+    not share a disk, nor a clock for the default name. Every rank raises rank 0's
+    UserError, so a refused --out ends every rank cleanly instead of leaving them waiting."""
+    from robot_ppo.run_dir import check_run_dir, fresh_run_dir
+
+    verdict: tuple[str, str] = ("", "")
+    if dist.is_main:
+        try:
+            if config.out is not None:  # before any env is built or any file written
+                check_run_dir(Path(config.out), **_run_dir_rule(config))
+                out = Path(config.out)
+            else:
+                out = fresh_run_dir(Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+            verdict = ("", str(out))
+        except UserError as exc:
+            verdict = (str(exc), "")
+    error, out_text = dist.broadcast_object(verdict)
+    if error:
+        raise UserError(error)
+    return Path(out_text)
+
+
+def _train(config: Any, dist: Any) -> int:
+    from robot_ppo.run_dir import prepare_run_dir
+
+    if config.out is not None:  # before any env is built: a refused --out builds nothing
+        _checked_out(config, dist, "")
     if config.env:
         source = _gym_source(config.env)
     else:
@@ -285,23 +319,29 @@ def main(argv: list[str]) -> int:
                                 "min_reference": config.adr_min_reference,
                                 "anchor_prob": config.adr_anchor, "fixed": config.adr_fixed},
                                adr_probes=config.adr_probe_envs > 0)
-    out = Path(config.out) if config.out is not None else fresh_run_dir(
-        Path("runs") / f"{source.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = Path(config.out) if config.out is not None else _checked_out(config, dist,
+                                                                        source.name)
 
     import gymnasium as gym
 
     from robot_ppo.train.trainer import Trainer
 
     try:
-        trainer = Trainer(config, source, out)
+        trainer = Trainer(config, source, out, dist=dist)
     except (gym.error.Error, ValueError) as exc:
         raise UserError(f"cannot build the environment {source.env_id!r}: {exc}") from None
     try:  # only now, with every input checked, is an old run replaced (--overwrite)
-        prepare_run_dir(out, **_run_dir_rule(config))
+        if dist.is_main:
+            prepare_run_dir(out, **_run_dir_rule(config))
     except BaseException:
         trainer.close_envs()
         raise
     summary = trainer.run()
+    if not dist.is_main:
+        return 0
+    if dist.active:
+        print(f"{dist.world_size} ranks × {config.envs} envs: global batch "
+              f"{summary['global_batch']} env steps per iteration")
     print(f"trained {summary['env_steps']} env steps in {summary['wall_s']:.1f} s "
           f"({summary['env_steps_per_s']:.0f} steps/s); mean return "
           f"{summary['mean_return']}; run directory {out}")

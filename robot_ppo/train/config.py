@@ -87,7 +87,8 @@ class TrainConfig:
     """Total env steps to train for (summed over envs), rounded up to whole iterations of
     envs × rollout_steps; with --resume, the total including the checkpoint's steps."""
     envs: int = 8
-    """Number of parallel environments."""
+    """Number of parallel environments, per rank under torchrun (docs/distributed.md): the
+    global batch is ranks × envs × rollout_steps, and --minibatch-size is per rank too."""
     rollout_steps: int = 256
     """Steps per env per iteration (batch = envs × rollout_steps)."""
     minibatch_size: int = 256

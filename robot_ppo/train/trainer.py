@@ -46,6 +46,12 @@ from robot_ppo.train.adr_resume import (
 )
 from robot_ppo.train.checkpoint import load_checkpoint, save_checkpoint, state_is_finite
 from robot_ppo.train.config import TrainConfig
+from robot_ppo.train.distributed import Distributed
+from robot_ppo.train.distributed_sync import (
+    IterationSync,
+    is_collective_failure,
+    lost_rank_error,
+)
 from robot_ppo.train.logger import MetricsLogger
 from robot_ppo.train.seeding import seed_everything, set_torch_threads
 from robot_ppo.train.std_schedule import StdCap
@@ -91,17 +97,23 @@ class Trainer:
 
     `on_iteration(row)` is called after each iteration with the metrics row; returning
     True stops training early (the final checkpoint and summary are still written).
+
+    `dist`: this process's rank under torchrun (train/distributed.py); each rank steps
+    config.envs envs of its own and only rank 0 writes files. None: one process.
     """
 
     def __init__(self, config: TrainConfig, source: EnvSource, out_dir: Path,
-                 on_iteration: Callable[[dict[str, float]], bool | None] | None = None
-                 ) -> None:
+                 on_iteration: Callable[[dict[str, float]], bool | None] | None = None,
+                 dist: Distributed | None = None) -> None:
         self.config = config
         self.source = source
         self.out_dir = out_dir
         self.on_iteration = on_iteration
+        self.dist = dist if dist is not None else Distributed()
         set_torch_threads(config.torch_threads)
-        seed_everything(config.seed)
+        # rank r: its own minibatch shuffles and exploration noise; rank 0 keeps `seed`, so
+        # one process is unchanged (weights come from rank 0 in any case)
+        seed_everything(config.seed + RANK_SEED_STRIDE * self.dist.rank)
         resume = load_checkpoint(config.resume) if config.resume is not None else None
 
         if config.adr_probe_envs > 0 and source.probe_factory is None:
@@ -153,6 +165,7 @@ class Trainer:
             self.std_cap = StdCap(model.init_std, config.std_final,
                                   max(1, round(config.std_final_at * config.steps)))
         self.ppo = PPO(model, config.ppo_params(), config.envs, config.rollout_steps)
+        self.sync = IterationSync(self.dist, self.ppo, model) if self.dist.active else None
         self.probes: AdrProbes | None = None
         if config.adr_probe_envs > 0:
             assert source.probe_factory is not None
@@ -178,6 +191,14 @@ class Trainer:
             self.env_steps = int(resume["env_steps"])
             self.iteration = int(resume["iteration"])
             self.parent = str(config.resume)
+        if self.sync is not None:
+            try:
+                self.sync.start()  # rank 0's weights, normalizers and optimizer everywhere
+            except BaseException as exc:
+                self.close_envs()
+                if isinstance(exc, RuntimeError) and is_collective_failure(exc):
+                    raise lost_rank_error(exc, self.dist, None) from None
+                raise
         self.checkpoint_path = out_dir / "checkpoint.pt"
         self.last_good_checkpoint: Path | None = (
             Path(config.resume) if config.resume is not None else None)
@@ -188,7 +209,8 @@ class Trainer:
             maxlen=max(1, config.return_window))
         # last: every input is checked before the run directory is created (issue 25 item 4)
         try:
-            check_writable(out_dir)
+            if self.dist.is_main:  # other ranks never write (and may not share the disk)
+                check_writable(out_dir)
         except UserError:
             self.close_envs()
             raise
@@ -243,18 +265,29 @@ class Trainer:
         """One rollout of T steps in all envs; returns the observation that follows it."""
         ppo, v = self.ppo, self.venv
         low, high = v.action_low, v.action_high
+        # this rollout's finished episodes; under torchrun every rank's, in rank order
+        returns: list[float] = []
+        lengths: list[int] = []
+        metrics: list[dict[str, float]] = []
+        if self.sync is not None:
+            self.sync.begin_iteration()
         for _ in range(self.config.rollout_steps):
             actions = ppo.act(obs, priv)
             step = v.step(np.clip(actions, low, high))
             ppo.process_step(step.rewards, step.terminated, step.truncated, step.final_obs,
                              step.final_privileged)
             if step.episode_returns:
-                self.returns.extend(step.episode_returns)
-                self.lengths.extend(step.episode_lengths)
-            self.episode_metrics.extend(step.episode_metrics)
+                returns.extend(step.episode_returns)
+                lengths.extend(step.episode_lengths)
+            metrics.extend(step.episode_metrics)
             if self.probes is not None:
                 self.probes.step()
             obs, priv = step.obs, step.privileged
+        if self.sync is not None:  # normalizers, reward scale, episodes and ADR: merged
+            returns, lengths, metrics = self.sync.end_rollout(returns, lengths, metrics, v)
+        self.returns.extend(returns)
+        self.lengths.extend(lengths)
+        self.episode_metrics.extend(metrics)
         ppo.compute_returns(obs, priv)
         return obs, priv
 
@@ -277,17 +310,33 @@ class Trainer:
         return float(np.mean(self.returns)) if self.returns else float("nan")
 
     def run(self) -> dict[str, Any]:
+        """Train; under torchrun a lost rank ends every other rank with a UserError."""
+        if self.sync is None:
+            return self._run()
+        try:
+            return self._run()
+        except RuntimeError as exc:
+            if not is_collective_failure(exc):
+                raise
+            raise lost_rank_error(exc, self.dist, self.last_good_checkpoint) from None
+
+    def _run(self) -> dict[str, Any]:
         cfg = self.config
-        self.write_config()
-        logger = MetricsLogger(self.out_dir, cfg.tensorboard, append=cfg.resume is not None)
-        batch = cfg.envs * cfg.rollout_steps
+        main = self.dist.is_main
+        if main:
+            self.write_config()
+        logger = (MetricsLogger(self.out_dir, cfg.tensorboard, append=cfg.resume is not None)
+                  if main else None)
+        # global batch: every rank's envs (one process: envs × rollout_steps)
+        batch = cfg.envs * cfg.rollout_steps * self.dist.world_size
         start_steps = self.env_steps
         # training runs whole iterations, so the bar's total is --steps rounded up to them
         total = -(-cfg.steps // batch) * batch
-        progress = _progress_bar(cfg, total=total, initial=self.env_steps)
+        progress = _progress_bar(cfg, total=total, initial=self.env_steps) if main else None
         t0 = time.perf_counter()
         try:
-            obs, priv = self.venv.reset(cfg.seed)
+            # env i of rank r is seeded like env r·envs + i of one process with all of them
+            obs, priv = self.venv.reset(cfg.seed + self.dist.rank * cfg.envs)
             self._bound_std()  # a resumed run's std may lie above the bound at its step
             while self.env_steps < cfg.steps:
                 obs, priv = self.collect(obs, priv)
@@ -306,23 +355,29 @@ class Trainer:
                     "episode_length": float(np.mean(self.lengths)) if self.lengths
                     else float("nan"), **losses, **mean_metrics(self.episode_metrics),
                     **self._probe_metrics(), **std_row}
-                logger.log(row)
+                if logger is not None:
+                    logger.log(row)
                 stop = bool(self.on_iteration(row)) if self.on_iteration is not None else False
+                if self.sync is not None:
+                    stop = bool(self.dist.broadcast_object(stop))  # rank 0 decides
                 if progress is not None:
                     progress.update(batch)
                     progress.set_postfix(sps=f"{row['steps_per_s']:.0f}",
                                          ret=f"{row['episode_return']:.1f}")
                 if not state_is_finite(self.model.state_dict()):
                     self._nan_stop("the model weights became NaN/inf")
-                if cfg.checkpoint_every > 0 and self.iteration % cfg.checkpoint_every == 0:
+                if main and cfg.checkpoint_every > 0 \
+                        and self.iteration % cfg.checkpoint_every == 0:
                     self.save()
                 if stop:
                     break
-            self.save()
+            if main:
+                self.save()
         finally:
             if progress is not None:
                 progress.close()
-            logger.close()
+            if logger is not None:
+                logger.close()
             self.venv.close()
             if self.probes is not None:
                 self.probes.close()
@@ -337,9 +392,16 @@ class Trainer:
                                                if self.lengths else float("nan")),
             "episodes_in_mean": len(self.returns), "seed": cfg.seed,
             "checkpoint": str(self.checkpoint_path), "lineage": {"parent": self.parent},
+            "world_size": self.dist.world_size, "global_batch": batch,
         }
-        atomic_write(self.out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        if main:
+            atomic_write(self.out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary
+
+
+RANK_SEED_STRIDE = 1_000_003
+"""Rank r seeds python, numpy and torch with seed + r·RANK_SEED_STRIDE (a prime far above
+any env count, so no rank's RNGs repeat another's env seeds)."""
 
 
 def _json_float(x: float) -> float | None:
