@@ -13,6 +13,12 @@ takes to connect. After that it moves (falls) as physics says, enabled or not. O
 default here): the plant moves from the start (how a test produces a robot that fell
 before the host enabled it). The server prints nothing; ``url`` is what the host passes to
 ``MotorBus``.
+
+The served endpoint is a ``Device`` (this project's protocol) or any object of the same
+shape: ``handle(packet, now, step_on_command) -> bytes``, ``poll``, ``step_plant``, ``plant``,
+``enabled``; one with a ``decoder()`` method supplies its own packet decoder and a
+``steps_taken`` counter (``firmware_bridge.servo.chain.ServoChain``: emulated smart servos).
+An empty reply (a broadcast, a Sync Write) sends nothing.
 """
 
 from __future__ import annotations
@@ -71,7 +77,8 @@ class DeviceServer:
         self.faults = FaultInjector(faults or FaultConfig())
         self.latency_s = latency_ms / 1000.0
         self.clock = clock
-        self.decoder = FrameDecoder()
+        make_decoder = getattr(device, "decoder", None)
+        self.decoder: FrameDecoder = make_decoder() if callable(make_decoder) else FrameDecoder()
         self.stats = ServerStats()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
@@ -186,9 +193,14 @@ class DeviceServer:
             if self.faults.stalled(now):
                 continue
             step = lockstep and self._moving()
+            taken = getattr(self.device, "steps_taken", None)
             reply = self.device.handle(frame, now, step_on_command=step)
-            if step and frame.msg_type == 0x10:
+            if taken is not None:
+                self.stats.plant_steps += self.device.steps_taken - taken  # type: ignore[attr-defined]
+            elif step and frame.msg_type == 0x10:
                 self.stats.plant_steps += 1
+            if not reply:
+                continue
             self.faults.count_reply()
             self.stats.replies += 1
             self._send(now, self.faults.mangle(reply, reply=True))

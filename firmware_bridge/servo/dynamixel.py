@@ -17,8 +17,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
-    "BROADCAST_ID", "DynamixelDecoder", "DynamixelProtocol", "ERROR_BITS", "HEADER", "Inst",
-    "Packet", "crc16", "encode_instruction", "encode_status", "stuff", "unstuff",
+    "BROADCAST_ID",
+    "ERROR_BITS",
+    "HEADER",
+    "DynamixelDecoder",
+    "DynamixelProtocol",
+    "Inst",
+    "Packet",
+    "crc16",
+    "encode_instruction",
+    "encode_status",
+    "stuff",
+    "unstuff",
 ]
 
 HEADER = b"\xff\xff\xfd\x00"

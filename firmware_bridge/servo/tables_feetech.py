@@ -11,13 +11,16 @@ SCS0009 1284) and the sign-magnitude encoding. Facts that decide the codec:
   by ``calibration.py``), so the table lists it unsigned.
 * There is no current (torque) mode: operating mode 0 is position, 1 velocity ("wheel"), 2
   open-loop PWM, 3 stepper. A torque-mode robot cannot run on these servos.
-* Present load is 0.1 % of the stall torque per tick (0..1000), sign in bit 10 on the wire;
-  the STS3215 also reports current, 6.5 mA per tick (Feetech's table).
+* Present load is 0.1 % of the stall torque per tick (0..1000): the bus reports effort as
+  load × stall torque (N·m, ``current_unit`` None). On the wire its sign is bit 10, not 15:
+  ``Register`` has one sign bit per model, so a real servo's negative load would read as
+  +1024 + load; the emulator encodes with bit 15 and is self-consistent (a known gap). The
+  STS3215 also reports current (69, 6.5 mA per tick), listed but not used.
 * No bus watchdog register: the host's own link watchdog (the runtime's) is the only one.
 * Gains: P (21), D (22), I (23), one byte each, in the servo's own units. ``gain_units`` is
   this project's model of the inner loop (the emulator uses it; the bus converts kp/kd with
-  it), chosen so that the servo_arm's kp 20 N·m/rad / kd 0.3 N·m·s/rad land near the factory
-  values P 32, D 32; not a Feetech figure.
+  it), chosen so that the servo_arm's kp 10 N·m/rad / kd 1.5 N·m·s/rad land on P 16, D 32
+  (LeRobot's SO-100 settings; the factory P is 32); not a Feetech figure.
 """
 
 from __future__ import annotations
@@ -104,8 +107,8 @@ _HW_ERRORS = {0: "voltage error", 1: "angle sensor error", 2: "overheating error
 _BAUD = {0: 1_000_000, 1: 500_000, 2: 250_000, 3: 128_000, 4: 115_200, 5: 76_800,
          6: 57_600, 7: 38_400}
 _STS_MODES = {"position": 0, "velocity": 1, "pwm": 2, "step": 3}
-# the gain model (module doc): P 32 -> 20 N·m/rad, D 32 -> 0.3 N·m·s/rad
-_GAINS = {"pos_p": 20.0 / 32, "pos_d": 0.3 / 32}
+# the gain model (module doc): P 16 -> 10 N·m/rad, D 32 -> 1.5 N·m·s/rad
+_GAINS = {"pos_p": 10.0 / 16, "pos_d": 1.5 / 32}
 
 MODELS: dict[str, ServoModel] = {
     # STS3215 (12 V): 30 kg·cm stall (2.94 N·m), 0.222 s/60° no load (4.7 rad/s),
@@ -113,7 +116,7 @@ MODELS: dict[str, ServoModel] = {
     "STS3215": ServoModel(
         name="STS3215", vendor="feetech", model_number=777, registers=STS_SERIES,
         ticks_per_turn=4096, position_range=(0, 4095), multi_turn_range=(-30719, 30719),
-        velocity_unit=2 * math.pi / 4096, current_unit=6.5e-3, load_unit=0.001,
+        velocity_unit=2 * math.pi / 4096, current_unit=None, load_unit=0.001,
         torque_constant=None, stall_torque=2.94, operating_modes=dict(_STS_MODES),
         action_modes={"position": "position"}, gains=("pos_p", "pos_i", "pos_d"),
         gain_units=dict(_GAINS), watchdog_unit_s=None, sign_bit=15, byteorder="little",
