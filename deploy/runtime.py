@@ -132,7 +132,7 @@ class Runtime:
         self.phase = "connect"
         self._load()
         self.link = Link(cfg.port, self.spec, cfg.baudrate, cfg.connect_timeout_s,
-                         cfg.link_timeout_ms / 1000.0)
+                         cfg.link_timeout_ms / 1000.0, cfg.protocol)
         self.link.connect()
         info = self.link.bus.info
         self.log(f"runtime: connected to {cfg.port} ({info.firmware_id if info else '?'}), "

@@ -54,7 +54,11 @@ class RunConfig:
     estop_file: str = ""
     """E-stop file: creating it (touch PATH) stops the robot and latches the device e-stop."""
     baudrate: int = 1_000_000
-    """Serial line rate for real UARTs (ignored by ptys and sockets)."""
+    """Serial line rate for real UARTs (ignored by ptys and sockets); for a servo bus the
+    spec's bus.baudrate is used unless this is set to another value."""
+    protocol: Literal["", "robot_ppo", "dynamixel", "feetech"] = ""
+    """Bus protocol: robot_ppo (this project's firmware), dynamixel (Protocol 2.0 servos),
+    feetech (STS/SCS servos); empty = the spec's bus.protocol (robot_ppo without one)."""
     connect_timeout_s: float = 2.0
     """How long to wait for the controller to answer the handshake."""
     link_timeout_ms: float = 100.0

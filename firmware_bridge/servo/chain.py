@@ -14,7 +14,8 @@ the error byte, and drives its joint of the plant:
   (holds: zero current / the present position), 98 reads -1, goal writes answer a data range
   error until 98 is written again;
 * ``inject_hardware_error(id, bit)``: the bit in register 70, torque off, the hardware-alert
-  bit in every status, until Reboot.
+  bit in every status, until Reboot; ``fault_after_steps`` = (steps, id, bit) does it after
+  that many plant steps with torque on (``serve --servo-fault-after``).
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ class _Servo:
 class ServoChain:
     """Dynamixel servos ``ids`` (models, calibration per joint) on ``plant``'s joints."""
 
+    servo_class: type[_Servo] = _Servo
+    """One servo's table and power-up values; a vendor subclass (chain_feetech) swaps it."""
+
     def __init__(self, plant: Plant, ids: Sequence[int], models: Sequence[ServoModel],
                  calibration: Calibration, actuated: Sequence[bool], firmware: int = 52) -> None:
         if len(ids) != plant.motor_count:
@@ -115,10 +119,13 @@ class ServoChain:
         self.plant = plant
         self.cal = calibration
         self.actuated = np.asarray(actuated, dtype=bool)
-        self.servos = [_Servo(int(i), m, firmware) for i, m in zip(ids, models, strict=True)]
+        self.servos = [self.servo_class(int(i), m, firmware)
+                       for i, m in zip(ids, models, strict=True)]
         self.by_id = {s.id: s for s in self.servos}
         self.last_instruction = 0.0
         self.steps_taken = 0
+        self.torqued_steps = 0
+        self.fault_after_steps: tuple[int, int, int] | None = None
         self._cmd = JointCommand.zeros(plant.motor_count)
         self._sense()
 
@@ -147,6 +154,12 @@ class ServoChain:
         self.plant.step(self._command())
         self._sense()
         self.steps_taken += 1
+        if self.enabled:
+            self.torqued_steps += 1
+            f = self.fault_after_steps
+            if f is not None and self.torqued_steps >= f[0]:
+                self.fault_after_steps = None
+                self.inject_hardware_error(f[1], f[2])
 
     def handle(self, p: Packet, now: float, step_on_command: bool = False) -> bytes:
         if p.error is not None:

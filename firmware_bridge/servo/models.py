@@ -8,12 +8,21 @@ user's one-line error). Vendors register here by name; their tables stay plain d
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Sequence
 
 from firmware_bridge.servo.protocol import PacketProtocol
 from firmware_bridge.servo.tables import ServoModel
 
-__all__ = ["VENDORS", "packet_protocol", "resolve_models"]
+__all__ = ["CHAINS", "VENDORS", "UnknownModel", "chain_class", "packet_protocol", "resolve_models"]
+
+
+class UnknownModel(ValueError):
+    """A model name the vendor's table does not know; ``index`` = which servo."""
+
+    def __init__(self, index: int, protocol: str, name: str, known: list[str]) -> None:
+        self.index, self.name, self.known = index, name, known
+        super().__init__(f"unknown {protocol} model {name!r}; known models: {', '.join(known)}")
 
 VENDORS = {
     "dynamixel": ("firmware_bridge.servo.tables_dynamixel", "firmware_bridge.servo.dynamixel",
@@ -22,6 +31,13 @@ VENDORS = {
                 "FeetechProtocol"),
 }
 """Bus protocol name -> (table module, codec module, codec class)."""
+
+CHAINS = {
+    "dynamixel": ("firmware_bridge.servo.chain", "ServoChain"),
+    "feetech": ("firmware_bridge.servo.chain_feetech", "FeetechChain"),
+}
+"""Bus protocol name -> (module, class) of its emulator; the class takes
+``(plant, ids, models, calibration, actuated)`` like ``chain.ServoChain``."""
 
 
 def _vendor(protocol: str) -> tuple[str, str, str]:
@@ -42,10 +58,24 @@ def resolve_models(protocol: str, names: Sequence[str]) -> list[ServoModel]:
     for i, name in enumerate(names):
         key = name or default
         if key not in models:
-            raise ValueError(f"servo {i}: unknown {protocol} model {name!r}; known models: "
-                             f"{', '.join(sorted(models))}")
+            raise UnknownModel(i, protocol, name, sorted(models))
         out.append(models[key])
     return out
+
+
+def chain_class(protocol: str) -> type:
+    """The vendor's emulator class; ValueError if this build has none for it."""
+    module, cls = CHAINS.get(protocol, ("", ""))
+    try:
+        chain: type = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"no servo emulator for protocol {protocol!r} in this build; "
+                         f"emulated: {', '.join(p for p in CHAINS if _has(p))}") from None
+    return chain
+
+
+def _has(protocol: str) -> bool:
+    return importlib.util.find_spec(CHAINS[protocol][0]) is not None
 
 
 def packet_protocol(protocol: str) -> PacketProtocol:

@@ -17,7 +17,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 
 from robot_ppo.cli_config import parse_config
 from robot_ppo.errors import UserError
@@ -59,6 +59,12 @@ class ServeConfig:
     """Fault injection: stop answering after this many replies."""
     disconnect_after: int | None = None
     """Fault injection: close the port after this many replies."""
+    protocol: Literal["", "robot_ppo", "dynamixel", "feetech"] = ""
+    """Protocol spoken on the port: robot_ppo (this project's controller), dynamixel
+    (Protocol 2.0 servos), feetech (STS/SCS servos); empty = the spec's bus.protocol."""
+    servo_fault_after: float | None = None
+    """Servo protocols: latch an overload hardware error on the first motor's servo after
+    this many seconds with torque on (tests the host's safe stop)."""
     device: Literal["python", "c"] = "python"
     """Device logic behind the port: python (firmware_bridge/device.py) or c (the C firmware
     core of firmware_bridge/firmware/, built with cmake and a C compiler on first use)."""
@@ -70,6 +76,7 @@ DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 def main(argv: list[str]) -> int:
     cfg = parse_config(ServeConfig, argv, "robot-ppo serve", DESCRIPTION)
 
+    from deploy.link import bus_protocol
     from firmware_bridge import Device, DeviceServer, FaultConfig
     from firmware_bridge.transports import open_transport
     from robot_ppo.spec import load_spec
@@ -88,7 +95,10 @@ def main(argv: list[str]) -> int:
         raise UserError(f"cannot open port {cfg.port!r}: {exc}") from None
     server_kw = dict(mode="lockstep" if cfg.lockstep else "realtime", faults=faults,
                      latency_ms=cfg.latency_ms, hold_until_enable=cfg.hold)
-    if cfg.device == "c":
+    protocol = bus_protocol(spec, cfg.protocol)
+    if protocol != "robot_ppo":
+        server = _servo_server(spec, protocol, plant, transport, cfg, server_kw)
+    elif cfg.device == "c":
         from firmware_bridge.c_device import FirmwareBuildError, c_device_server
 
         try:
@@ -111,7 +121,9 @@ def main(argv: list[str]) -> int:
         f" + {sensed} sensed-only joint{'s' * (sensed != 1)}" if sensed else "")
     print(f"robot-ppo serve: {spec.name} ({joints}, "
           f"{spec.rates.control_hz:g} Hz, dynamics {cfg.dynamics}, "
-          f"{'lockstep' if cfg.lockstep else 'realtime'}, {cfg.device} device) on {server.url}",
+          f"{'lockstep' if cfg.lockstep else 'realtime'}, "
+          f"{cfg.device + ' device' if protocol == 'robot_ppo' else protocol + ' servos'}) "
+          f"on {server.url}",
           file=sys.stderr,
           flush=True)
     try:
@@ -124,3 +136,25 @@ def main(argv: list[str]) -> int:
     print(f"robot-ppo serve: stopped after {server.stats.plant_steps} control periods",
           file=sys.stderr)
     return 0
+
+
+def _servo_server(spec: Any, protocol: str, plant: Any, transport: Any, cfg: ServeConfig,
+                  server_kw: dict[str, Any]) -> Any:
+    """A DeviceServer around the vendor's servo-chain emulator (same setup as the host's)."""
+    from deploy.link import servo_setup
+    from firmware_bridge import DeviceServer
+    from firmware_bridge.servo.models import chain_class
+
+    try:
+        setup = servo_setup(spec, protocol)
+        chain = chain_class(protocol)(plant, setup.ids, setup.models, setup.calibration,
+                                      setup.actuated)
+    except (UserError, ValueError) as exc:
+        transport.close()
+        plant.close()
+        raise UserError(str(exc)) from None
+    if cfg.servo_fault_after is not None:
+        first = setup.actuated.index(True)
+        steps = max(1, round(cfg.servo_fault_after / plant.control_period_s))
+        chain.fault_after_steps = (steps, setup.ids[first], 5)  # bit 5: overload
+    return DeviceServer(chain, transport, **server_kw)
