@@ -17,6 +17,7 @@ setup, so both ends agree on units.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,6 +163,8 @@ class Link:
             while True:
                 try:
                     self.bus.connect()
+                    for warning in getattr(self.bus, "warnings", ()):
+                        print(f"runtime: {warning}", file=sys.stderr, flush=True)
                     break
                 except BusTimeout:
                     if time.monotonic() - t0 + self.bus.timeout_s > self.connect_timeout_s:

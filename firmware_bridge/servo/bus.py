@@ -43,6 +43,7 @@ from firmware_bridge.messages import DeviceInfo, DeviceState, JointCommand
 from firmware_bridge.ports import open_port
 from firmware_bridge.servo import registers
 from firmware_bridge.servo.calibration import Calibration
+from firmware_bridge.servo.latency import latency_warning
 from firmware_bridge.servo.protocol import PacketProtocol, StatusLike
 from firmware_bridge.servo.tables import ServoModel
 
@@ -100,6 +101,8 @@ class ServoBus:
         self.watchdog_s, self.disable_retries = watchdog_s, disable_retries
         self.motor_count = n
         self.info: DeviceInfo | None = None
+        self.warnings: list[str] = []
+        """One-line notices from connect() (the USB latency timer) for the caller to show."""
         self.last_state: DeviceState | None = None
         self._port: serial.SerialBase | None = None
         self._dec = protocol.decoder()
@@ -131,6 +134,8 @@ class ServoBus:
         """Ping and check every servo, then configure; nothing is torqued on here."""
         if self._port is None:
             self._port = open_port(self.url, self.baudrate, self.timeout_s)
+        warning = latency_warning(self.url)
+        self.warnings = [warning] if warning else []
         try:
             self._port.reset_input_buffer()
             self._dec.reset()

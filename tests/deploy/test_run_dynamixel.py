@@ -8,6 +8,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,3 +154,32 @@ def test_bad_spec_refused_before_the_port_opens(policy: Path, tmp_path: Path) ->
         with pytest.raises(UserError, match=needle):
             Runtime(_cfg(policy, "/dev/ttyUSB_none", tmp_path / "l", robot=str(bad),
                          allow_spec_mismatch=True)).run()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_turn_every_servo_off(policy: Path, tmp_path: Path,
+                                                 sig: signal.Signals) -> None:
+    with serve("--protocol", "dynamixel") as (url, _):
+        run = subprocess.Popen(
+            [sys.executable, "-m", "robot_ppo.cli", "run", "--policy", str(policy), "--port", url,
+             "--protocol", "dynamixel", "--duration", "0", "--rt-priority", "0", "--cpu", "-2",
+             "--standby-s", "0.05", "--stats-file", "", "--rate-margin", "50"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert run.stderr is not None
+        for line in run.stderr:  # connected: standby, then the policy loop within ~1 s
+            if "runtime: connected" in line:
+                break
+        time.sleep(1.0)
+        run.send_signal(sig)
+        out, err = run.communicate(timeout=20)
+        assert run.returncode in (0, 1), err
+        assert f"stopping: signal {sig.name}" in err, err
+        port = sdk.PortHandler(url)
+        assert port.openPort()
+        try:
+            ph = sdk.PacketHandler(2.0)
+            torque, res, _ = ph.read1ByteTxRx(port, 1, 64)
+            assert res == sdk.COMM_SUCCESS and torque == 0
+        finally:
+            port.closePort()
+    assert '"disabled_confirmed": true' in out, out + err
