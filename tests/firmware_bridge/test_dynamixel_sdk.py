@@ -149,3 +149,42 @@ def test_bus_watchdog_stops_and_refuses_goals(
     bus.enable()  # re-arms the watchdog
     bus.send_command(JointCommand.zeros(3))
     bus.close()
+
+
+def test_sdk_fast_sync_read_bulk_reg_write_reboot(
+        chain_server: tuple[ServoChain, DeviceServer]) -> None:
+    chain, server = chain_server
+    port, ph = _sdk(server.url)
+    try:
+        fast = sdk.GroupSyncRead(port, ph, 132, 4)
+        for sid in IDS:
+            assert fast.addParam(sid)
+        assert fast.fastSyncRead() == sdk.COMM_SUCCESS
+        expect = chain.cal.ticks_from_q(chain.plant.read().q)
+        assert [fast.getData(s, 132, 4) for s in IDS] == [int(t) for t in expect]
+
+        bw = sdk.GroupBulkWrite(port, ph)
+        assert bw.addParam(1, 116, 4, list((1500).to_bytes(4, "little")))
+        assert bw.addParam(2, 102, 2, list((77).to_bytes(2, "little")))
+        assert bw.txPacket() == sdk.COMM_SUCCESS
+        br = sdk.GroupBulkRead(port, ph)
+        assert br.addParam(1, 116, 4) and br.addParam(2, 102, 2)
+        assert br.txRxPacket() == sdk.COMM_SUCCESS
+        assert (br.getData(1, 116, 4), br.getData(2, 102, 2)) == (1500, 77)
+
+        # Reg Write holds the value until Action
+        assert ph.regWriteTxRx(port, 3, 116, 4, list((900).to_bytes(4, "little")))[0] == \
+            sdk.COMM_SUCCESS
+        assert ph.read4ByteTxRx(port, 3, 116)[0] != 900
+        assert ph.action(port, 3) == sdk.COMM_SUCCESS
+        assert ph.read4ByteTxRx(port, 3, 116)[0] == 900
+
+        # a hardware error sets the alert bit in every status; only Reboot clears it
+        chain.inject_hardware_error(1, 2)
+        value, res, err = ph.read1ByteTxRx(port, 1, 70)
+        assert (value, res, err) == (1 << 2, sdk.COMM_SUCCESS, 0x80)
+        assert ph.write1ByteTxRx(port, 1, 64, 1)[1] == 0x80 | 7  # torque refused
+        assert ph.reboot(port, 1)[0] == sdk.COMM_SUCCESS
+        assert ph.read1ByteTxRx(port, 1, 70) == (0, sdk.COMM_SUCCESS, 0)
+    finally:
+        port.closePort()
