@@ -15,7 +15,8 @@ SCS0009 1284) and the sign-magnitude encoding. Facts that decide the codec:
   load × stall torque (N·m, ``current_unit`` None). On the wire its sign is bit 10, not 15:
   ``Register`` has one sign bit per model, so a real servo's negative load would read as
   +1024 + load; the emulator encodes with bit 15 and is self-consistent (a known gap). The
-  STS3215 also reports current (69, 6.5 mA per tick), listed but not used.
+  generic key ``present_current`` (what the bus reads each cycle) is therefore Present_Load
+  (60); the STS3215's real current (69, 6.5 mA per tick) is ``present_amps``, unused.
 * No bus watchdog register: the host's own link watchdog (the runtime's) is the only one.
 * Gains: P (21), D (22), I (23), one byte each, in the servo's own units. ``gain_units`` is
   this project's model of the inner loop (the emulator uses it; the bus converts kp/kd with
@@ -59,12 +60,14 @@ STS_SERIES = {
     "lock": Register(55, 1),  # 1: EEPROM write-protected (the factory state)
     "present_position": Register(56, 2, signed=True),
     "present_velocity": Register(58, 2, signed=True),
-    "present_load": Register(60, 2, signed=True),
+    # the generic "present_current" key is the effort register the bus reads every cycle:
+    # on Feetech that is Present_Load (module doc); the real current is "present_amps"
+    "present_current": Register(60, 2, signed=True),
     "present_voltage": Register(62, 1),  # 0.1 V per tick
     "present_temperature": Register(63, 1),
     "hardware_error": Register(65, 1),  # "Status": the error bits of the last status packet
     "moving": Register(66, 1),
-    "present_current": Register(69, 2, signed=True),
+    "present_amps": Register(69, 2, signed=True),
 }
 """STS/SMS memory table (STS3215). EEPROM entries are writable with torque off only."""
 
@@ -93,7 +96,7 @@ SCS_SERIES = {
     "lock": Register(48, 1),
     "present_position": Register(56, 2, signed=True),
     "present_velocity": Register(58, 2, signed=True),
-    "present_load": Register(60, 2, signed=True),
+    "present_current": Register(60, 2, signed=True),  # Present_Load (see STS_SERIES)
     "present_voltage": Register(62, 1),
     "present_temperature": Register(63, 1),
     "hardware_error": Register(65, 1),

@@ -17,6 +17,14 @@ from firmware_bridge.servo.tables_feetech import MODELS
 scs = pytest.importorskip("scservo_sdk")
 
 
+@pytest.fixture(autouse=True)
+def _sdk_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK waits 2 x its hard-coded 16 ms latency timer + 2 ms for an answer; on the
+    shared test machine a loaded emulator thread can miss that (LeRobot patches the same
+    timeout). 50 ms per latency timer keeps the tests about bytes, not scheduling."""
+    monkeypatch.setattr(scs.port_handler, "LATENCY_TIMER", 50)
+
+
 class PtyPeer:
     """The far end of a pty: records what the SDK sends and answers through ``reply``."""
 
