@@ -10,8 +10,9 @@ observation and action layout and the task. Domain-randomization settings are
 excluded, since they change training, not what the robot sends or accepts.
 The hash is checked in the serial handshake, stored in checkpoints, in ONNX
 metadata and in rollout logs. The optional `bus:` section (which servo bus, servo
-models and calibration) enters the hash only when present, so a spec without it
-hashes exactly as before (existing checkpoints and policies keep matching).
+models and calibration) is excluded too: units are converted at the bus boundary, so
+the policy sees the same robot whatever the wiring, a re-zeroed servo does not
+invalidate a policy, and a spec without it hashes exactly as before.
 
 Bus contract (docs/robot_spec.md, docs/servos.md): `RobotSpec.bus` is None without a
 `bus:` section; `bus_spec(spec)` always returns a `BusSpec` (protocol robot_ppo and
@@ -184,7 +185,7 @@ class RobotSpec:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (YAML/JSON safe) that `spec_from_dict` turns back into this spec."""
         out = self._base_dict()
-        if self.bus is not None:  # only then: a spec without a bus keeps its old hash
+        if self.bus is not None:  # only then: a bus-less spec's dict is as it always was
             out["bus"] = {
                 "protocol": self.bus.protocol, "baudrate": self.bus.baudrate,
                 "joints": {j.name: {"model": s.model, "zero_offset": s.zero_offset,
@@ -227,6 +228,7 @@ class RobotSpec:
         """sha256 (hex) of the interface part of the spec (see module doc)."""
         data = self.to_dict()
         data.pop("randomization")
+        data.pop("bus", None)  # wiring and calibration: not what the policy sees
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()
 
