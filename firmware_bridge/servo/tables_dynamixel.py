@@ -64,14 +64,15 @@ _MULTI = (-256 * _TICKS + 1, 256 * _TICKS - 1)  # ±256 turns in the multi-turn 
 
 
 def _x(name: str, number: int, current_a: float | None, kt: float | None, stall: float,
-       modes: dict[str, int]) -> ServoModel:
+       modes: dict[str, int], load_unit: float = 0.0) -> ServoModel:
     action = {"position": "current_position" if "current_position" in modes else "position"}
     if "current" in modes:
         action["torque"] = "current"
     return ServoModel(
         name=name, vendor="dynamixel", model_number=number, registers=X_SERIES,
         ticks_per_turn=_TICKS, position_range=(0, _TICKS - 1), multi_turn_range=_MULTI,
-        velocity_unit=_RPM, current_unit=current_a, torque_constant=kt, stall_torque=stall,
+        velocity_unit=_RPM, current_unit=current_a, load_unit=load_unit, torque_constant=kt,
+        stall_torque=stall,
         operating_modes=modes, action_modes=action, gains=("pos_p", "pos_i", "pos_d"),
         gain_units={"pos_p": 0.005, "pos_d": 0.0005}, watchdog_unit_s=0.02,
         firmware_fast_sync_read=45, hardware_error_bits=_HW_ERRORS, baud_codes=_BAUD,
@@ -83,8 +84,9 @@ _NO_CURRENT = {k: v for k, v in _MODES.items() if k not in ("current", "current_
 MODELS: dict[str, ServoModel] = {
     # XM430-W210: 2.69 mA per tick; stall 3.0 N·m at 2.3 A (12 V) -> ~1.3 N·m/A
     "XM430-W210": _x("XM430-W210", 1030, 2.69e-3, 3.0 / 2.3, 3.0, dict(_MODES)),
-    # XL430-W250: no current sensing: no current or current-based position mode
-    "XL430-W250": _x("XL430-W250", 1060, None, None, 1.5, dict(_NO_CURRENT)),
+    # XL430-W250: no current sensing (126 is Present Load, 0.1 % of stall per tick): no
+    # current or current-based position mode
+    "XL430-W250": _x("XL430-W250", 1060, None, None, 1.5, dict(_NO_CURRENT), 0.001),
     # XL330-M288: 1 mA per tick; stall 0.52 N·m at 1.47 A (5 V)
     "XL330-M288": _x("XL330-M288", 1200, 1.0e-3, 0.52 / 1.47, 0.52, dict(_MODES)),
 }
