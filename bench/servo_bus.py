@@ -24,9 +24,9 @@ import numpy as np
 from firmware_bridge import DeviceServer, IdealPlant, JointCommand
 from firmware_bridge.servo.bus import ServoBus
 from firmware_bridge.servo.calibration import Calibration
-from firmware_bridge.servo.chain import ServoChain
 from firmware_bridge.servo.dynamixel import DynamixelProtocol
-from firmware_bridge.servo.models import resolve_models
+from firmware_bridge.servo.feetech import FeetechProtocol
+from firmware_bridge.servo.models import chain_class, resolve_models
 from firmware_bridge.transports import PtyTransport
 
 Cycle = Callable[[], None]
@@ -39,8 +39,8 @@ def _cal(models: list) -> Calibration:  # type: ignore[type-arg]
 
 def serve(protocol: str, n: int, conn: Connection) -> None:
     models = resolve_models(protocol, [""] * n)
-    chain = ServoChain(IdealPlant(n, control_period_s=0.002), list(range(1, n + 1)), models,
-                       _cal(models), [True] * n)
+    chain = chain_class(protocol)(IdealPlant(n, control_period_s=0.002),
+                                  list(range(1, n + 1)), models, _cal(models), [True] * n)
     server = DeviceServer(chain, PtyTransport(), mode="lockstep")  # type: ignore[arg-type]
     conn.send(server.url)
     server.start()
@@ -95,10 +95,63 @@ def dynamixel_sdk(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], objec
     return cycle, write, read, port.closePort
 
 
+def feetech_ours(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], object]]:
+    models = resolve_models("feetech", [""] * n)
+    bus = ServoBus(url, FeetechProtocol(), list(range(1, n + 1)), models, _cal(models),
+                   [True] * n, "position", kp=[10.0] * n, kd=[1.5] * n, timeout_s=1.0,
+                   watchdog_s=0.0)
+    bus.connect()
+    bus.enable()
+    cmd = JointCommand.pd(np.full(n, 0.1), 10.0, 1.5)
+    b0, r0 = bus.counts["bytes_out"], bus.stats()["bytes_in"]
+    bus.send_command(cmd)
+    w, r = bus.counts["bytes_out"] - b0, int(bus.stats()["bytes_in"] - r0)
+    return (lambda: bus.send_command(cmd) and None), w, r, bus.close
+
+
+def feetech_sdk(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], object]]:
+    import scservo_sdk as sdk
+
+    port = sdk.PortHandler(url)
+    port.openPort()
+    port.setBaudRate(1_000_000)
+    ph = sdk.PacketHandler(0)  # STS: little-endian
+    ids = list(range(1, n + 1))
+    for i in ids:
+        ph.write1ByteTxRx(port, i, 40, 1)  # torque on (position mode is the default)
+    sw = sdk.GroupSyncWrite(port, ph, 42, 2)  # Goal Position
+    sr = sdk.GroupSyncRead(port, ph, 56, 6)  # Present Position, Speed, Load
+    for i in ids:
+        sw.addParam(i, [0x10, 0x08])
+        sr.addParam(i)
+
+    def cycle() -> None:
+        sw.txPacket()
+        # retries as LeRobot's Feetech bus does: on a loaded machine the SDK's fixed 34 ms
+        # answer budget ("There is no status packet!") is missed now and then
+        for _ in range(3):
+            result = sr.txRxPacket()
+            if result == sdk.COMM_SUCCESS:
+                break
+        else:
+            raise RuntimeError(f"SDK sync read failed: {ph.getTxRxResult(result)}")
+        for i in ids:
+            sr.getData(i, 56, 2)
+            sr.getData(i, 58, 2)
+            sr.getData(i, 60, 2)
+
+    # packet overhead 6 (header 2, id, len, inst or error, checksum)
+    write = 6 + 2 + n * 3  # addr + len, then (id + 2 goal bytes) per servo
+    read = (6 + 2 + n) + n * (6 + 6)  # the sync read request + one 6-byte status each
+    return cycle, write, read, port.closePort
+
+
 CLIENTS: dict[tuple[str, str], Callable[[str, int], tuple[Cycle, int, int,
                                                           Callable[[], object]]]] = {
     ("dynamixel", "ours"): dynamixel_ours,
     ("dynamixel", "sdk"): dynamixel_sdk,
+    ("feetech", "ours"): feetech_ours,
+    ("feetech", "sdk"): feetech_sdk,
 }
 """(protocol, client) -> a factory of one control cycle (group write + group read)."""
 
