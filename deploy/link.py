@@ -94,7 +94,7 @@ def servo_setup(spec: RobotSpec, protocol: str) -> ServoSetup:
             why = "; it has no current sensing, so no torque mode" if action == "torque" else ""
             raise UserError(
                 f"robot spec {spec.name}: joint {j.name}: the {m.name} cannot serve action "
-                f"mode '{action}' (it offers only {', '.join(sorted(m.action_modes))}{why}); "
+                f"mode '{action}' (it offers {', '.join(sorted(m.action_modes))}{why}); "
                 "use a servo model with that mode or a policy trained in another one.")
         modes.add(mode)
     if len(modes) > 1:
