@@ -170,7 +170,8 @@ class TrainConfig:
     """Mean return = mean over the last this many finished training episodes."""
     workers: int = -1
     """Env stepping processes: 0 or 1 = all envs in this process; W >= 2 = this process plus
-    W-1 workers; -1 = auto (in-process unless >= 4 cores and a batch of env steps > 1 ms)."""
+    W-1 workers; -1 = auto (in-process unless >= 4 cores and a batch of env steps > 1 ms;
+    always in-process under torchrun, where the ranks fill the cores)."""
     torch_threads: int = 1
     """torch intra-op threads (0 = torch's default). 1 is fastest for small MLPs."""
     progress: bool = True

@@ -127,6 +127,8 @@ class Trainer:
                     "(--workers 0): each worker process keeps an ADR of its own, which the "
                     "probes could not judge")
             workers = 0  # auto (-1) stays in-process
+        if self.dist.active and workers == -1:
+            workers = 0  # auto under torchrun: the ranks already fill the cores
         self.venv = VecEnv(resume_factory(source, resume), config.envs,
                            workers=workers, privileged=config.privileged)
         v = self.venv
