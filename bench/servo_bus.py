@@ -52,10 +52,21 @@ def serve(protocol: str, n: int, conn: Connection) -> None:
 
 # --- clients: each returns (one cycle, bytes written per cycle, bytes read per cycle, close) --
 def dynamixel_ours(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], object]]:
+    return _dynamixel_ours(url, n, fast=True)
+
+
+def dynamixel_ours_sync(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], object]]:
+    """Our bus with Fast Sync Read turned off (what it does on firmware older than 45)."""
+    return _dynamixel_ours(url, n, fast=False)
+
+
+def _dynamixel_ours(url: str, n: int, fast: bool) -> tuple[Cycle, int, int,
+                                                            Callable[[], object]]:
     models = resolve_models("dynamixel", [""] * n)
     bus = ServoBus(url, DynamixelProtocol(), list(range(1, n + 1)), models, _cal(models),
                    [True] * n, "current", timeout_s=1.0, watchdog_s=0.0)
     bus.connect()
+    bus._fast = fast  # the emulator's firmware (52) has Fast Sync Read: off only if asked
     bus.enable()
     cmd = JointCommand.pd(np.zeros(n), 0.0, 0.0, tau=np.full(n, 0.1))
     b0, r0 = bus.counts["bytes_out"], bus.stats()["bytes_in"]
@@ -65,6 +76,15 @@ def dynamixel_ours(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], obje
 
 
 def dynamixel_sdk(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], object]]:
+    return _dynamixel_sdk(url, n, fast=False)
+
+
+def dynamixel_sdk_fast(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], object]]:
+    return _dynamixel_sdk(url, n, fast=True)
+
+
+def _dynamixel_sdk(url: str, n: int, fast: bool) -> tuple[Cycle, int, int,
+                                                           Callable[[], object]]:
     import dynamixel_sdk as sdk
 
     port = sdk.PortHandler(url)
@@ -87,9 +107,10 @@ def dynamixel_sdk(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], objec
         # the SDK's packet timeout assumes a 16 ms latency timer, yet a loaded host can
         # still miss it: retry (as LeRobot does) and count, rather than end the benchmark
         for _ in range(3):
-            if sr.txRxPacket() == sdk.COMM_SUCCESS:
+            if (sr.fastSyncRead() if fast else sr.txRxPacket()) == sdk.COMM_SUCCESS:
                 break
-            RETRIES["dynamixel", "sdk"] = RETRIES.get(("dynamixel", "sdk"), 0) + 1
+            key = ("dynamixel", "sdk-fast" if fast else "sdk")
+            RETRIES[key] = RETRIES.get(key, 0) + 1
         else:
             raise RuntimeError("SDK sync read failed 3 times in a row")
         for i in ids:
@@ -99,7 +120,9 @@ def dynamixel_sdk(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], objec
 
     # packet overhead 10 (header 4, id, len 2, inst, crc 2); status 11 (+ error byte)
     write = 10 + 4 + n * 3  # addr + len, then (id + 2 goal bytes) per servo
-    read = (10 + 4 + n) + n * (11 + 10)  # the sync read request + one 10-byte status each
+    # the request, then one 10-byte status each, or (fast) one status: ERR ID DATA CRC each,
+    # less the last CRC (the packet's)
+    read = (10 + 4 + n) + (11 - 1 + n * 14 - 2 if fast else n * (11 + 10))
     return cycle, write, read, port.closePort
 
 
@@ -157,6 +180,8 @@ def feetech_sdk(url: str, n: int) -> tuple[Cycle, int, int, Callable[[], object]
 CLIENTS: dict[tuple[str, str], Callable[[str, int], tuple[Cycle, int, int,
                                                           Callable[[], object]]]] = {
     ("dynamixel", "ours"): dynamixel_ours,
+    ("dynamixel", "sdk-fast"): dynamixel_sdk_fast,
+    ("dynamixel", "ours-sync"): dynamixel_ours_sync,
     ("dynamixel", "sdk"): dynamixel_sdk,
     ("feetech", "ours"): feetech_ours,
     ("feetech", "sdk"): feetech_sdk,
@@ -196,7 +221,7 @@ def main() -> None:
     ap.add_argument("--protocols", nargs="+", default=sorted({p for p, _ in CLIENTS}))
     args = ap.parse_args()
     wire_cols = "  ".join(f"wire@{b / 1e6:g}M_us" for b in args.bauds)
-    print(f"{'protocol':<10} {'client':<6} {'servos':>6} {'cpu_us':>8} {'rtt_p50_us':>10} "
+    print(f"{'protocol':<10} {'client':<9} {'servos':>6} {'cpu_us':>8} {'rtt_p50_us':>10} "
           f"{'rtt_p99_us':>10} {'retries':>7} {'bytes':>6}  {wire_cols}")
     for protocol in args.protocols:
         for n in args.servos:
@@ -206,7 +231,7 @@ def main() -> None:
                 RETRIES.clear()
                 s = run(protocol, client, n, args.cycles)
                 wire = "  ".join(f"{s['bytes'] * 10 / b * 1e6:>12.0f}" for b in args.bauds)
-                print(f"{protocol:<10} {client:<6} {n:>6} {s['cpu_us']:>8.0f} "
+                print(f"{protocol:<10} {client:<9} {n:>6} {s['cpu_us']:>8.0f} "
                       f"{s['p50_us']:>10.0f} {s['p99_us']:>10.0f} "
                       f"{RETRIES.get((protocol, client), 0):>7} {s['bytes']:>6.0f}  {wire}",
                       flush=True)

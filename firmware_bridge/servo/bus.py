@@ -33,6 +33,7 @@ import math
 import time
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 import serial
@@ -113,6 +114,7 @@ class ServoBus:
         self._goal = m0.registers[goal]
         self._act_idx = np.flatnonzero(self.actuated)
         self._enabled = self._estop = self._watchdog = False
+        self._fast = False
         self._fault = 0
         self._last_feed = 0.0
         self._t0 = time.monotonic()
@@ -145,6 +147,10 @@ class ServoBus:
         except BusError:
             self._close_port()
             raise
+        # Fast Sync Read: one status for the whole chain (11 bytes of header less per servo)
+        self._fast = hasattr(self.proto, "fast_sync_read") and all(
+            0 < m.firmware_fast_sync_read <= fw for m, fw in zip(self.models, firmware,
+                                                                   strict=True))
         names = sorted({m.name for m in self.models})
         self.info = DeviceInfo(
             protocol_version=0, motor_count=self.motor_count, has_imu=False,
@@ -353,7 +359,8 @@ class ServoBus:
     def _group_read(self) -> DeviceState:
         start, size = self._block
         t0 = time.perf_counter()
-        replies = self._exchange(self.proto.sync_read(self.ids, start, size), self.ids)
+        replies = self._fast_read(start, size) if self._fast else \
+            self._exchange(self.proto.sync_read(self.ids, start, size), self.ids)
         self._lat.append(time.perf_counter() - t0)
         self.counts["group_reads"] += 1
         n = self.motor_count
@@ -374,6 +381,28 @@ class ServoBus:
                             flags=self._flags(), fault_code=self._fault)
         self.last_state = state
         return state
+
+    def _fast_read(self, start: int, size: int) -> dict[int, StatusLike]:
+        proto: Any = self.proto
+        bcast = self.proto.broadcast_id
+        packet = self._exchange(proto.fast_sync_read(self.ids, start, size), [bcast],
+                                check=False)[bcast]
+        try:
+            parts: dict[int, StatusLike] = proto.split_fast_status(packet, size)
+        except ValueError as exc:
+            raise BusError(f"{self.url}: {exc}") from None
+        missing = [i for i in self.ids if i not in parts]
+        if missing:
+            self.counts["missing_status"] += len(missing)
+            raise BusError(f"servo ID {', '.join(map(str, missing))} missing from the fast "
+                           "sync read status")
+        alert: list[int] = []
+        for sid in self.ids:
+            if parts[sid].error:
+                self._status_error(sid, parts[sid].error or 0, alert)
+        if alert:
+            self._hardware_fault(alert[0])
+        return parts
 
     def _sync_write_all(self, name: str, value: int) -> None:
         m = self.models[0]
@@ -405,10 +434,12 @@ class ServoBus:
     def _transact(self, wire: bytes, sid: int) -> StatusLike:
         return self._exchange(wire, [sid])[sid]
 
-    def _exchange(self, wire: bytes, ids: Sequence[int], alerts: bool = True
-                  ) -> dict[int, StatusLike]:
+    def _exchange(self, wire: bytes, ids: Sequence[int], alerts: bool = True,
+                  check: bool = True) -> dict[int, StatusLike]:
         """Send one instruction, collect one status from each of ``ids``; ``alerts`` False
-        while reading the hardware-error register itself (the alert bit is still set)."""
+        while reading the hardware-error register itself (the alert bit is still set);
+        ``check`` False leaves the error bytes to the caller (a fast sync read's status
+        carries one per servo)."""
         port = self._require_port()
         self._send(wire)
         self.counts["exchanges"] += 1
@@ -430,18 +461,23 @@ class ServoBus:
             for p in self._dec.feed(data) if data else ():
                 if p.error is None or p.id not in want:
                     continue  # our own echo on a half-duplex adapter, or a late answer
-                if p.error:
-                    self.counts["status_errors"] += 1
-                    if self.proto.hardware_alert(p.error):
-                        alert.append(p.id)
-                    elif self.proto.range_error(p.error) and self._enabled:
-                        self._enabled, self._watchdog = False, True
-                    elif p.error & 0x7F:
-                        raise BusError(f"servo ID {p.id}: {self.proto.describe_error(p.error)}")
+                if p.error and check:
+                    self._status_error(p.id, p.error, alert)
                 got[p.id] = p
         if alert and alerts:
             self._hardware_fault(alert[0])
         return got
+
+    def _status_error(self, sid: int, error: int, alert: list[int]) -> None:
+        """Count a status error byte; a hardware alert is noted in ``alert`` (handled once
+        the exchange is complete), a range error while enabled is the tripped watchdog."""
+        self.counts["status_errors"] += 1
+        if self.proto.hardware_alert(error):
+            alert.append(sid)
+        elif self.proto.range_error(error) and self._enabled:
+            self._enabled, self._watchdog = False, True
+        elif error & 0x7F:
+            raise BusError(f"servo ID {sid}: {self.proto.describe_error(error)}")
 
     def _hardware_fault(self, sid: int) -> None:
         self.counts["hardware_errors"] += 1
@@ -458,6 +494,9 @@ class ServoBus:
                          if bits >> b & 1) or "hardware alert"
         with contextlib.suppress(BusError):
             self._sync_write_all("torque_enable", 0)
+            # a Sync Write has no reply: one round trip after it proves the chain has taken
+            # it (a bus is served in order) before the fault goes up to the runtime
+            self._exchange(self.proto.ping(sid), [sid], alerts=False, check=False)
         raise DeviceFault(f"servo ID {sid} ({m.name}) reports a hardware error: {what}; it "
                           "turned its torque off (power-cycle or reboot it to clear)",
                           DeviceState(time.monotonic() - self._t0, self._q, self._qd,

@@ -227,6 +227,31 @@ class DynamixelProtocol:
         return encode_instruction(BROADCAST_ID, Inst.SYNC_READ,
                                   _u16(address) + _u16(size) + bytes(ids))
 
+    def fast_sync_read(self, ids: Sequence[int], address: int, size: int) -> bytes:
+        """Fast Sync Read (firmware 45+): all servos answer in ONE status packet."""
+        return encode_instruction(BROADCAST_ID, Inst.FAST_SYNC_READ,
+                                  _u16(address) + _u16(size) + bytes(ids))
+
+    def split_fast_status(self, p: Packet, size: int) -> dict[int, Packet]:
+        """The per-servo parts of a Fast Sync Read status (e-manual layout): after INST 0x55,
+        ERR1 ID1 DATA1 CRC1 ERR2 ID2 DATA2 CRC2 ... ERRn IDn DATAn, the packet's CRC last
+        (ERR1 sits in the packet's error field). Raises ValueError on a length mismatch."""
+        prm, out = p.params, {}
+        err = p.error or 0
+        k = 0
+        while True:
+            if k + 1 + size > len(prm):
+                raise ValueError(f"fast sync read status of {len(prm)} bytes is truncated")
+            sid = prm[k]
+            out[sid] = Packet(sid, STATUS, bytes(prm[k + 1:k + 1 + size]), err)
+            k += 1 + size
+            if k == len(prm):
+                return out
+            if k + 3 > len(prm):
+                raise ValueError("fast sync read status has a partial servo record")
+            err = prm[k + 2]
+            k += 3  # this servo's CRC (2 bytes), then the next error byte
+
     def sync_write(self, address: int, size: int, items: Iterable[tuple[int, bytes]]) -> bytes:
         params = bytearray(_u16(address) + _u16(size))
         for servo_id, data in items:

@@ -27,6 +27,14 @@ from .test_parity_sim_serial import balancing_actor
 
 sdk = pytest.importorskip("dynamixel_sdk")
 
+
+@pytest.fixture(autouse=True)
+def _sdk_patience(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK waits 2 × its LATENCY_TIMER (16 ms) + 2 ms for an answer; on a loaded test
+    machine the emulator (sharing this process's GIL, or a busy CPU) can miss that, so the
+    tests give it 100 ms, as LeRobot patches the same timeout for real adapters."""
+    monkeypatch.setattr(sdk.port_handler, "LATENCY_TIMER", 100)
+
 SEED = 3
 STEPS = 120
 RATE = 60.0  # the cartpole spec's control rate

@@ -81,3 +81,16 @@ def test_error_byte_in_words() -> None:
     p = DynamixelProtocol()
     assert p.describe_error(0x84) == "hardware alert, data range error"
     assert p.hardware_alert(0x80) and not p.hardware_alert(0x04)
+
+
+def test_fast_sync_read_status_splits_per_servo() -> None:
+    # layout from the e-manual's Fast Sync Read section: ERR1 (the status's own error
+    # field), ID1 DATA1 CRC1, ERR2 ID2 DATA2, then the packet's CRC
+    d1, d2 = (166).to_bytes(4, "little"), (2079).to_bytes(4, "little")
+    c1 = crc16(bytes((3,)) + d1)
+    params = bytes((3,)) + d1 + bytes((c1 & 0xFF, c1 >> 8)) + bytes((0x80, 7)) + d2
+    (p,) = DynamixelDecoder().feed(encode_status(0xFE, 0, params))
+    parts = DynamixelProtocol().split_fast_status(p, 4)
+    assert {k: (v.params, v.error) for k, v in parts.items()} == {3: (d1, 0), 7: (d2, 0x80)}
+    with pytest.raises(ValueError, match="truncated"):
+        DynamixelProtocol().split_fast_status(p, 6)
