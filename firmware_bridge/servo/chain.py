@@ -127,6 +127,10 @@ class ServoChain:
         self.torqued_steps = 0
         self.fault_after_steps: tuple[int, int, int] | None = None
         self._cmd = JointCommand.zeros(plant.motor_count)
+        regs = self.servos[0].model.registers
+        self._goal_addresses = {regs[n].address for n in ("goal_current", "goal_position",
+                                                          "goal_velocity", "goal_pwm")
+                                if n in regs}
         self._sense()
 
     # --- the DeviceServer contract ---------------------------------------------------------
@@ -169,7 +173,10 @@ class ServoChain:
         inst = p.inst
         if inst == Inst.SYNC_WRITE:
             self._sync_write(p.params)
-            if step_on_command:
+            # lock-step: one period per group write of goals (the host's command), not per
+            # torque on/off or configuration write
+            if step_on_command and len(p.params) >= 2 and \
+                    (p.params[0] | p.params[1] << 8) in self._goal_addresses:
                 self.step_plant()
             return b""
         if inst == Inst.BULK_WRITE:
