@@ -145,10 +145,14 @@ class Link:
             setup = servo_setup(spec, self.protocol)
             if spec.bus is not None and baudrate == DEFAULT_BAUDRATE:
                 baudrate = setup.baudrate
-            self.bus = ServoBus(url, packet_protocol(self.protocol), setup.ids, setup.models,
-                                setup.calibration, setup.actuated, setup.operating_mode,
-                                kp=setup.kp, kd=setup.kd, baudrate=baudrate,
-                                timeout_s=timeout_s, watchdog_s=max(0.02, link_timeout_s))
+            try:
+                self.bus = ServoBus(url, packet_protocol(self.protocol), setup.ids,
+                                    setup.models, setup.calibration, setup.actuated,
+                                    setup.operating_mode, kp=setup.kp, kd=setup.kd,
+                                    baudrate=baudrate, timeout_s=timeout_s,
+                                    watchdog_s=max(0.02, link_timeout_s))
+            except ValueError as exc:  # e.g. two register layouts on one bus
+                raise UserError(f"robot spec {spec.name}: {exc}; see docs/servos.md.") from None
         self.wire = WireCommand.zeros(spec.n_joints)
         self.state = RobotState.zeros(spec.n_joints, spec.imu)
         self.last_valid = 0.0

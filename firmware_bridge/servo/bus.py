@@ -108,6 +108,13 @@ class ServoBus:
         self._port: serial.SerialBase | None = None
         self._dec = protocol.decoder()
         m0 = self.models[0]
+        goal_name = "goal_current" if operating_mode == "current" else "goal_position"
+        for i, m in enumerate(self.models):
+            # one group read / write covers the chain: every servo must place these alike
+            if any(m.registers.get(k) != m0.registers[k] for k in (*_READ, goal_name)) \
+                    or m.byteorder != m0.byteorder:
+                raise ValueError(f"servo {ids[i]} ({m.name}) has another register layout than "
+                                 f"servo {ids[0]} ({m0.name}); one bus needs one layout")
         self._block = registers.block(m0, _READ)
         self._regs = {k: m0.registers[k] for k in _READ}
         goal = "goal_current" if self.current_mode else "goal_position"
