@@ -1,0 +1,38 @@
+"""One rank of tests/robot_ppo/test_distributed_adr.py, started by torchrun:
+
+    torchrun ... distributed_adr_rank.py OUT_DIR
+
+Trains the cartpole with --dynamics adr through the trainer, then writes this rank's ADR
+state after the last iteration (ranges, boundary queues, curriculum) to OUT_DIR/adr_rank<RANK>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from robot_ppo.commands.train import _robot_source, parse
+from robot_ppo.train.adr_resume import current_adr_state
+from robot_ppo.train.distributed import Distributed
+from robot_ppo.train.trainer import Trainer
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    config = parse(["--robot", "cartpole", "--dynamics", "adr", "--steps", "3072", "--envs",
+                    "4", "--rollout-steps", "128", "--workers", "0", "--progress", "false",
+                    "--tensorboard", "false", "--out", str(out / "run")])
+    dist = Distributed.from_env()
+    source = _robot_source("cartpole", "adr", adr_settings=None)
+    states: list[object] = []
+    trainer = Trainer(config, source, out / "run", dist=dist,
+                      on_iteration=lambda row: states.append(current_adr_state(trainer.venv)))
+    trainer.run()
+    state = states[-1]  # after the last iteration's exchange (the envs are closed now)
+    (out / f"adr_rank{dist.rank}.json").write_text(json.dumps(state, sort_keys=True))
+    dist.close()
+
+
+if __name__ == "__main__":
+    main()
