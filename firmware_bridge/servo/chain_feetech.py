@@ -91,7 +91,8 @@ class FeetechChain(ServoChain):
         inst, prm = p.inst, p.params
         if inst == Inst.SYNC_WRITE:
             self._sync_write(prm)
-            if step_on_command:
+            # lock-step: one period per group write of goals, not per torque on/off
+            if step_on_command and prm and prm[0] in self._goal_addresses:
                 self.step_plant()
             return b""
         if inst == Inst.SYNC_READ:
