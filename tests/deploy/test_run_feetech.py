@@ -1,7 +1,8 @@
 """`robot-ppo run` driving `robot-ppo serve --robot servo_arm --protocol feetech` (six emulated
 STS3215 servos over the PyBullet servo_arm) through our ServoBus on a real pty: the policy's
-targets arrive, scservo_sdk reads back what our bus wrote, and a hardware error, link loss and
-SIGTERM end in the safe stop. A torque-mode arm on STS3215s is refused before the port opens."""
+targets arrive, scservo_sdk reads back what our bus wrote, and a hardware error, link loss,
+Ctrl-C and SIGTERM end in the safe stop. A torque-mode arm on STS3215s is refused before the
+port opens."""
 
 from __future__ import annotations
 
@@ -140,7 +141,8 @@ def test_link_loss_ends_in_the_safe_stop(policy: Path, tmp_path: Path) -> None:
     assert summary["fault"] and "link" in summary["stop_reason"].lower()
 
 
-def test_sigterm_turns_every_servo_off(policy: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_turn_every_servo_off(policy: Path, sig: signal.Signals) -> None:
     with serve() as url:
         run = subprocess.Popen(
             [sys.executable, "-m", "robot_ppo.cli", "run", "--policy", str(policy), "--port", url,
@@ -152,10 +154,10 @@ def test_sigterm_turns_every_servo_off(policy: Path) -> None:
             if "runtime: connected" in line:
                 break
         time.sleep(0.5)
-        run.send_signal(signal.SIGTERM)
+        run.send_signal(sig)
         out, err = run.communicate(timeout=20)
         assert run.returncode in (0, 1), err
-        assert "stopping: signal SIGTERM" in err, err
+        assert f"stopping: signal {sig.name}" in err, err
         port, ph = _sdk(url)
         try:
             for sid in range(1, 7):
