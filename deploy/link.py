@@ -91,7 +91,8 @@ def servo_setup(spec: RobotSpec, protocol: str) -> ServoSetup:
             continue
         mode = m.action_modes.get(action)
         if mode is None:
-            why = "; it has no current sensing, so no torque mode" if action == "torque" else ""
+            why = ("; it has no current-control operating mode, so it cannot apply a commanded "
+                   "torque" if action == "torque" else "")
             raise UserError(
                 f"robot spec {spec.name}: joint {j.name}: the {m.name} cannot serve action "
                 f"mode '{action}' (it offers {', '.join(sorted(m.action_modes))}{why}); "

@@ -33,6 +33,9 @@ class Register:
     """Two's complement, or sign-magnitude when the model's ``sign_bit`` is set."""
     eeprom: bool = False
     """In EEPROM: writable only while torque is off (a real servo refuses otherwise)."""
+    sign_bit: int | None = None
+    """Sign-magnitude sign bit of this register when it differs from the model's
+    ``sign_bit`` (the STS3215's Present Load keeps its direction in bit 10)."""
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ STS_SERIES = {
     "present_velocity": Register(58, 2, signed=True),
     # the generic "present_current" key is the effort register the bus reads every cycle:
     # on Feetech that is Present_Load (module doc); the real current is "present_amps"
-    "present_current": Register(60, 2, signed=True),
+    "present_current": Register(60, 2, signed=True, sign_bit=10),  # Present Load: sign bit 10
     "present_voltage": Register(62, 1),  # 0.1 V per tick
     "present_temperature": Register(63, 1),
     "hardware_error": Register(65, 1),  # "Status": the error bits of the last status packet
@@ -96,7 +96,7 @@ SCS_SERIES = {
     "lock": Register(48, 1),
     "present_position": Register(56, 2, signed=True),
     "present_velocity": Register(58, 2, signed=True),
-    "present_current": Register(60, 2, signed=True),  # Present_Load (see STS_SERIES)
+    "present_current": Register(60, 2, signed=True, sign_bit=10),  # Present_Load (see STS_SERIES)
     "present_voltage": Register(62, 1),
     "present_temperature": Register(63, 1),
     "hardware_error": Register(65, 1),

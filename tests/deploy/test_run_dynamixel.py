@@ -151,7 +151,7 @@ def test_bad_spec_refused_before_the_port_opens(policy: Path, tmp_path: Path) ->
     cases = {
         "joints:\n    slider_to_cart: {model: XM999}": r"bus\.joints\.slider_to_cart\.model: "
         r"unknown dynamixel model 'XM999'; known models: XL330-M288, XL430-W250, XM430-W210",
-        "joints:\n    slider_to_cart: {model: XL430-W250}": "no current sensing",
+        "joints:\n    slider_to_cart: {model: XL430-W250}": "no current-control operating mode",
         "joints:\n    slider_to_cart: {gear_ratio: 1000}": r"bus\.joints\.slider_to_cart: the "
         "calibration maps the joint limit",
     }

@@ -52,3 +52,19 @@ def test_register_sign_conventions() -> None:
     sm = replace(XM, sign_bit=15)  # Feetech-style sign-magnitude
     assert registers.encode(sm, twos, -2) == b"\x02\x80"
     assert registers.decode(sm, twos, b"\x02\x80") == -2
+
+
+def test_present_load_keeps_its_direction_in_bit_10() -> None:
+    """STS/SCS Present Load is magnitude 0..1000 (0.1 % each) with the direction in bit 10,
+    not in the model's bit 15 (Feetech's memory table); a load of -50 % reads back as -500."""
+    from firmware_bridge.servo.tables_feetech import MODELS as FEETECH
+
+    for model in FEETECH.values():
+        load = model.registers["present_current"]
+        raw = registers.encode(model, load, -500)
+        assert int.from_bytes(raw, model.byteorder) == (1 << 10) | 500  # type: ignore[arg-type]
+        assert registers.decode(model, load, raw) == -500
+        # speed keeps the model's bit 15
+        speed = model.registers["present_velocity"]
+        assert int.from_bytes(registers.encode(model, speed, -3), model.byteorder) \
+            == (1 << 15) | 3  # type: ignore[arg-type]
