@@ -189,13 +189,14 @@ class ServoBus:
         if "return_delay" in m.registers:
             self._write(i, "return_delay", 0)  # default 500 µs per servo adds up per group
         if "status_return_level" in m.registers:
-            self._write(i, "status_return_level", 2)  # answer every instruction
+            self._write(i, "status_return_level", m.status_return_all)  # answer everything
         hw = self._read(i, "hardware_error") if "hardware_error" in m.registers else 0
         if hw:
             self._fault = hw
         if not self.actuated[i]:
             return
-        self._write(i, "operating_mode", m.operating_modes[self.operating_mode])
+        if "operating_mode" in m.registers:  # a model without it has its one mode (SCS)
+            self._write(i, "operating_mode", m.operating_modes[self.operating_mode])
         if not self.current_mode:
             for gain, power, value in (("pos_p", 2, self.kp[i]), ("pos_d", 2, self.kd[i])):
                 if gain in m.gains and m.gain_units.get(gain):

@@ -76,6 +76,9 @@ class ServoModel:
     """Lowest firmware version answering Fast Sync Read (0 = never)."""
     sign_bit: int | None = None
     """Sign-magnitude signed registers: the sign bit index (Feetech: 15); None = two's compl."""
+    status_return_all: int = 2
+    """Status Return Level value at which the servo answers every instruction (Dynamixel 2,
+    Feetech 1)."""
     byteorder: str = "little"
     """Multi-byte register byte order."""
     hardware_error_bits: Mapping[int, str] = field(default_factory=dict)

@@ -12,9 +12,8 @@ SCS0009 1284) and the sign-magnitude encoding. Facts that decide the codec:
 * There is no current (torque) mode: operating mode 0 is position, 1 velocity ("wheel"), 2
   open-loop PWM, 3 stepper. A torque-mode robot cannot run on these servos.
 * Present load is 0.1 % of the stall torque per tick (0..1000): the bus reports effort as
-  load × stall torque (N·m, ``current_unit`` None). On the wire its sign is bit 10, not 15:
-  ``Register`` has one sign bit per model, so a real servo's negative load would read as
-  +1024 + load; the emulator encodes with bit 15 and is self-consistent (a known gap). The
+  load × stall torque (N·m, ``current_unit`` None). On the wire its sign is bit 10, not 15
+  (the register's own ``sign_bit``, which the bus and the emulator both use). The
   generic key ``present_current`` (what the bus reads each cycle) is therefore Present_Load
   (60); the STS3215's real current (69, 6.5 mA per tick) is ``present_amps``, unused.
 * No bus watchdog register: the host's own link watchdog (the runtime's) is the only one.
@@ -122,7 +121,8 @@ MODELS: dict[str, ServoModel] = {
         velocity_unit=2 * math.pi / 4096, current_unit=None, load_unit=0.001,
         torque_constant=None, stall_torque=2.94, operating_modes=dict(_STS_MODES),
         action_modes={"position": "position"}, gains=("pos_p", "pos_i", "pos_d"),
-        gain_units=dict(_GAINS), watchdog_unit_s=None, sign_bit=15, byteorder="little",
+        gain_units=dict(_GAINS), watchdog_unit_s=None, sign_bit=15, status_return_all=1,
+        byteorder="little",
         hardware_error_bits=_HW_ERRORS, baud_codes=_BAUD),
     # SCS0009 (6 V): 2.3 kg·cm stall (0.23 N·m), 0.1 s/60° (10.5 rad/s), 1024 ticks over
     # 300° (as 1024 · 360/300 ticks per turn), position mode only.
@@ -132,7 +132,8 @@ MODELS: dict[str, ServoModel] = {
         velocity_unit=2 * math.pi / 1229, current_unit=None, load_unit=0.001,
         torque_constant=None, stall_torque=0.23, operating_modes={"position": 0},
         action_modes={"position": "position"}, gains=("pos_p", "pos_i", "pos_d"),
-        gain_units=dict(_GAINS), watchdog_unit_s=None, sign_bit=15, byteorder="big",
+        gain_units=dict(_GAINS), watchdog_unit_s=None, sign_bit=15, status_return_all=1,
+        byteorder="big",
         hardware_error_bits=_HW_ERRORS, baud_codes=_BAUD),
 }
 DEFAULT_MODEL = "STS3215"

@@ -173,3 +173,28 @@ def test_torque_mode_on_sts3215_is_refused_before_the_port_opens() -> None:
     with pytest.raises(ValueError, match=r"STS3215\) has no current mode"):
         ServoBus("/dev/does-not-exist", FeetechProtocol(), [1], [STS], _cal(1), [True],
                  "current")
+
+
+def test_our_bus_drives_scs_servos_which_have_no_operating_mode_register() -> None:
+    """An SCS0009 (big-endian, position only, no Operating Mode register) connects, takes a
+    goal and reports its position like an STS3215."""
+    scs_model = MODELS["SCS0009"]
+    cal = Calibration.build([scs_model] * 2, [0.0] * 2, [1] * 2, [1.0] * 2)
+    chain = FeetechChain(IdealPlant(2, control_period_s=0.01), [1, 2], [scs_model] * 2, cal,
+                         [True] * 2)
+    server = DeviceServer(chain, open_transport("pty"), mode="realtime")  # type: ignore[arg-type]
+    server.start()
+    try:
+        bus = ServoBus(server.url, FeetechProtocol(), [1, 2], [scs_model] * 2, cal, [True] * 2,
+                       "position", kp=[1.0] * 2, kd=[0.1] * 2, timeout_s=0.2)
+        assert "SCS0009" in bus.connect().firmware_id
+        bus.enable()
+        cmd = JointCommand.zeros(2)
+        cmd.mode[:] = Mode.PD
+        cmd.q[:] = [0.3, -0.2]
+        state = bus.send_command(cmd)
+        assert np.isfinite(state.q).all()
+        assert chain.servos[0].get("goal_position") != chain.servos[1].get("goal_position")
+        assert bus.close()
+    finally:
+        server.close()
