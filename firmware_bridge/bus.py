@@ -7,7 +7,6 @@ that already timed out) are discarded and counted as stale.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
 from collections import deque
@@ -29,7 +28,7 @@ from firmware_bridge.errors import (
 from firmware_bridge.framing import Frame, FrameDecoder, encode_frame
 from firmware_bridge.layouts import PROTOCOL_VERSION, SPEC_HASH_SIZE, ErrorCode, MsgType, Status
 from firmware_bridge.messages import DeviceInfo, DeviceState, JointCommand
-from firmware_bridge.ports import open_port
+from firmware_bridge.ports import PortOwner, open_port
 
 __all__ = ["MotorBus"]
 
@@ -38,7 +37,7 @@ def _norm_hash(h: bytes) -> bytes:
     return bytes(h)[:SPEC_HASH_SIZE].ljust(SPEC_HASH_SIZE, b"\x00")
 
 
-class MotorBus:
+class MotorBus(PortOwner):
     """One motor controller behind a serial port.
 
     Args:
@@ -285,18 +284,6 @@ class MotorBus:
                 "update the host software or the controller firmware so both match",
             )  # fmt: skip
         return DeviceError(err.code, err.detail, err.text)
-
-    def _require_port(self) -> serial.SerialBase:
-        if self._port is None or not self._port.is_open:
-            raise BusError(f"{self.url} is not open: call connect() first")
-        return self._port
-
-    def _close_port(self) -> None:
-        if self._port is not None:
-            with contextlib.suppress(serial.SerialException, OSError):
-                self._port.close()
-            self._port = None
-        self.info = None
 
 
 def _why_disabled(state: DeviceState) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+from typing import Any
 
 import serial
 import serial.tools.list_ports
 
 from firmware_bridge.errors import BusError, LinkLost, PortNotFound, PortPermissionDenied
 
-__all__ = ["available_ports", "open_port"]
+__all__ = ["PortOwner", "available_ports", "open_port"]
 
 _NOT_FOUND = {errno.ENOENT, errno.ENXIO, errno.ENODEV}
 _DENIED = {errno.EACCES, errno.EPERM}
@@ -54,3 +56,24 @@ def open_port(url: str, baudrate: int, timeout_s: float) -> serial.SerialBase:
         if code is not None and "lock" in str(exc).lower():
             raise BusError(f"{url} is already in use by another program: {exc}") from exc
         raise BusError(f"cannot open {url}: {exc}; {_ports_hint()}") from exc
+
+
+class PortOwner:
+    """What every host bus does with the port it opened (MotorBus, ServoBus): `_port` is the
+    open pyserial port or None, `url` where it leads, `info` what connect() learned."""
+
+    url: str
+    info: Any
+    _port: serial.SerialBase | None
+
+    def _require_port(self) -> serial.SerialBase:
+        if self._port is None or not self._port.is_open:
+            raise BusError(f"{self.url} is not open: call connect() first")
+        return self._port
+
+    def _close_port(self) -> None:
+        if self._port is not None:
+            with contextlib.suppress(serial.SerialException, OSError):
+                self._port.close()
+            self._port = None
+        self.info = None

@@ -41,7 +41,7 @@ import serial
 from firmware_bridge.errors import BusError, BusTimeout, DeviceFault, LinkLost, ProtocolMismatch
 from firmware_bridge.layouts import Mode, Status
 from firmware_bridge.messages import DeviceInfo, DeviceState, JointCommand
-from firmware_bridge.ports import open_port
+from firmware_bridge.ports import PortOwner, open_port
 from firmware_bridge.servo import registers
 from firmware_bridge.servo.calibration import Calibration
 from firmware_bridge.servo.latency import latency_warning
@@ -57,7 +57,7 @@ class ServoMissing(BusError):
     """A servo ID did not answer a ping (wrong ID, baud rate, power or wiring)."""
 
 
-class ServoBus:
+class ServoBus(PortOwner):
     """Servos ``ids`` (one per joint, bus order) on one serial port.
 
     Args:
@@ -509,15 +509,3 @@ class ServoBus:
                           "turned its torque off (power-cycle or reboot it to clear)",
                           DeviceState(time.monotonic() - self._t0, self._q, self._qd,
                                       np.zeros(self.motor_count), self._flags(), bits))
-
-    def _require_port(self) -> serial.SerialBase:
-        if self._port is None or not self._port.is_open:
-            raise BusError(f"{self.url} is not open: call connect() first")
-        return self._port
-
-    def _close_port(self) -> None:
-        if self._port is not None:
-            with contextlib.suppress(serial.SerialException, OSError):
-                self._port.close()
-            self._port = None
-        self.info = None
