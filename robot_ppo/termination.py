@@ -58,9 +58,26 @@ class JointBound:
     unit: str
 
 
+_CACHE: dict[int, tuple[RobotSpec, Termination]] = {}
+_CACHE_SIZE = 64
+
+
 class Termination:
     """A spec's termination rule (module doc). `terminated` is the cheap test the
     simulator calls every step; `reason` says what ended it, for a stop report."""
+
+    @classmethod
+    def of(cls, spec: RobotSpec) -> Termination:
+        """The rule of `spec`, built once per spec object (the tasks' pure reward functions
+        call this every step; building it costs more than the test itself)."""
+        hit = _CACHE.get(id(spec))
+        if hit is not None and hit[0] is spec:  # the spec is held, so its id is not reused
+            return hit[1]
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        rule = cls(spec)
+        _CACHE[id(spec)] = (spec, rule)
+        return rule
 
     def __init__(self, spec: RobotSpec) -> None:
         self.task = spec.task.name

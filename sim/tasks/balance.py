@@ -25,7 +25,7 @@ def reward(spec: RobotSpec, state: RobotState, command: np.ndarray | None, actio
     """+1 alive − w·|a − a_prev|²; terminated when the pole or the cart leaves its bounds."""
     p = spec.task.params
     # the same rule stops the runtime on the robot (robot_ppo/termination.py)
-    terminated = Termination(spec).terminated(next_state)
+    terminated = Termination.of(spec).terminated(next_state)
     r = 1.0
     w = float(p.get("action_rate", 0.0))
     if w and prev_action is not None:

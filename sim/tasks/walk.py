@@ -123,7 +123,7 @@ def reward(spec: RobotSpec, state: RobotState, command: np.ndarray, action: np.n
         # to end the episode early (fall) to stop the penalties
         r = max(r, 0.0)
     # roll/pitch: the rule the runtime stops the robot with (robot_ppo/termination.py)
-    term = Termination(spec).terminated(next_state)
+    term = Termination.of(spec).terminated(next_state)
     if extras and "base_pos" in extras:
         term = term or float(extras["base_pos"][2]) < float(p.get("min_height", 0.15))
     return r, bool(term)
