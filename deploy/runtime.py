@@ -50,6 +50,7 @@ from deploy.recorder import (
 )
 from deploy.runtime_config import RunConfig, check_rate, parse_command, validate
 from deploy.safety import SafetyConfig, SafetyLayer, Verdict
+from deploy.state_checks import StateChecks
 from deploy.stats import LoopStats, write_stats
 from firmware_bridge.layouts import Status
 from robot_ppo.action import ActionMapping, JointCommand
@@ -58,7 +59,6 @@ from robot_ppo.observation import ObservationBuilder
 from robot_ppo.rollout_format import gaussian_log_prob
 from robot_ppo.spec import RobotSpec, load_spec
 from robot_ppo.state import RobotState
-from robot_ppo.termination import Termination
 
 START_SETTLE_S = 0.2
 """s; the measured state must stay inside the start envelope this long before enabling, so a
@@ -102,11 +102,7 @@ class Runtime:
             torque_rate_limit=cfg.torque_rate_limit, nan_hold_cycles=cfg.nan_hold_cycles,
             damping_kd=cfg.damping_kd), control_hz=self.rate)
         self.estop = EStop(cfg.estop_file or None)
-        term = Termination(spec)
-        self.termination = term if cfg.fall_guard and term.active else None
-        margin = cfg.joint_limit_margin
-        self.q_low = [j.position_limits[0] - margin for j in spec.joints]
-        self.q_high = [j.position_limits[1] + margin for j in spec.joints]
+        self.checks = StateChecks(spec, cfg.joint_limit_margin, cfg.fall_guard)
         self.enabled_once = False
         self._outside_at = -1e9  # last time a standby state was outside the start envelope
         cap = int((cfg.duration or 600.0) * self.rate) + 16
@@ -210,7 +206,7 @@ class Runtime:
             if ds is not None:
                 got += 1
                 self._last_flags, self._last_fault = ds.flags, ds.fault_code
-                if self._start_problem(self.link.state):
+                if self.checks.start_problem(self.link.state):
                     self._outside_at = time.monotonic()
                 t1 = time.perf_counter_ns()
                 self.builder.build(self.link.state, self.command, self.last_action, out=self.obs)
@@ -244,16 +240,11 @@ class Runtime:
                  f"compute p99 {c99:.0f} µs; period {period_us:.0f} µs")
         return out
 
-    def _start_problem(self, state: RobotState) -> str:
-        """'' when the robot may be enabled from `state`, else why not."""
-        why = self.termination.outside_start(state) if self.termination is not None else ""
-        return why or self._joint_beyond_limits(state)
-
     def _await_start(self) -> None:
         """Torque off: wait up to `start_timeout_s` for a state the policy was trained from
         (the task's start envelope, joints within limits), saying why while waiting; then
         refuse (a fault stop: the motors were never enabled)."""
-        why = self._start_problem(self.link.state)
+        why = self.checks.start_problem(self.link.state)
         if not why and time.monotonic() - self._outside_at >= START_SETTLE_S:
             return
         cfg = self.cfg
@@ -269,7 +260,7 @@ class Runtime:
                 self._stop(self.estop.reason)
                 return
             if self.link.read() is not None:
-                why = self._start_problem(self.link.state)
+                why = self.checks.start_problem(self.link.state)
                 now = time.monotonic()
                 if why:
                     self._outside_at = now
@@ -284,17 +275,6 @@ class Runtime:
             clock.wait()
         self._stop(f"refused to start: {why} (waited {cfg.start_timeout_s:g} s with torque "
                    "off; set the robot up and run again)", fault=True)
-
-    def _joint_beyond_limits(self, state: RobotState) -> str:
-        """'' while every measured joint is within its limits (± joint_limit_margin)."""
-        lo, hi = self.q_low, self.q_high
-        for i, v in enumerate(state.q.tolist()):
-            if not lo[i] <= v <= hi[i]:
-                j = self.spec.joints[i]
-                return (f"joint {j.name} at {v:+.3f} beyond its limits "
-                        f"[{j.position_limits[0]:g}, {j.position_limits[1]:g}] "
-                        f"(margin {self.cfg.joint_limit_margin:g})")
-        return ""
 
     def _enable_and_ramp(self) -> None:
         if self.cfg.log_dir:
@@ -357,16 +337,10 @@ class Runtime:
             self._stop(f"device reports {_flag_names(flags)} (fault code {ds.fault_code})",
                        fault=True)
             return True
-        state = self.link.state
-        term = self.termination
-        if term is not None and term.terminated(state):
-            self.safety.trip("task termination")
-            self._stop(f"task termination ({term.task}): {term.reason(state)}", fault=True)
-            return True
-        beyond = self._joint_beyond_limits(state)
-        if beyond:
-            self.safety.trip("joint limit")
-            self._stop(f"joint limit: {beyond}", fault=True)
+        tripped, reason = self.checks.stop_reason(self.link.state)
+        if tripped:
+            self.safety.trip(tripped)
+            self._stop(reason, fault=True)
             return True
         return False
 
