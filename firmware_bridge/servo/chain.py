@@ -323,8 +323,9 @@ class ServoChain:
                 c.mode[i] = Mode.OFF
                 continue
             c.mode[i] = Mode.PD
-            mode = s.get("operating_mode")
-            if mode == s.model.operating_modes.get("current"):
+            # a model without the register (SCS) has one mode, position
+            mode = s.get("operating_mode") if "operating_mode" in s.model.registers else None
+            if mode is not None and mode == s.model.operating_modes.get("current"):
                 c.tau[i] = self._tau(i, s.get("goal_current"))
             else:
                 g2 = cal.gear_ratio[i] ** 2

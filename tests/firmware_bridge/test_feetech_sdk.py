@@ -192,9 +192,12 @@ def test_our_bus_drives_scs_servos_which_have_no_operating_mode_register() -> No
         cmd = JointCommand.zeros(2)
         cmd.mode[:] = Mode.PD
         cmd.q[:] = [0.3, -0.2]
-        state = bus.send_command(cmd)
+        for _ in range(5):  # several control periods: the emulator steps its plant
+            state = bus.send_command(cmd)
+            time.sleep(0.03)
         assert np.isfinite(state.q).all()
         assert chain.servos[0].get("goal_position") != chain.servos[1].get("goal_position")
+        assert server.stats.plant_steps > 0
         assert bus.close()
     finally:
         server.close()
