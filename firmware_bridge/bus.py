@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from types import TracebackType
 
 import numpy as np
 import serial
@@ -84,10 +83,6 @@ class MotorBus(PortOwner):
 
     # --- connection ----------------------------------------------------------------------
 
-    @property
-    def is_open(self) -> bool:
-        return self._port is not None and self._port.is_open
-
     def connect(self) -> DeviceInfo:
         """Open the port and handshake; raises ``ProtocolMismatch`` if the device differs."""
         if self._port is None:
@@ -136,19 +131,6 @@ class MotorBus(PortOwner):
                     break
         self._close_port()
         return confirmed
-
-    def __enter__(self) -> MotorBus:
-        if self.info is None:
-            self.connect()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- one verb per request ------------------------------------------------------------
 

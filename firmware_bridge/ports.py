@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 import serial
 import serial.tools.list_ports
@@ -58,13 +59,36 @@ def open_port(url: str, baudrate: int, timeout_s: float) -> serial.SerialBase:
         raise BusError(f"cannot open {url}: {exc}; {_ports_hint()}") from exc
 
 
+_Bus = TypeVar("_Bus", bound="PortOwner")
+
+
 class PortOwner:
     """What every host bus does with the port it opened (MotorBus, ServoBus): `_port` is the
-    open pyserial port or None, `url` where it leads, `info` what connect() learned."""
+    open pyserial port or None, `url` where it leads, `info` what connect() learned. A bus
+    is a context manager: connected on entry (unless it already is), closed on exit."""
 
     url: str
     info: Any
     _port: serial.SerialBase | None
+
+    def connect(self) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None and self._port.is_open
+
+    def __enter__(self: _Bus) -> _Bus:
+        if self.info is None:
+            self.connect()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     def _require_port(self) -> serial.SerialBase:
         if self._port is None or not self._port.is_open:

@@ -32,7 +32,6 @@ import contextlib
 import math
 import time
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -135,10 +134,6 @@ class ServoBus(PortOwner):
                        "clamped": 0, "bytes_out": 0}  # fmt: skip
 
     # --- connection ------------------------------------------------------------------------
-    @property
-    def is_open(self) -> bool:
-        return self._port is not None and self._port.is_open
-
     def connect(self) -> DeviceInfo:
         """Ping and check every servo, then configure; nothing is torqued on here."""
         if self._port is None:
@@ -240,15 +235,6 @@ class ServoBus(PortOwner):
         self._enabled = False
         self._close_port()
         return confirmed
-
-    def __enter__(self) -> ServoBus:
-        if self.info is None:
-            self.connect()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
     # --- one verb per request --------------------------------------------------------------
     def read_state(self) -> DeviceState:
