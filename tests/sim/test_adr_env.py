@@ -218,7 +218,9 @@ def test_train_adr_fixed_keeps_named_parameters_at_their_dr_range():
     env.unwrapped.performance = lambda info, terminated: 1.0
     initial = {p.name: p.initial for p in adr_params(load_spec("cartpole"))}
     drawn: dict[str, list[float]] = {n: [] for n in fixed}
-    for _ in range(150):
+    # 400 episodes: about 25 per boundary queue of 20 (boundary_prob 0.5 over 16 free
+    # boundaries), so each free range has had its chance to grow; 150 left 5-8 of the 8 grown
+    for _ in range(400):
         m = run_episodes(env, 1)
         for n in fixed:
             drawn[n].append(env.unwrapped.sim.dynamics_dict()[n])
@@ -229,7 +231,7 @@ def test_train_adr_fixed_keeps_named_parameters_at_their_dr_range():
         assert max(drawn[n]) - min(drawn[n]) > 0.5 * (hi - lo)   # spread over the range
     grown = [n for n, (lo, hi) in initial.items() if n not in fixed
              and (m[f"adr/{n}_lo"] < lo - 1e-9 or m[f"adr/{n}_hi"] > hi + 1e-9)]
-    assert len(grown) >= 6
+    assert len(grown) >= 7
     env.close()
 
 
