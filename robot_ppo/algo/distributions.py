@@ -3,12 +3,15 @@
 torch.distributions validates arguments and builds objects on every call; in the
 collection loop (one call per env step) and the update (one per minibatch) that
 overhead is measurable, and the closed forms below are a handful of tensor ops.
+The numpy paths (sampling, the hand-written gradient) use `gaussian_log_prob_np`, written
+on z = (a − μ)/σ, which both already hold: the sampler drew it, the gradient needs it.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -23,6 +26,12 @@ def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor,
     z = (actions - mean) * torch.exp(-log_std)
     per_dim = -0.5 * z.square() - log_std - LOG_SQRT_2PI
     return per_dim.sum(-1)
+
+
+def gaussian_log_prob_np(z: np.ndarray, log_std: np.ndarray) -> np.ndarray:
+    """The same sum in numpy, from z = (a − μ)/σ: Σ_i [−½z_i² − log σ_i] − n·½ log 2π,
+    shape [B] for z [B, n] and `log_std` [n] or [B, n]."""
+    return (-0.5 * z * z - log_std).sum(-1) - z.shape[-1] * LOG_SQRT_2PI
 
 
 def gaussian_entropy(log_std: torch.Tensor, act_dim: int) -> torch.Tensor:

@@ -22,7 +22,7 @@ Notation per minibatch of B samples: z = (a − μ)·e^{−s} (s = log σ),
     ∂/∂log π = −ρA where ρA ≤ clip(ρ)A (the unclipped branch is active), else 0.
     value: ∂[½(V−R)²]/∂V = V − R; with clipping, the larger of the two squared errors
     wins and the clipped branch passes gradient only while |V − V_old| ≤ c.
-    linear layer z = h Wᵀ + b: ∂L/∂W = dzᵀ h, ∂L/∂b = Σ_rows dz, ∂L/∂h = dz W.
+The MLPs' forward and backward (∂L/∂W = dzᵀ h, ...) are numpy_mlp.py's, shared with sampling.
 """
 
 from __future__ import annotations
@@ -30,13 +30,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import torch
-from torch import nn
 
-from robot_ppo.algo.distributions import ENTROPY_PER_DIM, LOG_SQRT_2PI
+from robot_ppo.algo import numpy_mlp
+from robot_ppo.algo.distributions import ENTROPY_PER_DIM, gaussian_log_prob_np
+from robot_ppo.algo.numpy_mlp import NumpyMLP, grad_view, view
 from robot_ppo.algo.policy import ActorCritic
-
-Layer = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # W, b, ∂W, ∂b
 
 
 class LossValues(NamedTuple):
@@ -49,27 +47,9 @@ class LossValues(NamedTuple):
 
 
 def supports(model: object) -> bool:
-    """MLP ActorCritic only; recurrent models (and anything else) use autograd."""
-    if not isinstance(model, ActorCritic) or getattr(model, "is_recurrent", False):
-        return False
-    return (model.std_mode == "state_independent"
-            and model.activation in ("tanh", "elu", "relu")
-            and all(p.device.type == "cpu" for p in model.parameters()))
-
-
-def _linears(body: nn.Sequential) -> list[nn.Linear]:
-    return [m for m in body if isinstance(m, nn.Linear)]
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().numpy()
-
-
-def _ensure_grad(p: torch.Tensor) -> np.ndarray:
-    """numpy view of p.grad (allocated when absent; FlatAdam pre-allocates it flat)."""
-    if p.grad is None:
-        p.grad = torch.zeros_like(p)
-    return p.grad.numpy()
+    """What the numpy MLP supports (numpy_mlp.supports), with a state-independent log σ:
+    a state-dependent head's gradient is not written here, so such models use autograd."""
+    return numpy_mlp.supports(model) and getattr(model, "std_mode", None) == "state_independent"
 
 
 class ManualLoss:
@@ -81,52 +61,14 @@ class ManualLoss:
                              "std and tanh/elu/relu activations")
         self.model = model
         self.act_dim = model.act_dim
-        self.activation = model.activation
-
-        def layers(mods: list[nn.Linear]) -> list[Layer]:
-            return [(_np(m.weight), _np(m.bias), _ensure_grad(m.weight), _ensure_grad(m.bias))
-                    for m in mods]
-
         # Views are taken once: parameters and gradients are updated in place afterwards.
-        self.actor = layers([*_linears(model.actor_body), model.mu])
-        self.critic = layers([*_linears(model.critic_body), model.value_head])
+        self.actor = NumpyMLP.of(model.actor_body, model.mu, model.activation)
+        self.critic = NumpyMLP.of(model.critic_body, model.value_head, model.activation)
+        self.actor.bind_grads()
+        self.critic.bind_grads()
         assert model.log_std is not None
-        self.log_std = _np(model.log_std)
-        self.log_std_grad = _ensure_grad(model.log_std)
-
-    def _act(self, z: np.ndarray) -> np.ndarray:
-        if self.activation == "tanh":
-            return np.tanh(z, out=z)
-        if self.activation == "relu":
-            return np.maximum(z, 0.0, out=z)
-        return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
-
-    def _act_grad(self, dh: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """∂L/∂z from ∂L/∂h, written with the layer's output h."""
-        if self.activation == "tanh":
-            return dh * (1.0 - h * h)       # tanh' = 1 − tanh²
-        if self.activation == "relu":
-            return dh * (h > 0)             # relu' = 1[z > 0]
-        return dh * np.where(h > 0, 1.0, h + 1.0)  # elu' = 1 (z > 0) or e^z = h + 1
-
-    def _forward(self, layers: list[Layer], x: np.ndarray) -> list[np.ndarray]:
-        """Activations [input, h_1, ..., h_L, output] of an MLP with a linear head."""
-        hs = [x]
-        for w, b, _, _ in layers[:-1]:
-            hs.append(self._act(hs[-1] @ w.T + b))
-        w, b, _, _ = layers[-1]
-        hs.append(hs[-1] @ w.T + b)
-        return hs
-
-    def _backward(self, layers: list[Layer], hs: list[np.ndarray], d_out: np.ndarray) -> None:
-        dz = d_out
-        for k in range(len(layers) - 1, -1, -1):
-            w, _, gw, gb = layers[k]
-            h_in = hs[k]
-            np.matmul(dz.T, h_in, out=gw)   # ∂L/∂W = dzᵀ h
-            np.sum(dz, axis=0, out=gb)      # ∂L/∂b = Σ dz
-            if k > 0:
-                dz = self._act_grad(dz @ w, h_in)  # ∂L/∂h = dz W, then through σ'
+        self.log_std = view(model.log_std)
+        self.log_std_grad = grad_view(model.log_std)
 
     def __call__(self, obs: np.ndarray, priv: np.ndarray | None, actions: np.ndarray,
                  old_log_prob: np.ndarray, advantages: np.ndarray, old_values: np.ndarray,
@@ -137,9 +79,9 @@ class ManualLoss:
         log_std = self.log_std
         inv_std = np.exp(-log_std)
 
-        actor_hs = self._forward(self.actor, obs)
+        actor_hs = self.actor.activations(obs)
         z = (actions - actor_hs[-1]) * inv_std
-        log_prob = (-0.5 * z * z - log_std).sum(-1) - self.act_dim * LOG_SQRT_2PI
+        log_prob = gaussian_log_prob_np(z, log_std)
         log_ratio = log_prob - old_log_prob
         ratio = np.exp(log_ratio)
         surr = ratio * advantages
@@ -149,7 +91,7 @@ class ManualLoss:
         entropy = float(log_std.sum()) + self.act_dim * ENTROPY_PER_DIM
 
         critic_in = obs if priv is None else np.concatenate((obs, priv), axis=1)
-        critic_hs = self._forward(self.critic, critic_in)
+        critic_hs = self.critic.activations(critic_in)
         values = critic_hs[-1][:, 0]
         err = values - returns
         if value_clip > 0:
@@ -169,8 +111,8 @@ class ManualLoss:
         d_logp = (np.where(active, surr, 0.0) * (-1.0 / n))[:, None]
         d_mean = (d_logp * z * inv_std).astype(obs.dtype, copy=False)
         self.log_std_grad[...] = (d_logp * (z * z - 1.0)).sum(0) - ent_coef
-        self._backward(self.actor, actor_hs, d_mean)
-        self._backward(self.critic, critic_hs, d_values[:, None].astype(obs.dtype, copy=False))
+        self.actor.backward(actor_hs, d_mean)
+        self.critic.backward(critic_hs, d_values[:, None].astype(obs.dtype, copy=False))
 
         approx_kl = float(((ratio - 1.0) - log_ratio).mean())
         clip_fraction = float((np.abs(ratio - 1.0) > clip).mean())

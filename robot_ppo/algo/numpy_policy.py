@@ -10,7 +10,8 @@ optimizer step and every statistics update is seen at once by both sides. The mo
 stay on the CPU, and parameters must not be re-allocated after construction
 (`load_state_dict` copies in place, which is fine).
 tests/robot_ppo/test_algo_numpy_policy.py holds it equal to the torch model.
-MLPs only (`supports`); recurrent models collect with recurrent_policy.TorchRecurrentPolicy.
+The MLP forward is numpy_mlp.py's (shared with the hand-written gradient); MLPs only
+(`supports`); recurrent models collect with recurrent_policy.TorchRecurrentPolicy.
 """
 
 from __future__ import annotations
@@ -18,25 +19,24 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from robot_ppo.algo.distributions import gaussian_log_prob_np
 from robot_ppo.algo.noise import LowpassNoise, WhiteNoise
+from robot_ppo.algo.normalizer import RunningMeanStd
+from robot_ppo.algo.numpy_mlp import NumpyMLP, supports, view
 from robot_ppo.algo.policy import LOG_STD_MAX, LOG_STD_MIN, ActorCritic
 
-_LOG_SQRT_2PI = 0.9189385332046727
-
-
-def _view(t: object) -> np.ndarray:
-    return t.detach().numpy()  # type: ignore[attr-defined]
+__all__ = ["InputStats", "NumpyPolicy", "supports"]
 
 
 class _Stats:
     """numpy views of a RunningMeanStd's buffers, with the same Chan merge."""
 
-    def __init__(self, rms: nn.Module) -> None:
-        self.mean = _view(rms.mean)
-        self.var = _view(rms.var)
-        self.count = _view(rms.count)
-        self.clip = float(rms.clip)  # type: ignore[arg-type]
-        self.eps = float(rms.epsilon)  # type: ignore[arg-type]
+    def __init__(self, rms: RunningMeanStd) -> None:
+        self.mean = view(rms.mean)
+        self.var = view(rms.var)
+        self.count = view(rms.count)
+        self.clip = rms.clip
+        self.eps = rms.epsilon
 
     def update(self, x: np.ndarray) -> None:
         n_b = x.shape[0]
@@ -55,12 +55,6 @@ class _Stats:
     def normalize(self, x: np.ndarray) -> np.ndarray:
         y = (x - self.mean) / np.sqrt(self.var + self.eps)
         return np.clip(y, -self.clip, self.clip, out=y)
-
-
-def supports(model: object) -> bool:
-    """True for the feed-forward ActorCritic (on the CPU); False for recurrent models."""
-    return isinstance(model, ActorCritic) and not getattr(model, "is_recurrent", False) \
-        and all(p.device.type == "cpu" for p in model.parameters())
 
 
 class InputStats:
@@ -94,49 +88,26 @@ class NumpyPolicy(InputStats):
     """Sampling, log-probs and values for a batch of raw observations, in numpy."""
 
     def __init__(self, model: ActorCritic, rng: np.random.Generator) -> None:
-        if not isinstance(model, ActorCritic) or getattr(model, "is_recurrent", False):
-            raise ValueError("NumpyPolicy supports feed-forward ActorCritic models only")
-        if any(p.device.type != "cpu" for p in model.parameters()):
-            raise ValueError("NumpyPolicy needs the model on the CPU")
+        if not supports(model):
+            raise ValueError("NumpyPolicy supports feed-forward ActorCritic models on the CPU "
+                             "only")
         self.model = model
         self.rng = rng
         # None: i.i.d. N(0, 1) drawn here; else a per-env source (noise.py, e.g. low-pass)
         # that must be built for the same number of envs as every `sample` batch.
         self.noise: WhiteNoise | LowpassNoise | None = None
         self.act_dim = model.act_dim
-
-        def layers(body: nn.Sequential, head: nn.Linear) -> list[tuple[np.ndarray, np.ndarray]]:
-            lins = [m for m in body if isinstance(m, nn.Linear)] + [head]
-            return [(_view(m.weight).T, _view(m.bias)) for m in lins]
-
-        self.actor = layers(model.actor_body, model.mu)
-        self.critic = layers(model.critic_body, model.value_head)
-        self.log_std = None if model.log_std is None else _view(model.log_std)
+        self.actor = NumpyMLP.of(model.actor_body, model.mu, model.activation)
+        self.critic = NumpyMLP.of(model.critic_body, model.value_head, model.activation)
+        self.log_std = None if model.log_std is None else view(model.log_std)
         self.log_std_head = (None if model.log_std_head is None else
-                             (_view(model.log_std_head.weight).T,
-                              _view(model.log_std_head.bias)))
+                             (view(model.log_std_head.weight).T,
+                              view(model.log_std_head.bias)))
         super().__init__(model)
-        self.activation = model.activation
-
-    def _act_fn(self, z: np.ndarray) -> np.ndarray:
-        if self.activation == "tanh":
-            return np.tanh(z, out=z)
-        if self.activation == "relu":
-            return np.maximum(z, 0.0, out=z)
-        return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
-
-    def _trunk(self, layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray
-               ) -> np.ndarray:
-        h = x
-        for w, b in layers[:-1]:
-            h = self._act_fn(h @ w + b)
-        return h
-
 
     def mean_log_std(self, obs_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h = self._trunk(self.actor, obs_n)
-        w, b = self.actor[-1]
-        mean = h @ w + b
+        h = self.actor.trunk(obs_n)
+        mean = self.actor.head(h)
         if self.log_std_head is None:
             assert self.log_std is not None
             return mean, self.log_std
@@ -145,9 +116,7 @@ class NumpyPolicy(InputStats):
 
     def value_normalized(self, obs_n: np.ndarray, priv_n: np.ndarray | None) -> np.ndarray:
         x = obs_n if priv_n is None else np.concatenate((obs_n, priv_n), axis=1)
-        h = self._trunk(self.critic, x)
-        w, b = self.critic[-1]
-        return (h @ w + b)[:, 0]
+        return self.critic(x)[:, 0]
 
     def value(self, obs: np.ndarray, priv: np.ndarray | None) -> np.ndarray:
         obs_n, priv_n = self.normalize(obs, priv)
@@ -159,7 +128,6 @@ class NumpyPolicy(InputStats):
         mean, log_std = self.mean_log_std(obs_n)
         noise = (self.rng.standard_normal(mean.shape, dtype=np.float32)
                  if self.noise is None else self.noise.sample())
+        # a = μ + σ·ξ, so ξ is the standardized action the log-density is written on
         actions = mean + noise * np.exp(log_std)
-        # with a = μ + σ·ξ:  log N(a; μ, σ) = Σ_i [−½ξ_i² − log σ_i − ½ log 2π]
-        log_prob = (-0.5 * noise * noise - log_std).sum(-1) - self.act_dim * _LOG_SQRT_2PI
-        return actions, log_prob, self.value_normalized(obs_n, priv_n)
+        return actions, gaussian_log_prob_np(noise, log_std), self.value_normalized(obs_n, priv_n)

@@ -15,11 +15,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from robot_ppo.algo.distributions import gaussian_log_prob_np
 from robot_ppo.algo.noise import LowpassNoise, WhiteNoise
 from robot_ppo.algo.numpy_policy import InputStats
 from robot_ppo.algo.recurrent import RecurrentActorCritic
-
-_LOG_SQRT_2PI = 0.9189385332046727
 
 
 class TorchRecurrentPolicy(InputStats):
@@ -47,8 +46,7 @@ class TorchRecurrentPolicy(InputStats):
         mean, log_std = mean_t.numpy(), log_std_t.detach().numpy()
         eps = self.noise.sample()
         actions = mean + eps * np.exp(log_std)
-        # a = μ + σ·ε:  log N(a; μ, σ) = Σ_i [−½ε_i² − log σ_i − ½ log 2π]
-        log_prob = (-0.5 * eps * eps - log_std).sum(-1) - self.act_dim * _LOG_SQRT_2PI
+        log_prob = gaussian_log_prob_np(eps, log_std)  # a = μ + σ·ε: ε is the standardized a
         return actions.astype(np.float32), log_prob.astype(np.float32), value_t.numpy()
 
     def value(self, obs: np.ndarray, priv: np.ndarray | None,
