@@ -35,7 +35,6 @@ from firmware_bridge.errors import (
     ProtocolMismatch,
 )
 from firmware_bridge.messages import DeviceState
-from firmware_bridge.messages import JointCommand as WireCommand
 from firmware_bridge.servo.bus import ServoBus, ServoMissing
 from firmware_bridge.servo.calibration import Calibration
 from firmware_bridge.servo.models import UnknownModel, packet_protocol, resolve_models
@@ -154,7 +153,6 @@ class Link:
                                     watchdog_s=max(0.02, link_timeout_s))
             except ValueError as exc:  # e.g. two register layouts on one bus
                 raise UserError(f"robot spec {spec.name}: {exc}; see docs/servos.md.") from None
-        self.wire = WireCommand.zeros(spec.n_joints)
         self.state = RobotState.zeros(spec.n_joints, spec.imu)
         self.last_valid = 0.0
         self.timeouts = 0
@@ -199,14 +197,9 @@ class Link:
         return self._take(self.bus.read_state)
 
     def send(self, cmd: JointCommand) -> DeviceState | None:
-        w = self.wire
-        w.mode[:] = cmd.mode
-        w.q[:] = cmd.q
-        w.qd[:] = cmd.qd
-        w.tau[:] = cmd.tau
-        w.kp[:] = cmd.kp
-        w.kd[:] = cmd.kd
-        return self._take(lambda: self.bus.send_command(w))
+        """The contract's command goes to the bus as it is: the bus reads its arrays
+        (firmware_bridge.messages.CommandArrays) and encodes them for the wire."""
+        return self._take(lambda: self.bus.send_command(cmd))
 
     def accept(self, ds: DeviceState) -> DeviceState | None:
         """Take a state that arrived outside send/read (e.g. the ENABLE reply)."""

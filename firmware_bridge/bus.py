@@ -26,7 +26,7 @@ from firmware_bridge.errors import (
 )
 from firmware_bridge.framing import Frame, FrameDecoder, encode_frame
 from firmware_bridge.layouts import PROTOCOL_VERSION, SPEC_HASH_SIZE, ErrorCode, MsgType, Status
-from firmware_bridge.messages import DeviceInfo, DeviceState, JointCommand
+from firmware_bridge.messages import CommandArrays, DeviceInfo, DeviceState
 from firmware_bridge.ports import PortOwner, open_port
 
 __all__ = ["MotorBus"]
@@ -138,7 +138,7 @@ class MotorBus(PortOwner):
         """Current state; does not feed the watchdog."""
         return self._state_exchange(MsgType.GET_STATE)
 
-    def send_command(self, cmd: JointCommand) -> DeviceState:
+    def send_command(self, cmd: CommandArrays) -> DeviceState:
         """Send one COMMAND, return the STATE answering it (one round trip).
 
         Raises ``DeviceFault`` (with ``.state``) if the device did not apply the command

@@ -38,7 +38,14 @@ from firmware_bridge.layouts import (
     command_payload_size,
     state_payload_size,
 )
-from firmware_bridge.messages import DeviceInfo, DeviceState, ErrorInfo, ImuState, JointCommand
+from firmware_bridge.messages import (
+    CommandArrays,
+    DeviceInfo,
+    DeviceState,
+    ErrorInfo,
+    ImuState,
+    JointCommand,
+)
 
 __all__ = [
     "CommandCodec",
@@ -83,7 +90,7 @@ class CommandCodec:
         self.size = command_payload_size(motor_count)
         self._rec = np.zeros(motor_count, dtype=COMMAND_JOINT)
 
-    def encode(self, cmd: JointCommand) -> bytes:
+    def encode(self, cmd: CommandArrays) -> bytes:
         """Payload bytes; raises ``PayloadError`` on wrong shapes or non-finite values."""
         n = self.motor_count
         if cmd.q.shape != (n,) or cmd.mode.shape != (n,):

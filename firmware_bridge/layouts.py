@@ -58,7 +58,9 @@ KNOWN_TYPES = frozenset(int(t) for t in MsgType)
 
 
 class Mode(IntEnum):
-    """Per-joint control mode in COMMAND."""
+    """Per-joint control mode: the COMMAND mode byte (the C core's FW_MODE_*). The light
+    contract names the same values MODE_OFF/MODE_PD/MODE_DAMPING (robot_ppo/action.py,
+    which cannot import this package); tests/deploy/test_link.py holds the two equal."""
 
     OFF = 0  # torque-free: tau = 0
     PD = 1  # tau = kp (q* - q) + kd (qd* - qd) + tau_ff

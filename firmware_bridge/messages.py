@@ -1,8 +1,16 @@
-"""Plain data records exchanged through the bus. Units are SI; arrays have one entry per joint."""
+"""Plain data records exchanged through the bus. Units are SI; arrays have one entry per joint.
+
+A command reaches the bus as `CommandArrays`: any record with the six per-joint arrays. The
+runtime sends the light contract's `robot_ppo.action.JointCommand` as it is (firmware_bridge
+imports nothing of the project, so it names only the arrays it reads); `JointCommand` below
+is the same record on this side of the wire: what the device decodes from a COMMAND and
+holds, and what a caller without the contract (tests, benches) builds.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -15,6 +23,7 @@ ModeArray = NDArray[np.uint8]
 NO_FLAGS = Status(0)
 
 __all__ = [
+    "CommandArrays",
     "DeviceInfo",
     "DeviceState",
     "ErrorInfo",
@@ -24,9 +33,27 @@ __all__ = [
 ]
 
 
+class CommandArrays(Protocol):
+    """What a bus reads from a command: per-joint arrays of shape (motor_count,), with the
+    meaning of `JointCommand`'s fields; mode holds `layouts.Mode` values."""
+
+    @property
+    def mode(self) -> NDArray[Any]: ...
+    @property
+    def q(self) -> NDArray[Any]: ...
+    @property
+    def qd(self) -> NDArray[Any]: ...
+    @property
+    def tau(self) -> NDArray[Any]: ...
+    @property
+    def kp(self) -> NDArray[Any]: ...
+    @property
+    def kd(self) -> NDArray[Any]: ...
+
+
 @dataclass
 class JointCommand:
-    """Per-joint command, shape (motor_count,) each.
+    """Per-joint command, shape (motor_count,) each (a `CommandArrays`).
 
     The motor driver computes ``tau = kp (q - q_meas) + kd (qd - qd_meas) + tau`` for mode PD,
     ``tau = -kd qd_meas`` for DAMPING and 0 for OFF, then clamps to the effort limit.

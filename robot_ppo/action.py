@@ -19,6 +19,9 @@ import numpy as np
 
 from robot_ppo.spec import RobotSpec
 
+# The per-joint modes. Their values are the COMMAND mode byte on the wire
+# (firmware_bridge.layouts.Mode, which this package may not import; tests/deploy/test_link.py
+# holds the two equal). Plain ints: numpy keeps uint8 mode arrays uint8 with them.
 MODE_OFF = 0
 """Torque off (the joint is free)."""
 MODE_PD = 1
@@ -29,7 +32,9 @@ MODE_DAMPING = 2
 
 @dataclass
 class JointCommand:
-    """Per-joint command for all joints in bus order (what the device executes)."""
+    """Per-joint command for all joints in bus order (what the device executes): the type
+    the sim and the runtime build, filter and log, and that the motor bus sends as it is
+    (it reads these six arrays; firmware_bridge.messages.CommandArrays)."""
 
     mode: np.ndarray
     q: np.ndarray
@@ -42,6 +47,10 @@ class JointCommand:
     def zeros(cls, n: int) -> JointCommand:
         return cls(np.zeros(n, dtype=np.uint8), np.zeros(n), np.zeros(n), np.zeros(n),
                    np.zeros(n), np.zeros(n))
+
+    def copy(self) -> JointCommand:
+        return JointCommand(self.mode.copy(), self.q.copy(), self.qd.copy(), self.tau.copy(),
+                            self.kp.copy(), self.kd.copy())
 
 
 class ActionMapping:
@@ -92,9 +101,7 @@ class ActionMapping:
     def to_command(self, targets: np.ndarray, out: JointCommand | None = None) -> JointCommand:
         """Joint targets (act_dim,) -> full JointCommand for the bus (bus order)."""
         if out is None:
-            t = self._template
-            out = JointCommand(t.mode.copy(), t.q.copy(), t.qd.copy(), t.tau.copy(),
-                               t.kp.copy(), t.kd.copy())
+            out = self._template.copy()
         if self.spec.action.mode == "position":
             out.q[self.actuated_index] = targets
         else:

@@ -39,7 +39,7 @@ import serial
 
 from firmware_bridge.errors import BusError, BusTimeout, DeviceFault, LinkLost, ProtocolMismatch
 from firmware_bridge.layouts import Mode, Status
-from firmware_bridge.messages import DeviceInfo, DeviceState, JointCommand
+from firmware_bridge.messages import CommandArrays, DeviceInfo, DeviceState
 from firmware_bridge.ports import PortOwner, open_port
 from firmware_bridge.servo import registers
 from firmware_bridge.servo.calibration import Calibration
@@ -240,7 +240,7 @@ class ServoBus(PortOwner):
     def read_state(self) -> DeviceState:
         return self._group_read()
 
-    def send_command(self, cmd: JointCommand) -> DeviceState:
+    def send_command(self, cmd: CommandArrays) -> DeviceState:
         """ONE group write of the goals, then ONE group read. ``DeviceFault`` when not enabled."""
         self._watch(time.monotonic())
         if not self._enabled:
@@ -309,7 +309,7 @@ class ServoBus(PortOwner):
     def _goal_name(self) -> str:
         return "goal_current" if self.current_mode else "goal_position"
 
-    def _goals(self, cmd: JointCommand) -> np.ndarray:
+    def _goals(self, cmd: CommandArrays) -> np.ndarray:
         q, qd = self._q, self._qd
         if self.current_mode:
             pd = cmd.kp * (cmd.q - q) + cmd.kd * (cmd.qd - qd) + cmd.tau
