@@ -146,6 +146,9 @@ class AutomaticDomainRandomization:
         self._queues: dict[tuple[str, str], list[float]] = {
             (p.name, side): [] for p in params for side in ("lo", "hi")}
         self._reference: deque[float] = deque(maxlen=self.config.reference_window)
+        self.journal: list[tuple[tuple[str, str] | None, float]] | None = None
+        """Every `report` since the journal was last emptied, when not None (torchrun's
+        merge of all ranks' episodes, robot_ppo/train/distributed_sync.py); None: not kept."""
 
     def sample(self, rng: np.random.Generator) -> tuple[dict[str, float], tuple[str, str] | None]:
         """Draw one episode's parameters; returns (values, pinned (name, 'lo'|'hi') or None)."""
@@ -187,6 +190,8 @@ class AutomaticDomainRandomization:
 
         An unpinned episode (ordinary or corner) feeds the reference, a pinned one its
         boundary's queue."""
+        if self.journal is not None:
+            self.journal.append((pinned, performance))
         if pinned is None:
             self._reference.append(performance)
             return False

@@ -33,6 +33,9 @@ class Curriculum:
     config: CurriculumConfig = field(default_factory=CurriculumConfig)
     level: float = 0.0
     _results: list[bool] = field(default_factory=list)
+    journal: list[bool] | None = None
+    """Every `report` since the journal was last emptied, when not None (as
+    AutomaticDomainRandomization.journal); not part of the state."""
 
     @property
     def factor(self) -> float:
@@ -40,6 +43,8 @@ class Curriculum:
 
     def report(self, success: bool) -> None:
         c = self.config
+        if self.journal is not None:
+            self.journal.append(bool(success))
         self._results.append(bool(success))
         if len(self._results) < c.window:
             return

@@ -137,6 +137,35 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.adr is not None:
             restore_adr_state(self.adr.adr, self.curriculum, state)
 
+    def take_adr_reports(self) -> dict[str, list[Any]] | None:
+        """The episode results this process's ADR and curriculum received since the last
+        call, {"adr": [(pinned, performance)...], "curriculum": [success...]}; the first call
+        starts keeping them. None unless dynamics is "adr"."""
+        if self.adr is None:
+            return None
+        adr, curriculum = self.adr.adr, self.curriculum
+        out: dict[str, list[Any]] = {"adr": list(adr.journal or []),
+                                     "curriculum": list(curriculum.journal or [])}
+        adr.journal, curriculum.journal = [], []
+        return out
+
+    def merge_adr_reports(self, base: dict[str, Any], reports: list[dict[str, list[Any]]]
+                          ) -> None:
+        """Set this process's ADR and curriculum to `base` (a `get_adr_state()`) and feed
+        them every `take_adr_reports()` of `reports` in order: the state one ADR would hold
+        had it seen all those episodes itself (torchrun: every rank's, in rank order, so
+        all ranks compute the same state). Nothing unless dynamics is "adr"."""
+        if self.adr is None:
+            return
+        adr, curriculum = self.adr.adr, self.curriculum
+        restore_adr_state(adr, curriculum, base)
+        for r in reports:
+            for pinned, performance in r["adr"]:
+                adr.report(None if pinned is None else (pinned[0], pinned[1]), performance)
+            for success in r["curriculum"]:
+                curriculum.report(success)
+        adr.journal, curriculum.journal = [], []  # the replay is not news
+
     # ---- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:

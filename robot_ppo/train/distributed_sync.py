@@ -5,18 +5,23 @@
                      checkpoint was trained with: everything in it is global)
   begin_iteration()  remember the normalizers' statistics before this rollout
   end_rollout()      merge what every rank added to them (Chan et al.), the reward scale
-                     alike; gather every rank's finished episodes; rank 0's ADR state to all
+                     alike; gather every rank's finished episodes; merge every rank's
+                     ADR reports
 
-ADR: rank 0 decides. Its ADR, fed by rank 0's episodes only, is broadcast every iteration
-and loaded into the in-process ADR of every other rank (`set_adr_state`, sim/env.py), so all
-ranks train on the same ranges. With --workers >= 2 each worker process keeps an ADR of its
-own, as it does in one process (train/adr_resume.py).
+ADR: merged, as if one ADR saw every rank's episodes. All ranks start from rank 0's state
+(`start`). Each iteration every rank sends the episode results its in-process ADR and
+curriculum received (`take_adr_reports`, sim/env.py); every rank then resets its ADR to the
+state agreed at the last exchange and replays all ranks' results in rank order
+(`merge_adr_reports`). The replay is deterministic, so all ranks hold the same ranges, boundary
+queues and curriculum level, fed by all ranks' episodes. With --workers >= 2 the envs stepped
+in each worker process keep an ADR of their own, as they do in one process
+(train/adr_resume.py); only the trainer process's ADR takes part.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -41,9 +46,12 @@ class IterationSync:
         self.normalizers = [m for m in model.modules() if isinstance(m, RunningMeanStd)]
         self._bases: list[MomentSnapshot] = []
         self._scale_base: MomentSnapshot | None = None
+        self._adr_base: dict[str, Any] | None = None
+        self.adr_reports: list[int] = []
+        """Per rank: the ADR episode results merged so far."""
         ppo.sync = dist
 
-    def start(self) -> None:
+    def start(self, venv: VecEnv | None = None) -> None:
         ppo, d = self.ppo, self.dist
         opt = ppo.optimizer
         # the parameters are views of opt.flat; the normalizers are model buffers
@@ -56,6 +64,7 @@ class IterationSync:
         opt.step_count = int(steps)
         if scaler is not None and scale is not None:
             scaler.load_state_dict(scale)
+        self.start_adr(venv)
 
     def begin_iteration(self) -> None:
         self._bases = [snapshot(n.mean.numpy(), n.var.numpy(), float(n.count))
@@ -82,19 +91,35 @@ class IterationSync:
             s.load_state_dict({"mean": float(mean[0]), "var": float(var[0]),
                                "count": count})
         gathered = d.gather_objects((returns, lengths, metrics))
-        self._share_adr(venv)
+        self._merge_adr(venv)
         return ([r for g in gathered for r in g[0]], [n for g in gathered for n in g[1]],
                 [m for g in gathered for m in g[2]])
 
-    def _share_adr(self, venv: VecEnv | None) -> None:
-        state = None if venv is None else current_adr_state(venv)
-        if state is None:
+    def _adr_env(self, venv: VecEnv | None) -> Any:
+        """The trainer process's first env when it has ADR (sim/env.py), else None."""
+        if venv is None or current_adr_state(venv) is None:
+            return None
+        return venv.local_envs[0].unwrapped
+
+    def start_adr(self, venv: VecEnv | None) -> None:
+        """Rank 0's ADR state on every rank, and every rank's ADR reports kept from now on."""
+        env = self._adr_env(venv)
+        if env is None:
             return
-        state = self.dist.broadcast_object(state if self.dist.is_main else None)
-        if not self.dist.is_main:
-            assert venv is not None
-            env = venv.local_envs[0].unwrapped
-            env.set_adr_state(state)  # type: ignore[attr-defined]
+        state = self.dist.broadcast_object(env.get_adr_state() if self.dist.is_main else None)
+        env.set_adr_state(state)
+        env.take_adr_reports()  # starts the journal
+        self._adr_base = state
+
+    def _merge_adr(self, venv: VecEnv | None) -> None:
+        env = self._adr_env(venv)
+        if env is None or self._adr_base is None:
+            return
+        reports = self.dist.gather_objects(env.take_adr_reports())
+        env.merge_adr_reports(self._adr_base, reports)
+        self._adr_base = env.get_adr_state()
+        self.adr_reports = [n + len(r["adr"]) for n, r in
+                            zip(self.adr_reports or [0] * len(reports), reports)]
 
 
 def is_collective_failure(exc: RuntimeError) -> bool:

@@ -195,7 +195,7 @@ class Trainer:
             self.parent = str(config.resume)
         if self.sync is not None:
             try:
-                self.sync.start()  # rank 0's weights, normalizers and optimizer everywhere
+                self.sync.start(self.venv)  # rank 0's weights, normalizers, optimizer, ADR
             except BaseException as exc:
                 self.close_envs()
                 if isinstance(exc, RuntimeError) and is_collective_failure(exc):

@@ -3,7 +3,8 @@
     torchrun ... distributed_adr_rank.py OUT_DIR
 
 Trains the cartpole with --dynamics adr through the trainer, then writes this rank's ADR
-state after the last iteration (ranges, boundary queues, curriculum) to OUT_DIR/adr_rank<RANK>.json.
+state after the last iteration (ranges, boundary queues, curriculum) and the count of ADR
+episode results merged from each rank to OUT_DIR/adr_rank<RANK>.json.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def main() -> None:
                       on_iteration=lambda row: states.append(current_adr_state(trainer.venv)))
     trainer.run()
     state = states[-1]  # after the last iteration's exchange (the envs are closed now)
-    (out / f"adr_rank{dist.rank}.json").write_text(json.dumps(state, sort_keys=True))
+    assert trainer.sync is not None
+    merged = trainer.sync.adr_reports  # per rank: the ADR episode results merged so far
+    (out / f"adr_rank{dist.rank}.json").write_text(
+        json.dumps({"state": state, "merged": merged}, sort_keys=True))
     dist.close()
 
 
