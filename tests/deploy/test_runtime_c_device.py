@@ -1,4 +1,5 @@
-"""The runtime's end-to-end and fault tests (test_runtime.py) again, unchanged, with the C
+"""The runtime's end-to-end and fault tests (test_runtime.py, test_enable_fault.py,
+test_start_envelope.py) again, unchanged, with the C
 firmware core (firmware_bridge/firmware/, through firmware_bridge.c_device) deciding every
 reply, limit and watchdog trip and decoding every byte on the device side."""
 
@@ -23,7 +24,9 @@ from firmware_bridge.messages import JointCommand
 from firmware_bridge.server import DeviceServer
 
 from . import controller
+from . import test_enable_fault as _enable_fault_tests
 from . import test_runtime as _runtime_tests
+from . import test_start_envelope as _start_envelope_tests
 
 
 class CountingCDevice(CDevice):
@@ -63,10 +66,18 @@ def _c_device(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-# Every test of test_runtime.py that talks to a virtual controller runs here as well.
-for _name, _fn in list(vars(_runtime_tests).items()):
-    if _name.startswith("test_") and "virtual_controller(" in inspect.getsource(_fn):
-        globals()[_name] = _fn
+# Every test of test_runtime.py, test_enable_fault.py and test_start_envelope.py that talks to
+# a virtual or PyBullet controller runs here as well, except those that bring a Python device
+# of their own (device_cls=...: a device that misbehaves on purpose, a fake by design).
+for _module in (_runtime_tests, _enable_fault_tests, _start_envelope_tests):
+    for _name, _fn in list(vars(_module).items()):
+        if not _name.startswith("test_") or not callable(_fn):
+            continue
+        _source = inspect.getsource(_fn)
+        if (("virtual_controller(" in _source or "pybullet_controller(" in _source)
+                and "device_cls=" not in _source):
+            assert _name not in globals(), f"two tests named {_name}"
+            globals()[_name] = _fn
 
 
 def test_the_c_core_is_really_serving() -> None:
