@@ -39,7 +39,7 @@ COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
     "demo": ("torch", "pybullet", "onnx"), "train": ("torch", "gymnasium", "pybullet"),
     "plot": ("matplotlib",), "eval": ("torch", "pybullet"), "export": ("torch", "onnx"),
     "serve": ("pybullet",), "run": ("onnxruntime", "serial"), "finetune": ("torch",),
-    "identify": ("pybullet", "cmaes"),
+    "identify": ("cmaes", "pybullet"),
     "tune": ("torch", "optuna"), "firmware-config": ("pybullet",),
 }
 """Modules each command imports beyond the light core, once past its option parsing: its

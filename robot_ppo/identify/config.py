@@ -32,14 +32,17 @@ class IdentifyConfig:
     """When the device applies a command: reply = from the state it answers with (a real
     controller, `serve` in real time); lockstep = it steps once per command before
     answering (`serve --lockstep`)."""
-    evaluations: int = 240
+    evaluations: int = 400
     """Budget: CMA-ES candidates to evaluate at most (each replays every window)."""
     popsize: int = 0
     """CMA-ES population size; 0 = its default, 4 + 3·ln(number of parameters)."""
-    max_windows: int = 300
+    max_windows: int = 200
     """Budget: replay at most this many windows, evenly spaced over the logs (0 = all)."""
+    workers: int = 1
+    """Processes replaying a CMA-ES generation in parallel (0 = one per CPU core); the
+    result does not depend on it."""
     bootstrap: int = 200
-    """Bootstrap resamples of the windows for the 95 % interval (0 = none)."""
+    """Bootstrap resamples of the windows for the 95-percent interval (0 = none)."""
     width_scale: float = 1.0
     """Multiplies the half-width of each written range (estimate ± scale · uncertainty)."""
     base: Literal["nominal", "randomized"] = "nominal"

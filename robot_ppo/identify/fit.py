@@ -28,8 +28,9 @@ from robot_ppo.identify.params import PHYSICAL_MIN, FitParam
 SIGMA0 = 0.25
 """Initial CMA-ES step, as a fraction of each parameter's search width."""
 
-WindowErrors = Callable[[np.ndarray], np.ndarray]
-"""Parameter vector (physical units, FitParam order) -> (W,) squared error per window."""
+BatchErrors = Callable[[np.ndarray], list[np.ndarray]]
+"""(P, d) parameter vectors (physical units, FitParam order) -> P arrays (W,) of squared
+error per window (`robot_ppo.identify.workers`)."""
 
 
 @dataclass
@@ -56,7 +57,7 @@ class FitResult:
         return float(self.errors[i].sum() / (self.errors.shape[1] * self.values_per_window))
 
 
-def fit_cmaes(params: list[FitParam], window_errors: WindowErrors, values_per_window: int,
+def fit_cmaes(params: list[FitParam], batch_errors: BatchErrors, values_per_window: int,
               evaluations: int, seed: int, popsize: int = 0,
               log: Callable[[str], None] = print) -> FitResult:
     """Minimize the summed window error with CMA-ES within `evaluations` candidates."""
@@ -74,19 +75,16 @@ def fit_cmaes(params: list[FitParam], window_errors: WindowErrors, values_per_wi
     stop = "evaluation budget spent"
     generations = 0
     while len(cands) + opt.population_size <= max(evaluations, opt.population_size):
-        told = []
-        gen = []
-        for _ in range(opt.population_size):
-            u = opt.ask()
-            x = low + u * width
-            e = window_errors(x)
-            cands.append(x)
-            errs.append(e)
-            gen.append(x)
-            told.append((u, float(e.sum())))
-        opt.tell(told)
+        # a generation's samples do not depend on each other's errors: ask all, then
+        # evaluate them as one batch (in parallel with --workers)
+        us = np.array([opt.ask() for _ in range(opt.population_size)])
+        xs = low + us * width
+        gen_errs = batch_errors(xs)
+        opt.tell([(u, float(e.sum())) for u, e in zip(us, gen_errs)])
+        cands.extend(xs)
+        errs.extend(gen_errs)
         generations += 1
-        last = np.array(gen)
+        last = xs
         best = min(range(len(errs)), key=lambda i: errs[i].sum())
         if generations % 5 == 0 or generations == 1:
             mean_sq = errs[best].sum() / (errs[best].size * values_per_window)

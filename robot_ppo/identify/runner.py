@@ -18,6 +18,7 @@ from robot_ppo.identify.params import SENSITIVITY_FLOOR, FitParam, parse_params
 from robot_ppo.identify.replay import Replayer
 from robot_ppo.identify.report import at_bound, format_report, prediction_error
 from robot_ppo.identify.segments import build_replay_set
+from robot_ppo.identify.workers import batch_evaluator
 from robot_ppo.spec import RobotSpec
 
 PROBE_WINDOWS = 60
@@ -32,6 +33,7 @@ def check_config(config: IdentifyConfig) -> None:
         (config.popsize >= 0, "--popsize must be >= 0 (0 = the CMA-ES default)"),
         (config.max_windows >= 0, "--max-windows must be >= 0 (0 = all)"),
         (config.bootstrap >= 0, "--bootstrap must be >= 0"),
+        (config.workers >= 0, "--workers must be >= 0 (0 = one per CPU core)"),
         (config.width_scale > 0, "--width-scale must be > 0"),
         (bool(config.output), "--output (-o) must name a file"),
     ]
@@ -129,8 +131,8 @@ def run_identify(config: IdentifyConfig, log: Callable[[str], None] = print
     data = build_replay_set(rollouts.episodes, spec, config.horizon, config.timing,
                             config.max_windows)
     params = parse_params(spec, config.params)
-    lat = [p.high for p in params if p.name == "action_latency_s"]
-    replayer = Replayer(spec, data, max_latency_s=lat[0] if lat else 0.0)
+    max_latency = max([p.high for p in params if p.name == "action_latency_s"], default=0.0)
+    replayer = Replayer(spec, data, max_latency_s=max_latency)
     try:
         log(f"identify: {len(data.windows)} windows of {data.horizon} steps from "
             f"{rollouts.n_steps} logged steps ({rollouts.report.summary()})")
@@ -144,9 +146,9 @@ def run_identify(config: IdentifyConfig, log: Callable[[str], None] = print
                                 "excite the dynamics, or name them with --params")
         names = [p.name for p in params]
         log(f"identify: fitting {', '.join(names)}")
-        fit = fit_cmaes(params, lambda x: replayer.window_errors(dict(zip(names, x))),
-                        data.horizon * len(data.dims), config.evaluations, config.seed,
-                        config.popsize, log)
+        with batch_evaluator(replayer, names, config.workers, max_latency) as evaluate:
+            fit = fit_cmaes(params, evaluate, data.horizon * len(data.dims),
+                            config.evaluations, config.seed, config.popsize, log)
         unc = bootstrap(fit, config.bootstrap, config.seed)
         est = {n: float(v) for n, v in zip(names, fit.estimate)}
         before = prediction_error(data, replayer.predict({}))
@@ -164,7 +166,7 @@ def run_identify(config: IdentifyConfig, log: Callable[[str], None] = print
               "each range: estimate ± width_scale · max(95 % bootstrap half-width, last "
               f"CMA-ES population std), width_scale {config.width_scale:g}",
               f"prediction error (normalized RMS): nominal {before['normalized_rms']:.4g}, "
-              f"identified {after['normalized_rms']:.4g}; report: {report_path.name}"]
+              f"identified {after['normalized_rms']:.4g}"]
     write_dynamics(out, spec, ranges, config.base, header)
     report["seconds"] = round(time.monotonic() - t0, 2)
     from robot_ppo.atomic_write import atomic_write
