@@ -29,12 +29,13 @@ def quadruped_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_toppled(policy: Path, tmp: Path, fall_guard: bool,
-                joint_limit_margin: float = 0.05) -> dict[str, Any]:
+                joint_limit_margin: float = 0.05, device: str = "python") -> dict[str, Any]:
     tilt = tmp / "tilt.yaml"
     tilt.write_text(yaml.safe_dump({"base": "nominal", "ranges": {"gravity_tilt_x": [1.2, 1.2]}}))
     serve = subprocess.Popen(
         [sys.executable, "-m", "robot_ppo.cli", "serve", "--robot", "quadruped", "--port", "pty",
-         "--lockstep", "--dynamics", str(tilt), "--latency-ms", "0", "--watchdog-ms", "0"],
+         "--lockstep", "--dynamics", str(tilt), "--latency-ms", "0", "--watchdog-ms", "0",
+         "--device", device],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert serve.stdout is not None
@@ -53,8 +54,10 @@ def run_toppled(policy: Path, tmp: Path, fall_guard: bool,
         serve.wait(timeout=10)
 
 
-def test_fall_stops_into_damping_then_disables(quadruped_onnx: Path, tmp_path: Path) -> None:
-    s = run_toppled(quadruped_onnx, tmp_path, fall_guard=True)
+@pytest.mark.parametrize("device", ["python", "c"])  # c: serve --device c, the C core
+def test_fall_stops_into_damping_then_disables(quadruped_onnx: Path, tmp_path: Path,
+                                               device: str) -> None:
+    s = run_toppled(quadruped_onnx, tmp_path, fall_guard=True, device=device)
     assert s["fault"] and s["stop_reason"].startswith("task termination (walk): "), \
         s["stop_reason"]
     limits = TiltLimits.of(load_spec("quadruped"))  # the walk task's own termination rule
