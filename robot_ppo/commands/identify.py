@@ -34,6 +34,10 @@ def main(argv: list[str]) -> int:
     from robot_ppo.identify.config import IdentifyConfig
 
     config = parse_config(IdentifyConfig, _argv(argv), "robot-ppo identify", DESCRIPTION)
+    # the optimizer first: when it is missing the CLI names the [tune] extra, which also
+    # brings the simulator (a missing simulator alone would name [train], which lacks it)
+    import cmaes  # noqa: F401
+
     from robot_ppo.identify.runner import run_identify
 
     run_identify(config)

@@ -13,10 +13,13 @@ with x = (q, q̇) of every joint and s_d the spread of dimension d over the logs
 Unlike the algorithm part of robot_ppo this package drives the simulator (`replay.py` and
 `params.py` import `sim`), so only the `identify` command imports it, lazily.
 
+  config.py        the command's options
   segments.py      logs -> replay windows (start state, commands per control period, targets)
   params.py        which parameters to fit and their search bounds
   replay.py        the windows simulated in PyBullet for one parameter vector
+  workers.py       a CMA-ES generation replayed here or in worker processes
   fit.py           CMA-ES over the windows' error, and the bootstrap of its estimate
   dynamics_file.py the dynamics YAML `--dynamics FILE` reads
   report.py        what is printed and written as JSON
+  runner.py        the whole command, in the order it runs
 """

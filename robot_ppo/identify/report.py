@@ -48,6 +48,10 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"  {p['name']:<18}{p['nominal']:>10.4g}{p['estimate']:>12.4g}"
             f"{_pair(p['interval_95']):>24}{_pair(p['range']):>26}{flag}")
+    if any(p["at_bound"] for p in report["params"]):
+        lines.append("  an estimate at its search bound: widen it with --params NAME=LOW:HIGH")
+    if report["fit"]["stop"].startswith("evaluation budget"):
+        lines.append("  (CMA-ES had not converged: more --evaluations may lower the error)")
     before, after = report["error"]["nominal"], report["error"]["identified"]
     lines.append(f"  prediction error (normalized RMS over {report['data']['horizon']}-step "
                  f"replays): nominal {before['normalized_rms']:.4g} -> identified "

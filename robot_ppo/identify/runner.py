@@ -125,7 +125,6 @@ def run_identify(config: IdentifyConfig, log: Callable[[str], None] = print
                  ) -> dict[str, Any]:
     check_config(config)
     out, report_path = output_paths(config)
-    import cmaes  # noqa: F401  (missing: the CLI names the extra before any work is done)
     t0 = time.monotonic()
     spec, rollouts = load_inputs(config)
     data = build_replay_set(rollouts.episodes, spec, config.horizon, config.timing,

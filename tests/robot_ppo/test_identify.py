@@ -226,3 +226,13 @@ def test_help_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     for flag in ("--rollouts", "--checkpoint", "--params", "--evaluations", "--bootstrap",
                  "--timing", "--workers", "--seed"):
         assert flag in out
+
+
+def test_without_cmaes_the_error_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cmaes", None)  # `import cmaes` fails as if absent
+    err = _error(capsys, _identify(tmp_path, tmp_path / "d.yaml"))
+    assert "'cmaes'" in err and "[tune]" in err
+    assert list(tmp_path.iterdir()) == []
