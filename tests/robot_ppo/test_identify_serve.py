@@ -19,6 +19,7 @@ import pytest
 import torch
 import yaml
 
+from robot_ppo.identify.segments import Timing
 from robot_ppo.spec import load_spec
 
 TRUE = {"mass_scale": 1.4, "motor_strength": 0.6, "joint_damping": 0.08}
@@ -71,11 +72,12 @@ def export_linear(checkpoint: Path, out: Path) -> Path:
 
 
 def record_on_served_robot(policy: Path, dynamics: Path, log_dir: Path, seed: int,
-                           duration: float) -> dict:
+                           duration: float, *serve_args: str) -> dict:
     """One `serve` + one `run --explore --log-dir`; returns the run's summary."""
     serve = subprocess.Popen(
         [sys.executable, "-m", "robot_ppo.cli", "serve", "--robot", "cartpole", "--port",
-         "pty", "--dynamics", str(dynamics), "--seed", str(seed), "--watchdog-ms", "500"],
+         "pty", "--dynamics", str(dynamics), "--seed", str(seed), "--watchdog-ms", "500",
+         *serve_args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     try:
         assert serve.stdout is not None
@@ -106,18 +108,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"dynamics": dynamics, "checkpoint": ckpt, "policy": policy, "logs": d / "logs1"}
 
 
-def test_replay_reproduces_the_served_robot(served: dict[str, Path]) -> None:
-    """The replay model is the served robot's: with its dynamics, the logged commands
-    replayed from logged states land on the logged states (the wire's 1e-6 fixed point and
-    the real-time server's missed or doubled periods included); with nominal dynamics not."""
+def replay_rms(logs: Path, timing: Timing) -> dict[str, float]:
+    """Normalized RMS of 10-step replays of `logs` with the served and nominal dynamics."""
     from robot_ppo.identify.replay import Replayer
     from robot_ppo.identify.segments import build_replay_set
     from robot_ppo.rollout_format import read_rollouts
 
     spec = load_spec("cartpole")
-    episodes = read_rollouts(served["logs"]).episodes
-    data = build_replay_set(episodes, spec, 10, "reply", 0)
-    assert data.steps >= 200 and len(data.windows) >= 19
+    data = build_replay_set(read_rollouts(logs).episodes, spec, 10, timing, 0)
+    assert data.steps >= 150 and len(data.windows) >= 14
     replayer = Replayer(spec, data)
     try:
         rms = {}
@@ -126,7 +125,26 @@ def test_replay_reproduces_the_served_robot(served: dict[str, Path]) -> None:
             rms[name] = float(np.sqrt(e.sum() / (e.size * 10 * len(data.dims))))
     finally:
         replayer.close()
+    return rms
+
+
+def test_replay_reproduces_the_served_robot(served: dict[str, Path]) -> None:
+    """The replay model is the served robot's: with its dynamics, the logged commands
+    replayed from logged states land on the logged states (the wire's 1e-6 fixed point and
+    the real-time server's missed or doubled periods included); with nominal dynamics not."""
+    rms = replay_rms(served["logs"], "reply")
     assert rms["true"] < 1e-3 and rms["nominal"] > 100 * rms["true"], rms
+
+
+@pytest.mark.slow
+def test_replay_reproduces_the_lockstep_served_robot(served: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    """`serve --lockstep` steps before it answers: --timing lockstep replays its logs."""
+    record_on_served_robot(served["policy"], served["dynamics"], tmp_path / "logs", 3, 3.0,
+                           "--lockstep")
+    rms = replay_rms(tmp_path / "logs", "lockstep")
+    assert rms["true"] < 1e-3 and rms["nominal"] > 100 * rms["true"], rms
+    assert replay_rms(tmp_path / "logs", "reply")["true"] > 100 * rms["true"]
 
 
 @pytest.mark.slow
