@@ -10,8 +10,9 @@ package) minimizes that multi-step prediction error:
 
 with x = (q, q̇) of every joint and s_d the spread of dimension d over the logs.
 
-Unlike the algorithm part of robot_ppo this package drives the simulator (`replay.py` and
-`params.py` import `sim`), so only the `identify` command imports it, lazily.
+Unlike the algorithm part of robot_ppo this package drives the simulator (`replay.py`,
+`params.py` and, to check the file it writes, `dynamics_file.py` import `sim`), so only the
+`identify` command imports it, lazily; `config.py` is light, for `--help` on any install.
 
   config.py        the command's options
   segments.py      logs -> replay windows (start state, commands per control period, targets)
