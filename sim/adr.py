@@ -13,15 +13,13 @@ and the queue is cleared. With `relative=True` both thresholds are fractions of 
 instead: the mean performance of the last `reference_window` unpinned episodes, i.e. how
 well the policy does on the current ranges. So a boundary widens when it costs at most
 (1 − high_threshold) of that, whatever the policy's level, and none widens while the reference
-is below `min_reference` (a policy that does not do the task yet). For a task whose
+is below MIN_REFERENCE (a policy that does not do the task yet). For a task whose
 performance is far from saturating (the quadruped's walk score in training averages about
 0.65 once it walks) absolute thresholds mostly measure how good the policy is, not how hard
 the boundary is. With `sides="hard"` only each parameter's harder boundary is probed and
 moved (both for a parameter hard at either end, `harder` 0); the easier one stays at its
-initial value, so all the growth in entropy goes where the robot finds it harder. Optionally
-(`corner_prob` > 0) an episode is instead a hard corner: every parameter drawn from the
-harder end of its current range, nothing pinned; or (`anchor_prob` > 0) an anchor: every
-parameter drawn from its initial range, nothing pinned. Parameters named in `fixed` keep
+initial value, so all the growth in entropy goes where the robot finds it harder. Parameters
+named in `fixed` keep
 their initial range (drawn from it, never pinned, never moved): knobs whose spread the user
 knows, or whose harder end the robot cannot survive together with the others' (the
 quadruped's motors and gains, docs/robustness.md). The randomization entropy Σ log(hi - lo) is
@@ -42,6 +40,11 @@ import numpy as np
 
 from sim.adr_state import float_list, number_pair, require_dict
 
+MIN_REFERENCE = 0.2
+"""Relative thresholds: no boundary widens while the reference is below this (a policy that
+does not do the task yet). It was an option (--adr-min-reference) that only a rejected row
+changed (docs/robustness_history.md)."""
+
 AdrSides = Literal["both", "hard"]
 """Which range boundaries ADR moves (`AdrConfig.sides`)."""
 
@@ -56,7 +59,7 @@ class AdrParam:
     step: float
     harder: int = 0
     """+1 if larger values are harder for the robot, -1 if smaller, 0 if both ends are (a
-    bias or a slope about nominal 0: a corner episode then takes either end)."""
+    bias or a slope about nominal 0: sides "hard" then moves both)."""
 
     def __post_init__(self) -> None:
         lo, hi = self.initial
@@ -83,18 +86,6 @@ class AdrConfig:
     """Normalized performance at a boundary below which the range narrows."""
     boundary_prob: float = 0.5
     """Probability that an episode pins one parameter at a boundary."""
-    corner_prob: float = 0.0
-    """Probability that an episode is a hard-corner episode instead: every parameter drawn
-    from the `corner_fraction` of its current range on its harder side, none pinned (so
-    the episode feeds no boundary queue)."""
-    anchor_prob: float = 0.0
-    """Probability that an episode is an anchor instead: every parameter drawn from its
-    initial range (the plain-DR range), none pinned, so the episode feeds the reference
-    like other unpinned ones. It keeps the easy end in training, which ranges grown toward
-    the hard end make rare: with U(lo, hi) draws, an episode inside every initial range at
-    once becomes rare as the ranges widen."""
-    corner_fraction: float = 0.25
-    """Share of the current range, at its harder end, that corner episodes draw from."""
     sides: AdrSides = "both"
     """Which boundaries are probed and moved: "both", or "hard": only each parameter's harder
     one (`AdrParam.harder`; both for a parameter with harder 0), the other stays at its
@@ -108,20 +99,12 @@ class AdrConfig:
     `reference_window` unpinned episodes) instead of absolute values."""
     reference_window: int = 50
     """Unpinned episodes whose mean performance is the reference (relative thresholds)."""
-    min_reference: float = 0.2
-    """Relative thresholds: no boundary widens while the reference is below this."""
 
     def __post_init__(self) -> None:
         if self.reference_window < 1:
             raise ValueError("ADR reference_window must be >= 1")
         if self.sides not in ("both", "hard"):
             raise ValueError(f"ADR sides must be 'both' or 'hard', not {self.sides!r}")
-        if not 0.0 <= self.anchor_prob <= 1.0:
-            raise ValueError(f"ADR anchor_prob must be a probability in [0, 1], not "
-                             f"{self.anchor_prob!r}")
-        if not 0.0 <= self.min_reference <= 1.0:
-            raise ValueError(f"ADR min_reference must be in [0, 1] (a normalized performance), "
-                             f"not {self.min_reference!r}")
 
 
 @dataclass
@@ -154,11 +137,6 @@ class AutomaticDomainRandomization:
         """Draw one episode's parameters; returns (values, pinned (name, 'lo'|'hi') or None)."""
         values = {n: float(rng.uniform(self.lo[n], self.hi[n])) for n in self.params}
         pinned = None
-        # draw only when corners are on, so runs without them keep their random streams
-        if self.config.corner_prob > 0 and rng.random() < self.config.corner_prob:
-            return self._corner(rng), None
-        if self.config.anchor_prob > 0 and rng.random() < self.config.anchor_prob:
-            return {n: float(rng.uniform(*p.initial)) for n, p in self.params.items()}, None
         if self._movable and rng.random() < self.config.boundary_prob:
             names = self._movable
             name = names[int(rng.integers(len(names)))]
@@ -171,24 +149,10 @@ class AutomaticDomainRandomization:
             pinned = (name, side)
         return values, pinned
 
-    def _corner(self, rng: np.random.Generator) -> dict[str, float]:
-        """Every parameter from the harder `corner_fraction` of its current range:
-        harder +1: U(hi − f·w, hi); −1: U(lo, lo + f·w); 0: one of the two, at random."""
-        f, out = self.config.corner_fraction, {}
-        for n, p in self.params.items():
-            lo, hi = self.lo[n], self.hi[n]
-            side = p.harder or (1 if rng.random() < 0.5 else -1)
-            if side > 0:
-                lo = hi - f * (hi - lo)
-            else:
-                hi = lo + f * (hi - lo)
-            out[n] = float(rng.uniform(lo, hi))
-        return out
-
     def report(self, pinned: tuple[str, str] | None, performance: float) -> bool:
         """Record an episode's normalized performance; True if a range changed.
 
-        An unpinned episode (ordinary or corner) feeds the reference, a pinned one its
+        An unpinned episode feeds the reference, a pinned one its
         boundary's queue."""
         if self.journal is not None:
             self.journal.append((pinned, performance))
@@ -224,12 +188,12 @@ class AutomaticDomainRandomization:
 
     def thresholds(self) -> tuple[float | None, float]:
         """(widen at or above, narrow at or below) for a boundary's mean performance; widen
-        is None while relative thresholds wait for the reference to reach min_reference."""
+        is None while relative thresholds wait for the reference to reach MIN_REFERENCE."""
         c = self.config
         if not c.relative:
             return c.high_threshold, c.low_threshold
         ref = self.reference()
-        return (c.high_threshold * ref if ref >= c.min_reference else None,
+        return (c.high_threshold * ref if ref >= MIN_REFERENCE else None,
                 c.low_threshold * ref)
 
     def entropy(self) -> float:

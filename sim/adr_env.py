@@ -64,16 +64,12 @@ DEFAULT_CONFIG = AdrConfig(queue_size=3, high_threshold=0.8, low_threshold=0.4,
 """Small queues: a 150k-step cartpole run has only ~500 episodes for ~20 boundaries."""
 
 
-def adr_config(high_threshold: float, low_threshold: float, corner_prob: float = 0.0,
-               sides: AdrSides = "both", relative: bool = False,
-               min_reference: float = 0.2, anchor_prob: float = 0.0,
-               fixed: tuple[str, ...] = ()) -> AdrConfig:
+def adr_config(high_threshold: float, low_threshold: float, sides: AdrSides = "both",
+               relative: bool = False, fixed: tuple[str, ...] = ()) -> AdrConfig:
     """DEFAULT_CONFIG with the options of `robot-ppo train` (--adr-high, --adr-low,
-    --adr-corner, --adr-sides, --adr-relative, --adr-min-reference, --adr-anchor,
-    --adr-fixed)."""
+    --adr-sides, --adr-relative, --adr-fixed)."""
     return replace(DEFAULT_CONFIG, high_threshold=high_threshold, low_threshold=low_threshold,
-                   corner_prob=corner_prob, sides=sides, relative=relative,
-                   min_reference=min_reference, anchor_prob=anchor_prob, fixed=tuple(fixed))
+                   sides=sides, relative=relative, fixed=tuple(fixed))
 
 
 def relevant(spec: RobotSpec, name: str) -> bool:
@@ -84,10 +80,9 @@ def relevant(spec: RobotSpec, name: str) -> bool:
 
 
 def harder(name: str) -> int:
-    """The side of `name` that is harder for a robot, for ADR's corner episodes and
-    `--adr-sides hard`: PARAMS' own, except biases and slopes, whose ranges sit symmetric
-    about 0 and are hard at either end (PARAMS gives them +1 only to place the `shifted`
-    band on one side)."""
+    """The side of `name` that is harder for a robot, for `--adr-sides hard`: PARAMS' own,
+    except biases and slopes, whose ranges sit symmetric about 0 and are hard at either end
+    (PARAMS gives them +1 only to place the `shifted` band on one side)."""
     return 0 if name.startswith(("gyro_bias", "gravity_tilt")) else PARAMS[name].harder
 
 

@@ -21,12 +21,6 @@ fraction of the episode survived; success: the task's `success`, else not termin
 ranges, queues and curriculum level into this process's shared ADR when the env is built
 (ignored unless dynamics is "adr"); every env built with it loads it again, so pass it only
 when building a run's envs, before training starts (robot_ppo --resume does).
-
-`adr_role=` decides what an ADR env's episode ends feed: "both" (default) the ADR queues and
-reference and the disturbance curriculum; "train" only the curriculum; "probe" only ADR.
-Training with mean-action probe envs (`robot-ppo train --adr-probe-envs N`) builds its
-training envs as "train" and N extra envs, run with the policy's mean action and kept out of
-the PPO batch, as "probe": ADR then judges the action the exported policy will run.
 """
 
 from __future__ import annotations
@@ -69,10 +63,6 @@ def as_spec(spec: SpecLike) -> RobotSpec:
     return load_spec(spec)
 
 
-ADR_ROLES = ("both", "train", "probe")
-"""What an ADR env's episode ends feed (module doc, `adr_role=`)."""
-
-
 class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
     # gymnasium declares `metadata` as an instance attribute; render_fps is set per robot
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 50}  # noqa: RUF012
@@ -82,11 +72,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
                  width: int = 320, height: int = 240, adr_config: AdrConfig | None = None,
                  curriculum: CurriculumConfig | None = None, adr_group: str = "default",
                  performance: Callable[[dict[str, Any], bool], float] | None = None,
-                 adr_state: dict[str, Any] | None = None, adr_role: str = "both"):
+                 adr_state: dict[str, Any] | None = None):
         self.robot_spec = as_spec(spec)
-        if adr_role not in ADR_ROLES:
-            raise ValueError(f"adr_role must be one of {ADR_ROLES}, got {adr_role!r}")
-        self.adr_role = adr_role
         if render_mode not in (None, "rgb_array", "human"):
             raise ValueError(f"render_mode must be None, 'rgb_array' or 'human', got "
                              f"{render_mode!r}")
@@ -220,10 +207,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         else:
             perf = self._steps / self.robot_spec.task.episode_steps
             success = not terminated
-        if self.adr_role != "train":
-            self.adr.adr.report(self.adr.pinned, perf)
-        if self.adr_role != "probe":
-            self.curriculum.report(success)
+        self.adr.adr.report(self.adr.pinned, perf)
+        self.curriculum.report(success)
         return {**self.adr.metrics(), "adr/performance": perf,
                 "curriculum/level": float(self.curriculum.level)}
 

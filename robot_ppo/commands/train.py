@@ -36,33 +36,37 @@ examples:
 AdrSettings = dict[str, Any]
 """ADR options of `robot-ppo train`, as they travel to the env factories: keyword arguments
 of sim/adr_env.py `adr_config` (high_threshold=--adr-high, low_threshold=--adr-low,
-corner_prob=--adr-corner, sides=--adr-sides, relative=--adr-relative,
-min_reference=--adr-min-reference, anchor_prob=--adr-anchor, fixed=--adr-fixed)."""
+sides=--adr-sides, relative=--adr-relative, fixed=--adr-fixed)."""
+
+
+def adr_settings(config: Any) -> AdrSettings:
+    """The AdrSettings of a TrainConfig."""
+    return {"high_threshold": config.adr_high, "low_threshold": config.adr_low,
+            "sides": config.adr_sides, "relative": config.adr_relative,
+            "fixed": config.adr_fixed}
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
                    adr_state: dict[str, Any] | None = None, adr_group: str = "default",
-                   adr_settings: AdrSettings | None = None, adr_role: str = "both") -> Any:
+                   adr_settings: AdrSettings | None = None) -> Any:
     """Env factory for robots (top level so worker processes can unpickle it); `adr_state`:
     a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run);
     `adr_group`: the run's own ADR and curriculum (sim/adr_env.py `shared_adr`);
-    `adr_settings`: see AdrSettings (None: ADR's defaults); `adr_role`: what the env's
-    episodes feed (sim/env.py: "train" with --adr-probe-envs, "probe" for the probes)."""
+    `adr_settings`: see AdrSettings (None: ADR's defaults)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
     from sim.adr_env import adr_config
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
-                        adr_state=adr_state, adr_group=adr_group, adr_role=adr_role,
+                        adr_state=adr_state, adr_group=adr_group,
                         adr_config=adr_config(**adr_settings) if adr_settings else None)
 
 
 def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
                                  adr_state: dict[str, Any], adr_group: str = "default",
-                                 adr_settings: AdrSettings | None = None,
-                                 adr_role: str = "both") -> Any:
+                                 adr_settings: AdrSettings | None = None) -> Any:
     """`make_robot_env` bound to a saved ADR state (EnvSource.with_adr_state)."""
     return functools.partial(make_robot_env, spec_ref, dynamics, privileged, adr_state,
-                             adr_group, adr_settings, adr_role)
+                             adr_group, adr_settings)
 
 
 def _gym_source(env_id: str) -> Any:
@@ -87,9 +91,8 @@ def _gym_source(env_id: str) -> Any:
 
 
 def _robot_source(ref: str, dynamics: str, privileged: bool = False,
-                  adr_settings: AdrSettings | None = None, adr_probes: bool = False) -> Any:
-    """The EnvSource of a robot; `adr_probes`: training envs that leave ADR to mean-action
-    probe envs (--adr-probe-envs), which `probe_factory` builds."""
+                  adr_settings: AdrSettings | None = None) -> Any:
+    """The EnvSource of a robot."""
     from robot_ppo.spec import load_spec
     from robot_ppo.train.trainer import EnvSource
 
@@ -107,24 +110,15 @@ def _robot_source(ref: str, dynamics: str, privileged: bool = False,
     # training, so that a second training in the same Python process does not start from
     # the first one's ranges (the CLI runs one per process; notebooks and tests do not).
     group = f"train-{uuid.uuid4().hex[:12]}"
-    role = "train" if adr_probes else "both"
-    # probes share the trainer's process, so its ADR, which the training envs restore
-    # on --resume before the probes are built (Trainer): they need no adr_state of their own
-    probe_factory = (functools.partial(make_robot_env, spec_ref, dynamics, False,
-                                       adr_group=group, adr_settings=adr_settings,
-                                       adr_role="probe") if adr_probes else None)
     return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged,
-                                               adr_group=group,
-                                               adr_settings=adr_settings, adr_role=role),
+                                               adr_group=group, adr_settings=adr_settings),
                      env_id=spec.gym_id,
                      env_kwargs={"dynamics": dynamics, "privileged": privileged},
                      robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash,
                      with_adr_state=functools.partial(robot_factory_with_adr_state, spec_ref,
                                                       dynamics, privileged,
                                                       adr_group=group,
-                                                      adr_settings=adr_settings,
-                                                      adr_role=role),
-                     probe_factory=probe_factory)
+                                                      adr_settings=adr_settings))
 
 
 def parse(argv: list[str]) -> Any:
@@ -134,7 +128,9 @@ def parse(argv: list[str]) -> Any:
     from robot_ppo.cli_config import apply_overrides, given_names, user_options
     from robot_ppo.train.config import TrainConfig, preset_for
 
+    refuse_removed(argv, [])  # before argparse, which would only say "unrecognized"
     layers = user_options(TrainConfig, argv, "robot-ppo train", DESCRIPTION)
+    refuse_removed([], layers)
 
     def build(base: Any, saved: dict[str, Any]) -> Any:
         config = apply_overrides(base, saved, "the checkpoint's config")
@@ -164,6 +160,8 @@ def parse(argv: list[str]) -> Any:
     )
 
     raw = load_checkpoint(config.resume).get("config")
+    for note in removed_notes(raw):
+        log_note(note)
     given = given_names(layers)
     resumed = with_preset(inherited(raw, given))
     if resumed.dynamics != "adr":  # the checkpoint's ADR options would mean nothing now
@@ -184,6 +182,40 @@ def parse(argv: list[str]) -> Any:
     if changed:
         log_note("changed from the checkpoint's run: " + " ".join(changed))
     return resumed
+
+
+def _removed_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def refuse_removed(argv: list[str], layers: list[tuple[dict[str, Any], str]]) -> None:
+    """UserError for an option that `robot-ppo train` no longer has (train/config.py
+    REMOVED), given as a flag in `argv` or as a key of --config / --set in `layers`."""
+    from robot_ppo.train.config import REMOVED
+
+    flags = {_removed_flag(n): n for n in REMOVED}
+    given = [flags[a.split("=", 1)[0]] for a in argv if a.split("=", 1)[0] in flags]
+    given += [k.replace("-", "_") for values, _ in layers for k in values
+              if k.replace("-", "_") in REMOVED]
+    if given:
+        name = given[0]
+        raise UserError(f"{_removed_flag(name)} was removed ({REMOVED[name][1]}): only "
+                        "rejected rows of the robustness bench used it "
+                        "(docs/robustness_history.md). Drop it.")
+
+
+def removed_notes(saved: Any) -> list[str]:
+    """Notes for a --resume checkpoint whose config holds removed options at a value that
+    did something: the resumed run goes on without them (they are ignored)."""
+    from robot_ppo.cli_config import format_value
+    from robot_ppo.train.config import REMOVED
+
+    if not isinstance(saved, dict):
+        return []
+    return [f"the checkpoint was trained with {_removed_flag(n)} {format_value(saved[n])}, an "
+            f"option since removed ({REMOVED[n][1]}; docs/robustness_history.md): this run "
+            "continues without it" for n, (off, _) in REMOVED.items()
+            if n in saved and saved[n] != off]
 
 
 def _robot_gym_id(ref: str) -> str | None:
@@ -222,17 +254,9 @@ def validate(config: Any) -> None:
          "--adr-low and --adr-high must satisfy 0 <= adr_low < adr_high <= 1 (they are "
          "fractions of the task's normalized performance, or with --adr-relative of the "
          "policy's mean performance, e.g. 0.4 and 0.8)"),
-        (0 <= config.adr_corner <= 1, "--adr-corner must be a probability in [0, 1]"),
-        (0 <= config.adr_anchor <= 1, "--adr-anchor must be a probability in [0, 1]"),
-        (0 <= config.adr_min_reference <= 1,
-         "--adr-min-reference must be in [0, 1] (a normalized performance, e.g. 0.2)"),
-        (config.adr_probe_envs >= 0, "--adr-probe-envs must be >= 0 (0 turns probes off)"),
         (not config.adr_fixed or (config.dynamics == "adr" and not config.env),
          "--adr-fixed names parameters that ADR leaves alone; it needs a robot trained with "
          "--dynamics adr"),
-        (config.adr_probe_envs == 0 or (config.dynamics == "adr" and not config.env),
-         "--adr-probe-envs needs a robot trained with --dynamics adr: the probes judge "
-         "ADR's range boundaries"),
     ]
     for ok, message in checks:
         if not ok:
@@ -312,13 +336,7 @@ def _train(config: Any, dist: Any) -> int:
         source = _gym_source(config.env)
     else:
         source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
-                               {"high_threshold": config.adr_high,
-                                "low_threshold": config.adr_low,
-                                "corner_prob": config.adr_corner, "sides": config.adr_sides,
-                                "relative": config.adr_relative,
-                                "min_reference": config.adr_min_reference,
-                                "anchor_prob": config.adr_anchor, "fixed": config.adr_fixed},
-                               adr_probes=config.adr_probe_envs > 0)
+                               adr_settings(config))
     out = Path(config.out) if config.out is not None else _checked_out(config, dist,
                                                                         source.name)
 

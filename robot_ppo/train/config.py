@@ -42,15 +42,6 @@ class TrainConfig:
     adr_low: float = 0.4
     """--dynamics adr: a boundary whose mean performance falls to this narrows by one step,
     never inside the plain-DR range."""
-    adr_corner: float = 0.0
-    """--dynamics adr: probability that an episode draws every ADR parameter from the harder
-    quarter of its current range (heavier, weaker, slower, ...; sim/randomization.py), so
-    that the policy also meets everything hard at once; 0 turns it off."""
-    adr_anchor: float = 0.0
-    """--dynamics adr: probability that an episode draws every ADR parameter from its
-    plain-DR range (an anchor), so that the easy end stays in training while ADR widens the
-    ranges (growing the hard ends makes an episode inside every DR range at once rare);
-    0 turns it off."""
     adr_sides: Literal["both", "hard"] = "both"
     """--dynamics adr: which range boundaries ADR probes and moves. both: each range's two
     ends; hard: only the end that is harder for the robot (heavier, weaker, slipperier,
@@ -65,19 +56,9 @@ class TrainConfig:
     adr_relative: bool = False
     """--dynamics adr: read --adr-high and --adr-low as fractions of the policy's mean
     performance on the current ranges (its last 50 episodes not pinned at a boundary)
-    rather than as absolute values, and widen nothing while that mean is below
-    --adr-min-reference. For a task whose score is far from 1 (the quadruped's walk
-    score)."""
-    adr_min_reference: float = 0.2
-    """--dynamics adr --adr-relative true: no range widens while the policy's mean
-    performance on the current ranges is below this, so ranges stop growing when the
-    policy as a whole starts to fail on them, not only at one boundary."""
-    adr_probe_envs: int = 0
-    """--dynamics adr: run this many extra envs with the policy's mean action (no exploration
-    noise, what the exported policy runs), kept out of the PPO batch, and let only their
-    episodes judge ADR's range boundaries; the training envs then feed only the
-    disturbance curriculum. 0: the training envs' sampled episodes judge ADR. Needs the envs
-    in this process (--workers 0; auto picks it) and costs N/--envs more simulation."""
+    rather than as absolute values, and widen nothing while that mean is below 0.2 (a
+    policy that does not do the task yet; sim/adr.py MIN_REFERENCE). For a task whose score
+    is far from 1 (the quadruped's walk score)."""
     preset: Literal["auto", "none"] = "auto"
     """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
     RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking
@@ -214,6 +195,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     "RobotPPO/CartPole-v0": {"steps": 100_000},
     "RobotPPO/Quadruped-v0": QUADRUPED_PRESET,
 }
+
+
+REMOVED: dict[str, tuple[Any, str]] = {
+    "adr_corner": (0.0, "hard-corner ADR episodes"),
+    "adr_anchor": (0.0, "ADR anchor episodes from the plain-DR ranges"),
+    "adr_min_reference": (0.2, "its value is now fixed at 0.2"),
+    "adr_probe_envs": (0, "mean-action ADR probe envs"),
+}
+"""Options that `robot-ppo train` no longer has: name -> (the value that behaves as the
+option's absence, what it was). Only rejected rows of the robustness bench used them
+(docs/robustness_history.md). Given now they are refused; in a --resume checkpoint's
+config they are ignored, with a note unless they hold that value."""
 
 
 def preset_for(env_id: str | None) -> dict[str, Any]:

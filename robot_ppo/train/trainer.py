@@ -37,7 +37,6 @@ from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.atomic_write import atomic_write
 from robot_ppo.cli_config import config_to_dict
 from robot_ppo.errors import UserError
-from robot_ppo.train.adr_probes import AdrProbes
 from robot_ppo.train.adr_resume import (
     current_adr_state,
     log_note,
@@ -71,9 +70,6 @@ class EnvSource:
     with_adr_state: Callable[[dict[str, Any]], EnvFactory] | None = None
     """A factory whose envs start from a checkpoint's `adr_state` (robot envs; see
     train/adr_resume.py); None: the envs cannot restore ADR state."""
-    probe_factory: EnvFactory | None = None
-    """Envs that judge ADR with the mean action (--adr-probe-envs; train/adr_probes.py);
-    None: this source has none."""
 
     @property
     def name(self) -> str:
@@ -116,17 +112,7 @@ class Trainer:
         seed_everything(config.seed + RANK_SEED_STRIDE * self.dist.rank)
         resume = load_checkpoint(config.resume) if config.resume is not None else None
 
-        if config.adr_probe_envs > 0 and source.probe_factory is None:
-            raise UserError("--adr-probe-envs needs a robot trained with --dynamics adr")
-        # probes judge the ADR of this process, so with probes every env is stepped here
         workers = config.workers
-        if config.adr_probe_envs > 0:
-            if workers >= 2:
-                raise UserError(
-                    "--adr-probe-envs needs the envs stepped in the trainer's process "
-                    "(--workers 0): each worker process keeps an ADR of its own, which the "
-                    "probes could not judge")
-            workers = 0  # auto (-1) stays in-process
         if self.dist.active and workers == -1:
             workers = 0  # auto under torchrun: the ranks already fill the cores
         self.venv = VecEnv(resume_factory(source, resume), config.envs,
@@ -168,16 +154,6 @@ class Trainer:
                                   max(1, round(config.std_final_at * config.steps)))
         self.ppo = PPO(model, config.ppo_params(), config.envs, config.rollout_steps)
         self.sync = IterationSync(self.dist, self.ppo, model) if self.dist.active else None
-        self.probes: AdrProbes | None = None
-        if config.adr_probe_envs > 0:
-            assert source.probe_factory is not None
-            try:
-                self.probes = AdrProbes(source.probe_factory, config.adr_probe_envs, model,
-                                        v.action_low, v.action_high, config.seed,
-                                        window=config.return_window)
-            except BaseException:
-                v.close()
-                raise
         self.env_steps = 0
         self.iteration = 0
         self.parent: str | None = None
@@ -218,10 +194,8 @@ class Trainer:
             raise
 
     def close_envs(self) -> None:
-        """Close the env workers and probes (run() does this itself when it ends)."""
+        """Close the env workers (run() does this itself when it ends)."""
         self.venv.close()
-        if self.probes is not None:
-            self.probes.close()
 
     # ---- files --------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
@@ -282,8 +256,6 @@ class Trainer:
                 returns.extend(step.episode_returns)
                 lengths.extend(step.episode_lengths)
             metrics.extend(step.episode_metrics)
-            if self.probes is not None:
-                self.probes.step()
             obs, priv = step.obs, step.privileged
         if self.sync is not None:  # normalizers, reward scale, episodes and ADR: merged
             returns, lengths, metrics = self.sync.end_rollout(returns, lengths, metrics, v)
@@ -292,14 +264,6 @@ class Trainer:
         self.episode_metrics.extend(metrics)
         ppo.compute_returns(obs, priv)
         return obs, priv
-
-    def _probe_metrics(self) -> dict[str, float]:
-        """adr/probe_performance (mean of the last return_window probe episodes) and
-        adr/probe_episodes (finished so far); {} without probes."""
-        if self.probes is None:
-            return {}
-        return {"adr/probe_performance": self.probes.mean_performance(),
-                "adr/probe_episodes": float(self.probes.episodes)}
 
     def _bound_std(self) -> dict[str, float]:
         """Project the policy's std under --std-final's bound at the current step, after each
@@ -356,7 +320,7 @@ class Trainer:
                     "episode_return": self.mean_return(),
                     "episode_length": float(np.mean(self.lengths)) if self.lengths
                     else float("nan"), **losses, **mean_metrics(self.episode_metrics),
-                    **self._probe_metrics(), **std_row}
+                    **std_row}
                 if logger is not None:
                     logger.log(row)
                 stop = bool(self.on_iteration(row)) if self.on_iteration is not None else False
@@ -381,8 +345,6 @@ class Trainer:
             if logger is not None:
                 logger.close()
             self.venv.close()
-            if self.probes is not None:
-                self.probes.close()
         wall = time.perf_counter() - t0
         summary = {
             "env_id": self.source.env_id, "robot": self.source.robot,

@@ -40,17 +40,12 @@ class TrialJob:
 
 def build_source(config: TrainConfig) -> Any:
     """The EnvSource `robot-ppo train` builds for this config."""
-    from robot_ppo.commands.train import _gym_source, _robot_source
+    from robot_ppo.commands.train import _gym_source, _robot_source, adr_settings
 
     if config.env:
         return _gym_source(config.env)
     return _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
-                         {"high_threshold": config.adr_high, "low_threshold": config.adr_low,
-                          "corner_prob": config.adr_corner, "sides": config.adr_sides,
-                          "relative": config.adr_relative,
-                          "min_reference": config.adr_min_reference,
-                          "anchor_prob": config.adr_anchor, "fixed": config.adr_fixed},
-                         adr_probes=config.adr_probe_envs > 0)
+                         adr_settings(config))
 
 
 def trial_config(job: TrialJob, params: dict[str, Any], number: int) -> TrainConfig:

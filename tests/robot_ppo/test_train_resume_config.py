@@ -119,3 +119,24 @@ def test_resume_without_adr_drops_the_checkpoints_adr_settings(first: Path, tmp_
                   if "continuing the checkpoint's settings:" in line]
     assert continuing and "lr=0.0005" in continuing[0] and "adr_" not in continuing[0]
     assert "the checkpoint's ADR state (adr_state) is ignored" in proc.stderr
+
+
+def test_a_checkpoint_holding_removed_options_resumes_with_a_note(first: Path, tmp_path: Path
+                                                                  ) -> None:
+    """A checkpoint of an older version holds the removed options (train/config.py REMOVED):
+    it still resumes; one that used an option (a value other than its 'off' one) says the
+    run goes on without it, one at the off value (every ordinary run's) says nothing."""
+    ckpt = torch.load(first, weights_only=True)
+    ckpt["config"].update({"adr_corner": 0.25, "adr_anchor": 0.0, "adr_min_reference": 0.2,
+                           "adr_probe_envs": 0})
+    old = tmp_path / "old.pt"
+    torch.save(ckpt, old)
+    proc = train("--resume", str(old), "--steps", "512", "--out", str(tmp_path / "f"), *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    assert "trained with --adr-corner 0.25, an option since removed" in proc.stderr
+    assert "continues without it" in proc.stderr
+    for quiet in ("--adr-anchor", "--adr-min-reference", "--adr-probe-envs"):
+        assert quiet not in proc.stderr
+    config = saved_config(tmp_path / "f")
+    assert not {"adr_corner", "adr_anchor", "adr_min_reference", "adr_probe_envs"} & set(config)
+    assert config["adr_sides"] == "hard"  # the options that remain still carry over

@@ -182,7 +182,7 @@ def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
     from robot_ppo.commands.train import _robot_source
 
     settings = {"high_threshold": 0.5, "low_threshold": 0.25, "sides": "hard",
-                "relative": True, "min_reference": 0.3, "anchor_prob": 0.25}
+                "relative": True, "fixed": ("friction",)}
     source = _robot_source("cartpole", "adr", adr_settings=settings)
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
     assert source.with_adr_state is not None
@@ -192,8 +192,8 @@ def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
     assert factory.args[5] == settings, "a resumed run keeps its ADR options"
     env = factory()
     config = env.unwrapped.adr.adr.config
-    assert (config.sides, config.relative, config.min_reference, config.anchor_prob) == (
-        "hard", True, 0.3, 0.25), "the options reach the env's ADR"
+    assert (config.sides, config.relative, config.fixed) == (
+        "hard", True, ("friction",)), "the options reach the env's ADR"
     env.close()
 
 
