@@ -104,13 +104,12 @@ def sim_episode(ckpt: Path, log_dir: Path, explore: float, seed: int) -> None:
 def returns_of(log_dir: Path) -> list[float]:
     """Per-episode return, scored from the logged states with the task's reward."""
     from robot_ppo.commands.finetune import task_score_fn
-    from robot_ppo.finetune.segments import segments_from_rollouts
+    from robot_ppo.finetune.scoring import logged_returns
     from robot_ppo.rollout_format import read_rollouts
     from robot_ppo.spec import load_spec
 
-    segs = segments_from_rollouts(read_rollouts(log_dir), task_score_fn(load_spec(ROBOT)))
-    # a segment cut by the time limit is one step short of the return
-    return [float(s.rewards.sum()) + (0.0 if s.terminal else 1.0) for s in segs]
+    spec = load_spec(ROBOT)
+    return logged_returns(read_rollouts(log_dir), task_score_fn(spec), spec.rates.control_hz)
 
 
 def episodes(mode: str, ckpt: Path, policy: Path, log_dir: Path, n: int, explore: float,

@@ -68,6 +68,7 @@ class DeviceServer:
         latency_ms: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         hold_until_enable: bool = False,
+        reset_after_disable: Callable[[], None] | None = None,
     ) -> None:
         if mode not in ("lockstep", "realtime"):
             raise ValueError(f"mode must be 'lockstep' or 'realtime', got {mode!r}")
@@ -89,6 +90,10 @@ class DeviceServer:
         self._closed = False
         self._released = not hold_until_enable
         """False while the plant is held at its initial state (until the first ENABLE)."""
+        self._reset_after_disable = reset_after_disable
+        """Called when the device goes from enabled to disabled: the operator who sets the
+        robot up between runs (a new initial state, held until the next ENABLE)."""
+        self._was_enabled = False
 
     @property
     def url(self) -> str:
@@ -212,8 +217,14 @@ class DeviceServer:
         return True
 
     def _moving(self) -> bool:
-        """Whether the plant may advance: always, once the device has been enabled."""
-        if not self._released and self.device.enabled:
+        """Whether the plant may advance: always, once the device has been enabled (and,
+        with `reset_after_disable`, until its next disable)."""
+        enabled = bool(self.device.enabled)
+        if self._reset_after_disable is not None and self._was_enabled and not enabled:
+            self._reset_after_disable()
+            self._released = False
+        self._was_enabled = enabled
+        if not self._released and enabled:
             self._released = True
         return self._released
 

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "serve": "Run the virtual motor controller: a simulated robot behind a serial port.",
     "run": "Run an ONNX policy on a robot over serial (the on-robot runtime).",
     "finetune": "Fine-tune a checkpoint on rollouts recorded on the robot.",
+    "adapt": "Rounds on the robot: collect, fine-tune (KL leash), export, with rollback.",
     "identify": "Fit the simulator's dynamics parameters to rollouts recorded on the robot.",
     "tune": "Search training hyperparameters with Optuna, on one machine or many.",
     "firmware-config": "Write a robot's robot_config.h for the C firmware core (limits, hash).",
@@ -40,6 +41,7 @@ COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
     "plot": ("matplotlib",), "eval": ("torch", "pybullet"), "export": ("torch", "onnx"),
     "serve": ("pybullet",), "run": ("onnxruntime", "serial"), "finetune": ("torch",),
     "identify": ("cmaes", "pybullet"),
+    "adapt": ("torch", "onnx", "pybullet", "onnxruntime", "serial"),
     "tune": ("torch", "optuna"), "firmware-config": ("pybullet",),
 }
 """Modules each command imports beyond the light core, once past its option parsing: its

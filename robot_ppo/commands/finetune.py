@@ -87,6 +87,19 @@ def task_score_fn(spec: Any) -> Any:
     return score
 
 
+def option_checks(config: Any) -> list[tuple[bool, str]]:
+    """(holds, message) for the fine-tuning options' ranges (also `robot-ppo adapt`'s)."""
+    return [
+        (config.kl_bound > 0, "--kl-bound must be > 0"),
+        (config.kl_coef >= 0, "--kl-coef must be >= 0"),
+        (config.iterations >= 0 and config.epochs >= 1, "--iterations >= 0, --epochs >= 1"),
+        (config.value_warmup_epochs >= 0, "--value-warmup-epochs must be >= 0"),
+        (config.lr > 0, "--lr must be > 0"),
+        (0.0 <= config.sim_mix < 1.0, "--sim-mix must be in [0, 1)"),
+        (config.is_clip > 0, "--is-clip must be > 0"),
+    ]
+
+
 def main(argv: list[str]) -> int:
     from robot_ppo.cli_config import parse_config
     from robot_ppo.finetune.config import FinetuneConfig
@@ -96,13 +109,7 @@ def main(argv: list[str]) -> int:
     checks = [
         (config.checkpoint is not None, "--checkpoint is required"),
         (bool(config.rollouts), "--rollouts is required (one or more rollout directories)"),
-        (config.kl_bound > 0, "--kl-bound must be > 0"),
-        (config.kl_coef >= 0, "--kl-coef must be >= 0"),
-        (config.iterations >= 0 and config.epochs >= 1, "--iterations >= 0, --epochs >= 1"),
-        (config.value_warmup_epochs >= 0, "--value-warmup-epochs must be >= 0"),
-        (config.lr > 0, "--lr must be > 0"),
-        (0.0 <= config.sim_mix < 1.0, "--sim-mix must be in [0, 1)"),
-        (config.is_clip > 0, "--is-clip must be > 0"),
+        *option_checks(config),
     ]
     for ok, message in checks:
         if not ok:

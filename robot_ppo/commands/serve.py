@@ -43,6 +43,11 @@ class ServeConfig:
     hold: bool = True
     """Hold the simulated robot at its initial state until the first ENABLE (motors off, a
     real robot stands still); false = physics runs from the start."""
+    reset_after_disable: bool = False
+    """Stand in for the operator who sets the robot up between runs: after each disable (the
+    end of a run, a safe stop) the robot restarts from a fresh initial state (seeds SEED+1,
+    SEED+2, ...) and is held there until the next ENABLE. For many runs on one serve
+    (`robot-ppo adapt`)."""
     watchdog_ms: float = 100.0
     """Device watchdog: go to the safe state when commands stop for this long (0 = off)."""
     safe_mode: Literal["damping", "off"] = "damping"
@@ -94,7 +99,8 @@ def main(argv: list[str]) -> int:
     except (ValueError, OSError) as exc:
         raise UserError(f"cannot open port {cfg.port!r}: {exc}") from None
     server_kw = dict(mode="lockstep" if cfg.lockstep else "realtime", faults=faults,
-                     latency_ms=cfg.latency_ms, hold_until_enable=cfg.hold)
+                     latency_ms=cfg.latency_ms, hold_until_enable=cfg.hold,
+                     reset_after_disable=_resetter(plant) if cfg.reset_after_disable else None)
     protocol = bus_protocol(spec, cfg.protocol)
     if protocol != "robot_ppo":
         server = _servo_server(spec, protocol, plant, transport, cfg, server_kw)
@@ -136,6 +142,13 @@ def main(argv: list[str]) -> int:
     print(f"robot-ppo serve: stopped after {server.stats.plant_steps} control periods",
           file=sys.stderr)
     return 0
+
+
+def _resetter(plant: Any) -> Any:
+    """plant.reset with the next seed at each call (a new episode, as env.reset(seed+k))."""
+    def reset() -> None:
+        plant.reset(plant.seed + 1)
+    return reset
 
 
 def _servo_server(spec: Any, protocol: str, plant: Any, transport: Any, cfg: ServeConfig,

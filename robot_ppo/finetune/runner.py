@@ -122,14 +122,17 @@ def _metrics_csv(rows: list[dict[str, Any]]) -> str:
 def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score: ScoreFn,
                  config: FinetuneConfig, out_dir: Path,
                  sim_collector: SimCollector | None = None,
-                 log: Callable[[str], None] = print) -> dict[str, Any]:
+                 log: Callable[[str], None] = print,
+                 start: tuple[dict[str, Any], Path] | None = None) -> dict[str, Any]:
     """Fine-tune the checkpoint's policy on `data`; writes out_dir (see module doc) only once
-    it has a finite result (UserError otherwise, with nothing written: issue 25 item 3)."""
+    it has a finite result (UserError otherwise, with nothing written: issue 25 item 3).
+    `start` (checkpoint, path): begin from these weights instead of the reference's, still
+    leashed to the reference (`robot-ppo adapt`'s later rounds)."""
     t0 = time.perf_counter()
     torch.manual_seed(config.seed)
     if config.torch_threads > 0:
         torch.set_num_threads(config.torch_threads)
-    model = build_model(ckpt)
+    model = build_model(start[0] if start is not None else ckpt)
     check_model(model)
     for run in data.report.empty_runs:
         log(f"note: skipped {run}: it recorded no steps (stopped or killed before its first "
@@ -177,6 +180,8 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
                "rollouts": rollout_files, "kind": "finetune",
                "finetune_config": config_to_dict(config), "kl_to_parent": final_kl,
                "parent_lineage": ckpt.get("lineage")}
+    if start is not None:
+        lineage["started_from"] = {"path": str(start[1]), "sha256": sha256_file(start[1])}
     model.eval()
     ckpt_out = save_checkpoint(
         out_dir / "checkpoint.pt", model=model, optimizer=None, config=ckpt["config"],
