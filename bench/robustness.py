@@ -1,74 +1,28 @@
-"""Robustness table: for each robot, variants trained with more and more randomization,
+"""Robustness table: for each robot, rows trained with more and more randomization,
 evaluated on nominal dynamics and on the held-out `shifted` set (which also drifts and
 changes suddenly in-episode). One command measures both robots:
 
     python bench/robustness.py --out bench_out/robustness_v5 --jobs 2
 
-Variants (bench/robustness_variants.py; default: the issue's (a)–(d), (e), and the
-quadruped's (f) gru_adr_rel_fixed_sigma_reach with the run it continues):
-  nominal      (a) --dynamics nominal (no randomization)
-  randomized   (b) --dynamics randomized (plain domain randomization)
-  gru          (c) randomized + a GRU policy (--set recurrent=gru) observing last_action
-  gru_adr      (d) gru + --dynamics adr (automatic domain randomization + curriculum)
-  gru_adr_priv (e) gru_adr + --privileged true (the critic sees the true dynamics)
-  adr, history, history_adr: feed-forward ADR, and history-H MLPs (--variants to add them)
-  gru_priv     gru + --privileged true: the privileged critic without ADR (--variants)
-  gru_adr_low  gru_adr with ADR thresholds --adr-high 0.5 --adr-low 0.25 (--variants)
-  gru_adr_corner gru_adr with --adr-corner 0.25: hard-corner episodes (--variants)
-  gru_adr_hard gru_adr with --adr-sides hard: ADR moves only the harder end (--variants)
-  gru_adr_hard_06 gru_adr_hard with --adr-high 0.6 --adr-low 0.3 (--variants)
-  gru_adr_std025 gru_adr with --init-std 0.25: half the exploration noise (--variants)
-  gru_adr_ent0 gru_adr with --ent-coef 0: no entropy bonus (--variants)
-  gru_adr_rel  gru_adr_hard with --adr-relative true: thresholds relative to the policy's level
-  gru_adr_guard gru_adr_rel with --adr-min-reference 0.5 --ent-coef 0
-  gru_adr_probe gru_adr_rel with --adr-probe-envs 8: ADR judged by mean-action envs
-  gru_adr_probe_ent0 gru_adr_probe with --ent-coef 0
-  gru_adr_anchor gru_adr_rel with --adr-anchor 0.25: a quarter of the episodes from DR ranges
-  gru_adr_probe_anchor gru_adr_rel with both --adr-probe-envs 8 and --adr-anchor 0.25
-  gru_adr_probe_std gru_adr_probe with --std-final 0.2: the exploration std falls to 0.2
-  gru_adr_std  gru_adr with --std-final 0.2
-  gru_adr_fixed gru_adr with --adr-fixed friction,motor_strength,kp_scale,kd_scale
-  gru_adr_hard_06_fixed gru_adr_hard_06 with the same --adr-fixed
-  gru_adr_rel_fixed gru_adr_rel with the same --adr-fixed
-  gru_adr_hard_06_fixed_anchor gru_adr_hard_06_fixed with --adr-anchor 0.25
-  gru_adr_rel_fixed_09 gru_adr_rel_fixed with --adr-high 0.9 --adr-low 0.5
-  gru_adr_rel_fixed_std gru_adr_rel_fixed with --std-final 0.2
-  gru_adr_hard_fixed gru_adr_hard with the same --adr-fixed
-  gru_adr_rel_fixed_air gru_adr_rel_fixed trained with reward weight feet_air_time 1.0 (a
-               derived spec), scored with the task's own reward like every row
-  gru_adr_rel_fixed_lowpass gru_adr_rel_fixed with --set noise=lowpass (AR(1) noise)
-  gru_adr_rel_fixed_sigma gru_adr_rel_fixed trained with tracking_sigma 0.1 (the task's
-               0.25; a derived spec), scored with the task's own reward like every row
-  gru_adr_reach gru with plain DR over the ranges gru_adr_rel_fixed's ADR can reach
-               (bench/dynamics/quadruped_adr_reach.yaml; the quadruped only)
-  gru_adr_reach_sigma gru_adr_reach trained with tracking_sigma 0.1 (the quadruped only)
-  gru_adr_sigma gru_adr trained with tracking_sigma 0.1
-  gru_adr_hard_sigma gru_adr_hard trained with tracking_sigma 0.1
-  gru_adr_rel_fixed_sigma_reach (f) gru_adr_rel_fixed_sigma's 1 M policies trained 1 M
-               steps more with plain DR over gru_adr_reach_sigma's ranges (`Variant.init`;
-               a 2 M row of BUDGETS' extra rows, 4 seeds; the quadruped only; a default row)
-  gru_adr_rel_fixed_sigma_cont its control: the same policies trained 1 M steps more as
-               they were (ADR from the saved ranges; a 2 M row, 2 seeds)
-  gru_oracle   gru trained on `shifted` itself: an upper bound, not a candidate (--variants)
-  gru_hull     gru trained on randomized ∪ shifted (the quadruped's hull; not a candidate)
-
-Budgets per robot (steps, seeds, evaluation episodes, and extra rows: other budgets, more
-seeds) are in BUDGETS; `--steps 200000` sets every robot's, `--steps quadruped=1500000` one robot's.
-A budget other than BUDGETS' trains into OUT/<robot>/<variant>_<steps/1000>k, so runs of
-different lengths never overwrite each other. Every cell is
+Rows are data: bench/robustness/rows/<name>.yaml (option overrides, read by
+bench/robustness_rows.py); the default ones, the per-robot budgets (steps, seeds, evaluation
+episodes) and reference sets are in bench/robustness/bench.yaml. `--variants a,b` selects
+rows by file name (a row that continues another's run brings that one along);
+`--steps 200000` sets every robot's budget, `--steps quadruped=1500000` one robot's. A budget
+other than bench.yaml's trains into OUT/<robot>/<row>_<steps/1000>k, so runs of different
+lengths never overwrite each other. Every cell is
 `robot-ppo eval --checkpoint … --robot SPEC --episodes N --dynamics nominal|shifted --json`
-(SPEC: the variant's spec, without its `Variant.reward` weights and `reward_params`)
-(deterministic mean action, eval seeds 0…N−1); robots listed in REFERENCE are also
-evaluated on that second nominal set (the quadruped: nominal with 10 ms latency).
-Each variant's seed-0 policy is exported to ONNX and run for 3 s through `robot-ppo run`
-against `robot-ppo serve --port pty` (column "serial"). `--ablate-variants` evaluates seed 0
-of those variants on one shifted component at a time.
+(SPEC: the row's spec without its `reward_params`; deterministic mean action, eval seeds
+0…N−1); robots with a reference set are also evaluated on it (the quadruped: nominal with
+10 ms latency). Each row's seed-0 policy is exported to ONNX and run for 3 s through
+`robot-ppo run` against `robot-ppo serve --port pty` (column "serial"). `--ablate-variants`
+evaluates seed 0 of those rows on one shifted component at a time.
 
 Writes OUT/results.json (rows of earlier invocations into the same OUT are kept unless
 re-measured), OUT/table.md (pasted into docs/robustness.md), docs/img/robustness.png and
 the training curves docs/img/robustness_curves.png.
 Trainings and evaluations run `--jobs` at a time under `nice -n 5`; existing checkpoints
-in OUT/<robot>/<variant>/seed<k> with enough steps are reused, so an interrupted run
+in OUT/<robot>/<row>/seed<k> with enough steps are reused, so an interrupted run
 resumes where it stopped.
 """
 
@@ -81,21 +35,13 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from robustness_ablation import ablation_files
 from robustness_report import TASK_METRICS, ablation_table, plot, plot_curves, report
-from robustness_variants import (
-    BUDGETS,
-    DEFAULT_VARIANTS,
-    REFERENCE,
-    VARIANTS,
-    Budget,
-    ablation_files,
-    variant_spec,
-)
+from robustness_rows import BUDGETS, DEFAULT_ROWS, REFERENCE, ROWS, Budget, row_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "robot_ppo.cli"]
@@ -114,12 +60,12 @@ def sh(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
 def train(robot: str, variant: str, spec: str, run: Path, steps: int, seed: int,
           init: Path | None = None) -> float:
     """Train unless `run` already holds a checkpoint of at least `steps`; seconds spent.
-    `init`: the run directory to continue from (`Variant.init`), which must hold a
+    `init`: the run directory to continue from (`Row.init`), which must hold a
     checkpoint of fewer steps."""
     summary = run / "summary.json"
     if summary.is_file() and json.loads(summary.read_text())["env_steps"] >= steps:
         return 0.0
-    v = VARIANTS[variant]
+    v = ROWS[variant]
     resume: list[str] = []
     if init is not None:
         start = init / "summary.json"
@@ -133,7 +79,7 @@ def train(robot: str, variant: str, spec: str, run: Path, steps: int, seed: int,
     t = time.time()
     sh([*NICE, *CLI, "train", "--robot", spec, "--dynamics", v.dynamics, "--steps", str(steps),
         "--seed", str(seed), "--out", str(run), "--tensorboard", "false", *resume, *overwrite,
-        *v.extra])
+        *v.args()])
     return round(time.time() - t, 1)
 
 
@@ -190,6 +136,19 @@ def serial_check(spec: str, run: Path) -> dict[str, Any]:
             "deadline_misses": loop.get("deadline_misses")}
 
 
+def eval_fields(per_set: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """A results.json row's evaluation fields from each set's per-seed `evaluate` results:
+    mean returns, per-episode returns and lengths, task metrics, the episode limit."""
+    row: dict[str, Any] = {}
+    for dyn, res in per_set.items():
+        row[dyn] = [x["mean_return"] for x in res]
+        row[f"{dyn}_returns"] = [x["returns"] for x in res]
+        row[f"{dyn}_lengths"] = [x["lengths"] for x in res]
+        row[f"{dyn}_metrics"] = [{k: x[k] for k in TASK_METRICS if k in x} for x in res]
+        row["max_length"] = res[0]["max_length"]
+    return row
+
+
 def per_robot(text: str, robots: list[str], field: str) -> dict[str, int]:
     """'N' (every robot) or 'robot=N,robot=N' (those robots) over BUDGETS' defaults."""
     out = {r: getattr(BUDGETS.get(r, BUDGETS["cartpole"]), field) for r in robots}
@@ -204,17 +163,81 @@ def per_robot(text: str, robots: list[str], field: str) -> dict[str, int]:
     return out
 
 
-def main() -> int:
+def ablation(robot: str, ckpts: dict[str, Path], specs: dict[str, str], out: Path,
+             episodes: int, jobs: int) -> str:
+    """Evaluate each row's checkpoint on the shifted set and its ablation sets (cells cached
+    in OUT/<robot>/ablation.json while the checkpoint is unchanged); the markdown table."""
+    files = ablation_files(robot, out / robot)
+    cache = out / robot / "ablation.json"
+    abl: dict[str, dict[str, Any]] = json.loads(cache.read_text()) if cache.is_file() else {}
+    todo = []
+    for v, ckpt in ckpts.items():
+        stamp = str(ckpt.stat().st_mtime_ns)
+        if abl.get(v, {}).get("checkpoint_mtime") != stamp or \
+                abl[v].get("episodes") != episodes:
+            abl[v] = {"checkpoint_mtime": stamp, "episodes": episodes}
+        todo += [(v, ckpt, specs[v], cell, str(path)) for cell, path in
+                 [("shifted", "shifted"), *files.items()] if cell not in abl[v]]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = pool.map(lambda t: evaluate(t[1], t[2], t[4], episodes), todo)
+        for (v, _, _, cell, _), got in zip(todo, done):
+            abl[v][cell] = got["mean_return"]
+    cache.write_text(json.dumps(abl, indent=2))
+    return (f"\nAblation, {robot} (seed 0, mean return over {episodes} episodes, "
+            f"eval seeds 0–{episodes - 1}):\n\n") + ablation_table({v: abl[v] for v in ckpts})
+
+
+Case = tuple[str, str, int]
+"""(robot, row, steps): one row of the table."""
+
+
+def plan(robots: list[str], wanted: list[str], budget: dict[str, Budget],
+         default: dict[str, Budget]
+         ) -> tuple[list[tuple[str, str]], list[Case], dict[Case, int]]:
+    """(robot, row) pairs, the table's cases in order and each case's number of seeds."""
+    # (robot, row): the wanted rows that apply to each robot (Row.robots), each preceded by
+    # the row whose run it continues (Row.init), which is a row of the table too
+    pairs: list[tuple[str, str]] = []
+    for r in robots:
+        for v in wanted:
+            if not ROWS[v].applies_to(r):
+                continue
+            for w in (ROWS[v].init, v):
+                if w and (r, w) not in pairs:
+                    pairs.append((r, w))
+    # (robot, variant, steps): every wanted pair at the budget, plus the extra rows; a
+    # variant that continues another's run only at a larger budget, and that run (added
+    # below) at the default budget
+    cases = [(r, v, budget[r].steps) for r, v in pairs if v in wanted
+             if not (ROWS[v].init and budget[r].steps <= default[r].steps)]
+    seeds = {c: budget[c[0]].seeds for c in cases}
+    for r in robots:
+        for v, n, k in budget[r].extra:
+            if (r, v) in pairs:
+                if (r, v, n) not in seeds:
+                    cases.append((r, v, n))
+                seeds[(r, v, n)] = max(k, seeds.get((r, v, n), 0))
+    for r, v, n in list(cases):  # every seed continued needs its run at the default budget
+        init = (r, ROWS[v].init, default[r].steps)
+        if init[1]:
+            if init not in seeds:
+                cases.insert(0, init)
+            seeds[init] = max(seeds.get(init, 0), seeds[(r, v, n)])
+    return pairs, cases, seeds
+
+
+def parse_args() -> tuple[argparse.Namespace, list[str], list[str]]:
+    """The arguments, the robots and the wanted rows (checked)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("bench_out/robustness"))
     ap.add_argument("--robots", default="cartpole,quadruped")
-    ap.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                    help=f"comma-separated, from: {', '.join(VARIANTS)}")
+    ap.add_argument("--variants", default=",".join(DEFAULT_ROWS),
+                    help=f"rows (bench/robustness/rows/), comma-separated, from: "
+                         f"{', '.join(ROWS)}")
     for field in ("steps", "seeds", "episodes"):
         ap.add_argument(f"--{field}", default="",
                         help="N or robot=N,... (defaults: " + ", ".join(
                             f"{r} {getattr(b, field)}" for r, b in BUDGETS.items()) + ")")
-    ap.add_argument("--history", type=int, default=8, help="frames of the history variants")
     ap.add_argument("--jobs", type=int, default=2, help="trainings/evaluations at a time")
     ap.add_argument("--ablate-variants", default="randomized,gru_adr",
                     help="evaluate seed 0 of these on one shifted component at a time "
@@ -224,9 +247,15 @@ def main() -> int:
     args = ap.parse_args()
     robots = [r for r in args.robots.split(",") if r]
     wanted = [v for v in args.variants.split(",") if v]
-    unknown = [v for v in wanted if v not in VARIANTS]
+    unknown = [v for v in wanted if v not in ROWS]
     if unknown:
-        ap.error(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+        ap.error(f"unknown row(s) {unknown}; known: {', '.join(ROWS)} "
+                 "(rejected rows: docs/robustness_history.md)")
+    return args, robots, wanted
+
+
+def main() -> int:
+    args, robots, wanted = parse_args()
     default = {r: BUDGETS.get(r, BUDGETS["cartpole"]) for r in robots}
     budget = {r: Budget(**{f: per_robot(getattr(args, f), robots, f)[r]
                            for f in ("steps", "seeds", "episodes")},
@@ -242,55 +271,26 @@ def main() -> int:
         results = {}
     t0 = time.time()
 
-    # (robot, variant): the wanted variants that apply to each robot (Variant.robots), each
-    # preceded by the variant whose run it continues (Variant.init), which is a row too
-    pairs: list[tuple[str, str]] = []
-    for r in robots:
-        for v in wanted:
-            if VARIANTS[v].robots and r not in VARIANTS[v].robots:
-                continue
-            for w in (VARIANTS[v].init, v):
-                if w and (r, w) not in pairs:
-                    pairs.append((r, w))
-    # (robot, variant, steps): every wanted pair at the budget, plus the extra rows; a
-    # variant that continues another's run only at a larger budget, and that run (added
-    # below) at the default budget
-    cases = [(r, v, budget[r].steps) for r, v in pairs if v in wanted
-             if not (VARIANTS[v].init and budget[r].steps <= default[r].steps)]
-    seeds = {c: budget[c[0]].seeds for c in cases}
-    for r in robots:
-        for v, n, k in budget[r].extra:
-            if (r, v) in pairs:
-                if (r, v, n) not in seeds:
-                    cases.append((r, v, n))
-                seeds[(r, v, n)] = max(k, seeds.get((r, v, n), 0))
-    for r, v, n in list(cases):  # every seed continued needs its run at the default budget
-        init = (r, VARIANTS[v].init, default[r].steps)
-        if init[1]:
-            if init not in seeds:
-                cases.insert(0, init)
-            seeds[init] = max(seeds.get(init, 0), seeds[(r, v, n)])
+    pairs, cases, seeds = plan(robots, wanted, budget, default)
     jobs = [(*c, seed) for c in cases for seed in range(seeds[c])]
-    specs = {(r, v): variant_spec(r, VARIANTS[v], out / r, args.history) for r, v in pairs}
-    # a variant that trains with another reward is scored with the task's own, like every
+    specs = {(r, v): row_spec(r, ROWS[v], out / r) for r, v in pairs}
+    # a row that trains with another reward is scored with the task's own, like every
     # other row (`robot-ppo eval --robot` accepts a spec that differs only there)
-    scored = {(r, v): variant_spec(r, replace(VARIANTS[v], reward=(), reward_params=()),
-                                   out / r, args.history)
-              for r, v in pairs}
+    scored = {(r, v): row_spec(r, ROWS[v], out / r, scored=True) for r, v in pairs}
 
     def run_dir(r: str, v: str, steps: int, seed: int) -> Path:
         name = v if steps == default[r].steps else f"{v}_{steps // 1000}k"
         return out / r / name / f"seed{seed}"
 
     def init_dir(r: str, v: str, steps: int, seed: int) -> Path | None:
-        init = VARIANTS[v].init
+        init = ROWS[v].init
         return run_dir(r, init, default[r].steps, seed) if init else None
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         train_s: dict[tuple[str, str, int, int], float] = {}
         # runs that others continue are all finished before those start
-        for phase in ([j for j in jobs if not VARIANTS[j[1]].init],
-                      [j for j in jobs if VARIANTS[j[1]].init]):
+        for phase in ([j for j in jobs if not ROWS[j[1]].init],
+                      [j for j in jobs if ROWS[j[1]].init]):
             train_s.update(zip(phase, pool.map(lambda j: train(
                 j[0], j[1], specs[j[:2]], run_dir(*j), j[2], j[3], init_dir(*j)), phase)))
         cells = [(*j, dyn) for j in jobs for dyn in sets(j[0])]
@@ -301,21 +301,15 @@ def main() -> int:
     for r, v, n in cases:
         rows = results.setdefault(r, {})
         b = budget[r]
-        vv = VARIANTS[v]
+        vv = ROWS[v]
         row: dict[str, Any] = {
             "variant": v, "cmd": cmd, "steps": n, "episodes": b.episodes,
             "desc": f"{Path(specs[(r, v)]).stem} / {vv.dynamics}"
-                    + (" " + " ".join(vv.extra) if vv.extra else ""),
-            "train_s": [train_s[(r, v, n, s)] for s in range(seeds[(r, v, n)])]}
-        if r in REFERENCE:
-            row["reference_set"] = REFERENCE[r]
-        for dyn in sets(r):
-            res = [evals[(r, v, n, s, dyn)] for s in range(seeds[(r, v, n)])]
-            row[dyn] = [x["mean_return"] for x in res]
-            row[f"{dyn}_returns"] = [x["returns"] for x in res]
-            row[f"{dyn}_lengths"] = [x["lengths"] for x in res]
-            row[f"{dyn}_metrics"] = [{k: x[k] for k in TASK_METRICS if k in x} for x in res]
-            row["max_length"] = res[0]["max_length"]
+                    + (" " + " ".join(vv.args()) if vv.train else ""),
+            "train_s": [train_s[(r, v, n, s)] for s in range(seeds[(r, v, n)])],
+            **({"reference_set": REFERENCE[r]} if r in REFERENCE else {}),
+            **eval_fields({dyn: [evals[(r, v, n, s, dyn)] for s in range(seeds[(r, v, n)])]
+                           for dyn in sets(r)})}
         row["serial"] = serial_check(specs[(r, v)], run_dir(r, v, n, 0))
         rows[f"{v}@{n // 1000}k"] = row
         own.write_text(json.dumps(results, indent=2))
@@ -324,29 +318,11 @@ def main() -> int:
     ablate = [v for v in args.ablate_variants.split(",") if v in wanted]
     for r in robots:
         # seed 0 at the budget: rows that apply to the robot and train from scratch
-        here = [v for v in ablate if (r, v) in pairs and not VARIANTS[v].init]
-        if not here:
-            continue
-        files = ablation_files(r, out / r)
-        cache = out / r / "ablation.json"  # cells are reused while the checkpoint is unchanged
-        abl: dict[str, dict[str, Any]] = json.loads(cache.read_text()) if cache.is_file() else {}
-        todo = []
-        for v in here:
-            ckpt = run_dir(r, v, budget[r].steps, 0) / "checkpoint.pt"
-            stamp = str(ckpt.stat().st_mtime_ns)
-            if abl.get(v, {}).get("checkpoint_mtime") != stamp or \
-                    abl[v].get("episodes") != args.ablate_episodes:
-                abl[v] = {"checkpoint_mtime": stamp, "episodes": args.ablate_episodes}
-            todo += [(v, ckpt, scored[(r, v)], cell, str(path)) for cell, path in
-                     [("shifted", "shifted"), *files.items()] if cell not in abl[v]]
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            done = pool.map(lambda t: evaluate(t[1], t[2], t[4], args.ablate_episodes), todo)
-            for (v, _, _, cell, _), got in zip(todo, done):
-                abl[v][cell] = got["mean_return"]
-        cache.write_text(json.dumps(abl, indent=2))
-        md += (f"\nAblation, {r} (seed 0, mean return over {args.ablate_episodes} episodes, "
-               f"eval seeds 0–{args.ablate_episodes - 1}):\n\n") + ablation_table(
-            {v: abl[v] for v in here})
+        here = [v for v in ablate if (r, v) in pairs and not ROWS[v].init]
+        if here:
+            md += ablation(r, {v: run_dir(r, v, budget[r].steps, 0) / "checkpoint.pt"
+                               for v in here}, {v: scored[(r, v)] for v in here}, out,
+                           args.ablate_episodes, args.jobs)
     print(md)
     print(f"total {time.time() - t0:.0f} s")
     (out / "table.md").write_text(md)
