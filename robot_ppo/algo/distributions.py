@@ -38,8 +38,3 @@ def gaussian_entropy(log_std: torch.Tensor, act_dim: int) -> torch.Tensor:
     """Σ_i [½ + ½ log 2π + log σ_i]; `log_std` is [act_dim] or [B, act_dim]."""
     return log_std.sum(-1) + act_dim * ENTROPY_PER_DIM
 
-
-def sigma_from_entropy(entropy: float, act_dim: int) -> float:
-    """The geometric mean σ over `act_dim` actions of a diagonal Gaussian with this entropy
-    (the inverse of `gaussian_entropy`): exp((H − n·(½ + ½ log 2π)) / n)."""
-    return math.exp((entropy - act_dim * ENTROPY_PER_DIM) / act_dim)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from robot_ppo.algo.distributions import gaussian_entropy, gaussian_log_prob, sigma_from_entropy
+from robot_ppo.algo.distributions import gaussian_entropy, gaussian_log_prob
 from robot_ppo.algo.ppo import explained_variance, ppo_losses
 
 
@@ -70,13 +70,6 @@ def test_closed_form_gaussian_matches_torch_distributions() -> None:
     torch.testing.assert_close(gaussian_log_prob(actions, mean, log_std),
                                ref.log_prob(actions).sum(-1))
     torch.testing.assert_close(gaussian_entropy(log_std, 3), ref.entropy().sum(-1))
-
-
-def test_sigma_from_entropy_is_the_geometric_mean_sigma() -> None:
-    # bench/adr_judges.py reads the exploration σ back from the logged policy entropy
-    sigmas = torch.tensor([0.2, 0.5, 0.8])
-    entropy = float(torch.distributions.Normal(torch.zeros(3), sigmas).entropy().sum())
-    assert sigma_from_entropy(entropy, 3) == pytest.approx(float(sigmas.prod() ** (1 / 3)))
 
 
 def test_explained_variance() -> None:
