@@ -128,7 +128,9 @@ class Rounds:
         row.mean_return = float(np.mean([s.ret for s in scores])) if scores else math.nan
         row.falls = collection.count("fall")
         row.safety_stops = collection.count("safety")
-        if scores:
+        # a round cut short by a fault or a stop judges nothing: its few episodes say more
+        # about the robot than about the policy (a safety stop does count against it)
+        if scores and collection.stop is None:
             judged = self.ledger.record(row.mean_return)
             if judged is not None:
                 self._verdict(*judged)
