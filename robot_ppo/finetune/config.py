@@ -59,7 +59,8 @@ class FinetuneConfig:
     """Fraction of each iteration's batch drawn from simulated rollouts of the current
     policy (same spec), 0 for robot data only; keeps sim competence while adapting."""
     sim_dynamics: str = "randomized"
-    """Dynamics set of the simulated rollouts mixed in with --sim-mix."""
+    """Dynamics of the simulated rollouts mixed in with --sim-mix: nominal | randomized |
+    shifted, or a dynamics YAML file (e.g. the one `robot-ppo identify` writes)."""
     seed: int = 0
     """Seed for minibatch order and simulated rollouts."""
     torch_threads: int = 1
