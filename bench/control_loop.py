@@ -28,7 +28,7 @@ import torch
 from deploy.export import export_policy, normalizer_samples, random_samples
 from deploy.runtime import Runtime
 from deploy.runtime_config import RunConfig
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.spec import load_spec
 
 

@@ -28,7 +28,7 @@ import torch
 from deploy.export import export_policy, normalizer_samples, random_samples, wrap_policy
 from deploy.inference import OnnxPolicy
 from deploy.providers import session_options
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.spec import load_spec, spec_from_dict
 
 

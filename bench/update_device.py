@@ -30,8 +30,8 @@ from collections.abc import Callable
 
 import torch
 
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.models import AnyActorCritic
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.ppo import PPO, PPOParams, ppo_losses
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.algo.sequence_storage import SequenceRolloutStorage

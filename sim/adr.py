@@ -26,7 +26,7 @@ quadruped's motors and gains, docs/robustness.md). The randomization entropy Σ 
 what to log: it grows as the curriculum widens.
 
 `state_dict()` / `load_state_dict()` carry the ranges, the boundary queues and the
-reference through a checkpoint as plain dicts, lists and floats (checks: sim/adr_state.py).
+reference through a checkpoint as plain dicts, lists and floats (checks: sim/state_validators.py).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sim.adr_state import float_list, number_pair, require_dict
+from sim.state_validators import float_list, number_pair, require_dict
 
 MIN_REFERENCE = 0.2
 """Relative thresholds: no boundary widens while the reference is below this (a policy that

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.adr_state import bool_list, finite_float, require_dict
+from sim.state_validators import bool_list, finite_float, require_dict
 
 
 @dataclass

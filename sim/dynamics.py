@@ -123,7 +123,7 @@ def resolve_dynamics(spec: RobotSpec, dynamics: str | Path | dict[str, Any] | Dy
         return _from_mapping(spec, dynamics, "mapping")
     text = str(dynamics)
     if text == "adr":  # randomized, with ranges from automatic domain randomization
-        from sim.adr_env import adr_dynamics_set
+        from sim.adr_dynamics import adr_dynamics_set
         return adr_dynamics_set(spec, _builtin(spec, "randomized"))
     if text in DYNAMICS_SETS:
         return _builtin(spec, text)

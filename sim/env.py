@@ -9,7 +9,7 @@ info keys (every step):
               bases the base linear velocity (base frame) and foot contacts
   task keys   e.g. reach: distance, success; walk: base_lin_vel_x
 
-At an episode's end with `dynamics="adr"` (automatic domain randomization, sim/adr_env.py):
+At an episode's end with `dynamics="adr"` (automatic domain randomization, sim/adr_dynamics.py):
   episode_metrics  flat dict of floats: adr/entropy, adr/<param>_lo, adr/<param>_hi,
                    adr/performance, curriculum/level
 The episode's normalized performance goes to the ADR queue of the pinned boundary, and its
@@ -38,7 +38,7 @@ from robot_ppo.observation import ObservationBuilder
 from robot_ppo.spec import RobotSpec, load_spec, spec_from_dict
 from robot_ppo.state import RobotState
 from sim.adr import AdrConfig
-from sim.adr_env import (
+from sim.adr_dynamics import (
     AdrProcess,
     adr_state,
     restore_adr_state,
@@ -86,7 +86,7 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
                             "running headless")
         self.adr: AdrProcess | None = None
         if self.dynamics.name == "adr":
-            # ADR and the curriculum are shared by this process's envs (sim/adr_env.py)
+            # ADR and the curriculum are shared by this process's envs (sim/adr_dynamics.py)
             adr = shared_adr(self.robot_spec, adr_config, adr_group)
             self.adr = AdrProcess(self.dynamics, adr)
             self.curriculum = shared_curriculum(self.robot_spec, curriculum, adr_group)
@@ -112,7 +112,7 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._cmd: JointCommand | None = None
 
     def get_adr_state(self) -> dict[str, Any] | None:
-        """This process's ADR ranges, queues and curriculum (sim/adr_env.py `adr_state`);
+        """This process's ADR ranges, queues and curriculum (sim/adr_dynamics.py `adr_state`);
         None unless dynamics is "adr"."""
         if self.adr is None:
             return None

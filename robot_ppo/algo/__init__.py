@@ -5,8 +5,8 @@ Nothing here knows about environments, files or loggers: the trainer
 (act, process_step, compute_returns, update).
 """
 
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.normalizer import RunningMeanStd
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.ppo import PPO, PPOParams
 from robot_ppo.algo.storage import RolloutStorage
 

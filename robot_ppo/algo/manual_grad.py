@@ -32,9 +32,9 @@ from typing import NamedTuple
 import numpy as np
 
 from robot_ppo.algo import numpy_mlp
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.distributions import ENTROPY_PER_DIM, gaussian_log_prob_np
 from robot_ppo.algo.numpy_mlp import NumpyMLP, grad_view, view
-from robot_ppo.algo.policy import ActorCritic
 
 
 class LossValues(NamedTuple):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 
 AnyActorCritic = ActorCritic | RecurrentActorCritic

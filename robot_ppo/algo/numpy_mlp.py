@@ -5,7 +5,7 @@ hand-written PPO gradient (manual_grad.py).
 Why numpy: at PPO's sizes (64-unit layers, batches of 8 to 64 rows) each op costs ~1 µs in
 numpy against 3–8 µs through torch's dispatcher and autograd. Why views: `FlatAdam` keeps
 every parameter (and gradient) in one flat CPU buffer and updates it in place, so a view
-taken once sees every optimizer step without a copy. The torch model (policy.py) stays the
+taken once sees every optimizer step without a copy. The torch model (actor_critic.py) stays the
 source of truth and the only thing autograd and the exporter see.
 
 Layer k computes h_k = σ(h_{k−1} W_kᵀ + b_k) with σ the model's activation, and the last
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 
 ACTIVATIONS = ("tanh", "elu", "relu")
 """The hidden activations written here (all that ActorCritic offers)."""

@@ -19,11 +19,11 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from robot_ppo.algo.actor_critic import LOG_STD_MAX, LOG_STD_MIN, ActorCritic
 from robot_ppo.algo.distributions import gaussian_log_prob_np
 from robot_ppo.algo.noise import LowpassNoise, WhiteNoise
 from robot_ppo.algo.normalizer import RunningMeanStd
 from robot_ppo.algo.numpy_mlp import NumpyMLP, supports, view
-from robot_ppo.algo.policy import LOG_STD_MAX, LOG_STD_MIN, ActorCritic
 
 __all__ = ["InputStats", "NumpyPolicy", "supports"]
 

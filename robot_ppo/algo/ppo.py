@@ -32,12 +32,12 @@ import torch
 from torch import nn
 
 from robot_ppo.algo import manual_grad
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.models import AnyActorCritic
 from robot_ppo.algo.noise import make_noise
 from robot_ppo.algo.normalizer import RewardScaler
 from robot_ppo.algo.numpy_policy import NumpyPolicy
 from robot_ppo.algo.optim import FlatAdam
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.ppo_recurrent import update_recurrent
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.algo.recurrent_policy import TorchRecurrentPolicy

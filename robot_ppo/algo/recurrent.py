@@ -25,9 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from robot_ppo.algo.distributions import gaussian_entropy, gaussian_log_prob
-from robot_ppo.algo.model_inputs import NormalizedInputs
-from robot_ppo.algo.policy import (
+from robot_ppo.algo.actor_critic import (
     LOG_STD_MAX,
     LOG_STD_MIN,
     Activation,
@@ -37,6 +35,8 @@ from robot_ppo.algo.policy import (
     init_action_head,
     init_settings,
 )
+from robot_ppo.algo.distributions import gaussian_entropy, gaussian_log_prob
+from robot_ppo.algo.model_inputs import NormalizedInputs
 
 
 def unroll(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor, starts: torch.Tensor

@@ -35,7 +35,7 @@ examples:
 
 AdrSettings = dict[str, Any]
 """ADR options of `robot-ppo train`, as they travel to the env factories: keyword arguments
-of sim/adr_env.py `adr_config` (high_threshold=--adr-high, low_threshold=--adr-low,
+of sim/adr_dynamics.py `adr_config` (high_threshold=--adr-high, low_threshold=--adr-low,
 sides=--adr-sides, relative=--adr-relative, fixed=--adr-fixed)."""
 
 
@@ -51,11 +51,11 @@ def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
                    adr_settings: AdrSettings | None = None) -> Any:
     """Env factory for robots (top level so worker processes can unpickle it); `adr_state`:
     a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run);
-    `adr_group`: the run's own ADR and curriculum (sim/adr_env.py `shared_adr`);
+    `adr_group`: the run's own ADR and curriculum (sim/adr_dynamics.py `shared_adr`);
     `adr_settings`: see AdrSettings (None: ADR's defaults)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
-    from sim.adr_env import adr_config
+    from sim.adr_dynamics import adr_config
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
                         adr_state=adr_state, adr_group=adr_group,
                         adr_config=adr_config(**adr_settings) if adr_settings else None)
@@ -263,7 +263,7 @@ def validate(config: Any) -> None:
             raise UserError(message)
     if config.adr_fixed:
         from robot_ppo.spec import load_spec  # only with --dynamics adr: sim is needed
-        from sim.adr_env import adr_params
+        from sim.adr_dynamics import adr_params
         from sim.randomization import PARAM_NAMES
 
         unknown = [n for n in config.adr_fixed if n not in PARAM_NAMES]

@@ -33,8 +33,8 @@ from typing import NamedTuple, Protocol
 import torch
 from torch import nn
 
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.models import AnyActorCritic
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.recurrent import RecurrentActorCritic, unroll
 from robot_ppo.algo.sequence_storage import time_chunks
 

@@ -1,7 +1,7 @@
 """Carrying automatic domain randomization (ADR) state through a checkpoint.
 
 With `--dynamics adr` the envs keep ADR ranges, boundary queues and a disturbance curriculum
-in one object per process (sim/adr_env.py). The trainer never imports the simulator, so it
+in one object per process (sim/adr_dynamics.py). The trainer never imports the simulator, so it
 reaches that state only through the envs:
 
   * saving: `current_adr_state(venv)` asks the first env stepped in the trainer's own

@@ -33,7 +33,7 @@ float, bool and None. Keys (format_version 1):
                        "curriculum": {"level": float, "results": [bool, ...]}}
                       from the trainer's own process (with worker processes: the ADR of
                       the envs it steps itself). `--resume` loads it into every process's
-                      ADR (sim/adr_env.py); without it ADR starts from its initial ranges.
+                      ADR (sim/adr_dynamics.py); without it ADR starts from its initial ranges.
 
 Public API: `save_checkpoint(path, ...)` (atomic, robot_ppo/atomic_write.py; the file
 gets the umask's mode),

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.models import AnyActorCritic, model_from_config
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.ppo import PPO, NonFiniteLossError
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.atomic_write import atomic_write

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.spec import RobotSpec, load_spec
 
 

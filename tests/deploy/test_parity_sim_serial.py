@@ -17,7 +17,7 @@ from deploy.export import export_policy
 from deploy.inference import OnnxPolicy
 from deploy.runtime import Runtime
 from deploy.runtime_config import RunConfig
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.rollout_format import read_rollouts
 from robot_ppo.spec import load_spec
 

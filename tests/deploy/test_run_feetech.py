@@ -21,7 +21,7 @@ import torch
 from deploy.export import export_policy
 from deploy.runtime import Runtime
 from deploy.runtime_config import RunConfig
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.errors import UserError
 from robot_ppo.observation import ObservationBuilder
 from robot_ppo.rollout_format import read_rollouts

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.ppo import PPO, PPOParams
 
 OBS, ACT, T, ENVS_PER_RANK = 3, 2, 16, 3

@@ -31,7 +31,7 @@ LOADED_MACHINE = ("rt_priority=0,cpu=-2,standby_s=0.1,damping_s=0.2,rate_margin=
 
 
 def reference_checkpoint(path: Path) -> Path:
-    from robot_ppo.algo.policy import ActorCritic
+    from robot_ppo.algo.actor_critic import ActorCritic
     from robot_ppo.train.checkpoint import save_checkpoint
 
     spec = load_spec("cartpole")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.manual_grad import ManualLoss, supports
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.ppo import ppo_losses
 
 

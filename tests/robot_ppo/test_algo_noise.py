@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.noise import LowpassNoise, make_noise
 from robot_ppo.algo.numpy_policy import NumpyPolicy
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.ppo import PPO, PPOParams
 
 

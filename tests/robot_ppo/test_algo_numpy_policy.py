@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.numpy_policy import NumpyPolicy
 from robot_ppo.algo.optim import FlatAdam
-from robot_ppo.algo.policy import ActorCritic
 
 
 @pytest.mark.parametrize("activation", ["tanh", "elu", "relu"])

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from robot_ppo.algo import manual_grad, numpy_policy
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.ppo import PPO, PPOParams
 from robot_ppo.algo.recurrent import RecurrentActorCritic, unroll
 from robot_ppo.algo.recurrent_policy import TorchRecurrentPolicy

@@ -54,7 +54,7 @@ def test_directory_target_is_a_clear_user_error(tmp_path: Path) -> None:
 
 def test_checkpoint_gets_umask_mode(tmp_path: Path, umask_022: int) -> None:
     pytest.importorskip("torch")
-    from robot_ppo.algo.policy import ActorCritic
+    from robot_ppo.algo.actor_critic import ActorCritic
     from robot_ppo.train.checkpoint import save_checkpoint
 
     model = ActorCritic(3, 1, hidden=(8,))
@@ -67,7 +67,7 @@ def test_checkpoint_gets_umask_mode(tmp_path: Path, umask_022: int) -> None:
 
 def test_onnx_export_gets_umask_mode(tmp_path: Path, umask_022: int) -> None:
     pytest.importorskip("onnxruntime")
-    from robot_ppo.algo.policy import ActorCritic
+    from robot_ppo.algo.actor_critic import ActorCritic
     from robot_ppo.cli import main as cli_main
     from robot_ppo.train.checkpoint import save_checkpoint
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.errors import UserError
 from robot_ppo.train.checkpoint import (
     FORMAT_VERSION,

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from robot_ppo.action import ActionMapping
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.distributions import gaussian_log_prob as torch_log_prob
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.cli import main as cli_main
 from robot_ppo.commands.finetune import task_score_fn
 from robot_ppo.finetune.finetuner import FinetuneParams, Finetuner
@@ -48,7 +48,7 @@ def _checkpoint(path: Path, spec: Any = SPEC, seed: int = 0) -> Path:
                            adr_state=PARENT_ADR)
 
 
-# what a parent trained with --dynamics adr carries (sim.adr_env.adr_state's layout)
+# what a parent trained with --dynamics adr carries (sim.adr_dynamics.adr_state's layout)
 PARENT_ADR = {"ranges": {"mass_scale": [0.6, 1.5]}, "queues": {},
               "curriculum": {"level": 0.3, "results": [True]}}
 

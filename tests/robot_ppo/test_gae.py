@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.ppo import PPO, PPOParams
 from robot_ppo.algo.storage import RolloutStorage
 

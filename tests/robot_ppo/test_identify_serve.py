@@ -43,7 +43,7 @@ def _env() -> dict[str, str]:
 
 def linear_checkpoint(path: Path) -> Path:
     """A checkpoint whose policy is the linear balancing controller, with std 1."""
-    from robot_ppo.algo.policy import ActorCritic
+    from robot_ppo.algo.actor_critic import ActorCritic
     from robot_ppo.train.checkpoint import save_checkpoint
 
     spec = load_spec("cartpole")

@@ -195,7 +195,7 @@ def test_export_to_a_directory_is_a_clear_error(tmp_path: Path,
 def test_train_creates_nothing_when_an_input_is_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The resumed checkpoint does not fit the env: found before --out is created."""
-    from robot_ppo.algo.policy import ActorCritic
+    from robot_ppo.algo.actor_critic import ActorCritic
     from robot_ppo.train.checkpoint import save_checkpoint
 
     ck = save_checkpoint(tmp_path / "pendulum.pt", model=ActorCritic(3, 1, hidden=(8,)),

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import torch
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.cli import main
 from robot_ppo.spec import load_spec
 from robot_ppo.train.checkpoint import save_checkpoint
-from sim.adr_env import adr_params
+from sim.adr_dynamics import adr_params
 
 ADR = ["train", "--robot", "cartpole", "--dynamics", "adr", "--envs", "2",
        "--rollout-steps", "128", "--epochs", "1", "--workers", "0", "--tensorboard", "false",

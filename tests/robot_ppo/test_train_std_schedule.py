@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.models import model_from_config
 from robot_ppo.algo.numpy_policy import NumpyPolicy
-from robot_ppo.algo.policy import ActorCritic
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.train.checkpoint import load_checkpoint
 from robot_ppo.train.std_schedule import StdCap

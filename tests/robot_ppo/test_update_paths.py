@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.algo.ppo import PPO, PPOParams
 from robot_ppo.train.config import TrainConfig
 

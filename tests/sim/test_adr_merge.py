@@ -11,7 +11,7 @@ import numpy as np
 import sim
 from sim.adr import AdrConfig
 
-from .test_adr_env import run_episodes
+from .test_adr_dynamics import run_episodes
 
 BIG = AdrConfig(queue_size=1000, high_threshold=0.5, low_threshold=0.25, boundary_prob=0.5)
 SMALL = AdrConfig(queue_size=2, high_threshold=0.5, low_threshold=0.25, boundary_prob=0.5)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from robot_ppo.algo.policy import ActorCritic
+from robot_ppo.algo.actor_critic import ActorCritic
 from robot_ppo.commands import eval as eval_cmd
 from robot_ppo.errors import UserError
 from robot_ppo.observation import observation_layout

@@ -15,7 +15,7 @@ import sim
 from robot_ppo.errors import UserError
 from robot_ppo.spec import load_spec
 from sim.adr import AdrConfig, AdrParam, AutomaticDomainRandomization
-from sim.adr_env import adr_params, restore_adr_state, shared_adr, shared_curriculum
+from sim.adr_dynamics import adr_params, restore_adr_state, shared_adr, shared_curriculum
 from sim.curriculum import Curriculum, CurriculumConfig
 
 

@@ -15,7 +15,7 @@ import pytest
 import sim
 from robot_ppo.spec import load_spec
 from sim.adr import AdrConfig, AutomaticDomainRandomization
-from sim.adr_env import adr_config, adr_params
+from sim.adr_dynamics import adr_config, adr_params
 from sim.curriculum import Curriculum, CurriculumConfig
 from sim.dynamics import resolve_dynamics
 
@@ -163,7 +163,7 @@ def test_adr_metrics_reach_metrics_csv(tmp_path):
 def test_adr_limits_keep_positive_quantities_physical() -> None:
     """A mass, inertia or friction scale may grow wide, but never down to zero."""
     from robot_ppo.spec import load_spec
-    from sim.adr_env import adr_params
+    from sim.adr_dynamics import adr_params
     from sim.randomization import parse_randomization
 
     for robot in ("cartpole", "quadruped"):
