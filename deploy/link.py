@@ -41,7 +41,8 @@ from firmware_bridge.servo.models import UnknownModel, packet_protocol, resolve_
 from firmware_bridge.servo.tables import ServoModel
 from robot_ppo.action import JointCommand
 from robot_ppo.errors import UserError
-from robot_ppo.spec import RobotSpec, bus_spec
+from robot_ppo.spec import RobotSpec
+from robot_ppo.spec_bus import bus_spec
 from robot_ppo.state import RobotState
 
 __all__ = ["BusError", "DeviceFault", "Link", "LinkLost", "ServoSetup", "bus_protocol",

@@ -14,11 +14,8 @@ models and calibration) is excluded too: units are converted at the bus boundary
 the policy sees the same robot whatever the wiring, a re-zeroed servo does not
 invalidate a policy, and a spec without it hashes exactly as before.
 
-Bus contract (docs/robot_spec.md, docs/servos.md): `RobotSpec.bus` is None without a
-`bus:` section; `bus_spec(spec)` always returns a `BusSpec` (protocol robot_ppo and
-default servos then). `BusSpec.servos[i]` belongs to `spec.joints[i]`; the servo ID is
-the joint's `motor_id`. Model names are checked against the register tables by the host
-bus (firmware_bridge.servo), not here: this module knows no vendor.
+The bus section's types and reading live in robot_ppo/spec_bus.py, the field reader in
+robot_ppo/spec_reader.py.
 
 This module is part of the light core: numpy and yaml only.
 """
@@ -34,7 +31,8 @@ from typing import Any
 
 import yaml
 
-from robot_ppo.errors import UserError
+from robot_ppo.spec_bus import BusSpec, read_bus
+from robot_ppo.spec_reader import FieldReader, SpecError
 
 BUILTIN_DIR = Path(__file__).parent / "robots"
 
@@ -43,13 +41,8 @@ OBS_TERMS = ("joint_pos", "joint_vel", "joint_effort", "base_ang_vel", "projecte
 """Observation terms the shared builder knows (see robot_ppo.observation)."""
 
 ACTION_MODES = ("position", "torque")
-BUS_PROTOCOLS = ("robot_ppo", "dynamixel", "feetech")
 """`bus.protocol` values: our own firmware protocol, Dynamixel Protocol 2.0, Feetech STS/SCS."""
 CONTROL_MODES = ("pd", "off")
-
-
-class SpecError(UserError):
-    """The robot spec is invalid; the message names the field and the problem."""
 
 
 @dataclass(frozen=True)
@@ -92,36 +85,6 @@ class ActionSpec:
     """Per actuated joint."""
     clip: float = 1.0
     """The policy output is clipped to [-clip, clip] before scaling."""
-
-
-@dataclass(frozen=True)
-class ServoSpec:
-    """One joint's servo on a smart-servo bus, and its calibration.
-
-    joint value = direction * (servo angle - zero) / gear_ratio, i.e. the servo turns
-    `gear_ratio` radians per radian of a revolute joint (per metre of a prismatic joint).
-    """
-
-    model: str = ""
-    """Servo model (e.g. XM430-W210, STS3215); "" = the vendor's default model."""
-    zero_offset: float = 0.0
-    """Servo angle (rad, at the servo shaft) where the joint reads 0."""
-    direction: int = 1
-    """+1 if the joint turns with the servo, -1 if against it."""
-    gear_ratio: float = 1.0
-    """Servo radians per joint unit (servo turns per joint turn for a revolute joint)."""
-
-
-@dataclass(frozen=True)
-class BusSpec:
-    """Which bus the robot's joints hang on (the `bus:` section)."""
-
-    protocol: str = "robot_ppo"
-    """robot_ppo (this project's firmware) | dynamixel | feetech."""
-    baudrate: int = 1_000_000
-    """Line rate of the servo bus, baud."""
-    servos: tuple[ServoSpec, ...] = ()
-    """One per joint in bus order (defaults where the section names no joint)."""
 
 
 @dataclass(frozen=True)
@@ -243,13 +206,6 @@ class RobotSpec:
         return self.urdf
 
 
-def bus_spec(spec: RobotSpec) -> BusSpec:
-    """The spec's bus, or the default one (robot_ppo protocol, default servos)."""
-    if spec.bus is not None:
-        return spec.bus
-    return BusSpec(servos=tuple(ServoSpec() for _ in spec.joints))
-
-
 TASK_GYM_IDS = {
     "balance": "RobotPPO/CartPole-v0",
     "reach": "RobotPPO/ArmReach-v0",
@@ -261,79 +217,7 @@ TASK_GYM_IDS = {
 # ---- validation -------------------------------------------------------------------
 
 
-class _Reader:
-    """Reads typed fields from a mapping and raises SpecError naming the full field path."""
-
-    def __init__(self, data: Any, path: str, origin: str):
-        if not isinstance(data, dict):
-            raise SpecError(f"{origin}: '{path or 'spec'}' must be a mapping, got "
-                            f"{type(data).__name__}")
-        self.data, self.path, self.origin = data, path, origin
-        self.used: set[str] = set()
-
-    def _name(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str, problem: str) -> SpecError:
-        return SpecError(f"{self.origin}: field '{self._name(key)}' {problem}")
-
-    def get(self, key: str, default: Any = ...) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            if default is ...:
-                raise self.fail(key, "is missing")
-            return default
-        return self.data[key]
-
-    def num(self, key: str, default: Any = ..., positive: bool = False,
-            nonneg: bool = False) -> float:
-        v = self.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise self.fail(key, f"must be a number, got {v!r}")
-        if positive and not v > 0:
-            raise self.fail(key, f"must be > 0, got {v!r}")
-        if nonneg and v < 0:
-            raise self.fail(key, f"must be >= 0, got {v!r}")
-        return float(v)
-
-    def integer(self, key: str, default: Any = ..., minimum: int = 0) -> int:
-        v = self.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise self.fail(key, f"must be an integer >= {minimum}, got {v!r}")
-        return v
-
-    def text(self, key: str, default: Any = ..., choices: tuple[str, ...] = ()) -> str:
-        v = self.get(key, default)
-        if not isinstance(v, str) or not v:
-            raise self.fail(key, f"must be a non-empty string, got {v!r}")
-        if choices and v not in choices:
-            raise self.fail(key, f"must be one of {', '.join(choices)}, got {v!r}")
-        return v
-
-    def flag(self, key: str, default: Any = ...) -> bool:
-        v = self.get(key, default)
-        if not isinstance(v, bool):
-            raise self.fail(key, f"must be true or false, got {v!r}")
-        return v
-
-    def seq(self, key: str, default: Any = ...) -> list[Any]:
-        v = self.get(key, default)
-        if not isinstance(v, list):
-            raise self.fail(key, f"must be a list, got {v!r}")
-        return v
-
-    def child(self, key: str, default: Any = ...) -> _Reader:
-        return _Reader(self.get(key, default), self._name(key), self.origin)
-
-    def done(self) -> None:
-        extra = sorted(set(self.data) - self.used)
-        if extra:
-            where = f"'{self.path}'" if self.path else "the spec"
-            raise SpecError(f"{self.origin}: unknown field(s) {', '.join(extra)} in {where}. "
-                            f"Known: {', '.join(sorted(self.used))}")
-
-
-def _floats(r: _Reader, key: str, n: int, default: Any = ...) -> tuple[float, ...]:
+def _floats(r: FieldReader, key: str, n: int, default: Any = ...) -> tuple[float, ...]:
     v = r.get(key, default)
     if not isinstance(v, list) or len(v) != n or not all(
             isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
@@ -341,7 +225,7 @@ def _floats(r: _Reader, key: str, n: int, default: Any = ...) -> tuple[float, ..
     return tuple(float(x) for x in v)
 
 
-def _joint(r: _Reader) -> JointSpec:
+def _joint(r: FieldReader) -> JointSpec:
     lo, hi = _floats(r, "position_limits", 2)
     if not lo < hi:
         raise r.fail("position_limits", f"needs lower < upper, got [{lo}, {hi}]")
@@ -363,37 +247,9 @@ def _joint(r: _Reader) -> JointSpec:
     return j
 
 
-def _servo(r: _Reader) -> ServoSpec:
-    model = r.get("model", "")
-    if not isinstance(model, str):
-        raise r.fail("model", f"must be a servo model name (e.g. XM430-W210), got {model!r}")
-    direction = r.get("direction", 1)
-    if direction not in (1, -1) or isinstance(direction, bool):
-        raise r.fail("direction", f"must be 1 or -1, got {direction!r}")
-    servo = ServoSpec(model=model, zero_offset=r.num("zero_offset", 0.0),
-                      direction=int(direction), gear_ratio=r.num("gear_ratio", 1.0,
-                                                                  positive=True))
-    r.done()
-    return servo
-
-
-def _bus(r: _Reader, joints: tuple[JointSpec, ...]) -> BusSpec:
-    protocol = r.text("protocol", "robot_ppo", choices=BUS_PROTOCOLS)
-    baudrate = r.integer("baudrate", 1_000_000, minimum=1)
-    jr = r.child("joints", {})
-    names = [j.name for j in joints]
-    for key in jr.data:
-        if key not in names:
-            raise jr.fail(str(key), f"is not a joint of this spec (joints: {', '.join(names)})")
-    servos = tuple(_servo(jr.child(j.name, {})) for j in joints)
-    jr.done()
-    r.done()
-    return BusSpec(protocol=protocol, baudrate=baudrate, servos=servos)
-
-
 def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> RobotSpec:
     """Validate a plain mapping and build a RobotSpec. `origin` names it in errors."""
-    r = _Reader(data, "", origin)
+    r = FieldReader(data, "", origin)
     name = r.text("name")
     urdf = r.text("urdf")
     base = r.text("base", "fixed", choices=("fixed", "floating"))
@@ -413,7 +269,7 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
     raw_joints = r.seq("joints")
     if not raw_joints:
         raise r.fail("joints", "must list at least one joint")
-    joints = tuple(_joint(_Reader(j, f"joints[{i}]", origin)) for i, j in enumerate(raw_joints))
+    joints = tuple(_joint(FieldReader(j, f"joints[{i}]", origin)) for i, j in enumerate(raw_joints))
     for what in ("name", "motor_id"):
         values = [getattr(j, what) for j in joints]
         dup = {v for v in values if values.count(v) > 1}
@@ -437,7 +293,7 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
     history = orr.integer("history", 1, minimum=1)
     terms = []
     for i, t in enumerate(orr.seq("terms")):
-        tr_ = _Reader(t, f"observation.terms[{i}]", origin)
+        tr_ = FieldReader(t, f"observation.terms[{i}]", origin)
         term = ObsTerm(name=tr_.text("name", choices=OBS_TERMS),
                        scale=tr_.num("scale", 1.0), noise=tr_.num("noise", 0.0, nonneg=True))
         tr_.done()
@@ -469,7 +325,7 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
                 raise SpecError(f"{origin}: joint '{j.name}' needs kp > 0 for action mode "
                                 "'position'")
 
-    bus = _bus(r.child("bus"), joints) if "bus" in r.data else None
+    bus = read_bus(r.child("bus"), joints) if "bus" in r.data else None
 
     rand = r.get("randomization", {}) or {}
     if not isinstance(rand, dict):

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from robot_ppo.spec import BUILTIN_DIR, SpecError, bus_spec, load_spec, spec_from_dict
+from robot_ppo.spec import BUILTIN_DIR, SpecError, load_spec, spec_from_dict
+from robot_ppo.spec_bus import bus_spec
 
 # sha256 of the built-in cartpole's interface before the bus section existed (commit
 # 5c192a5): a spec without `bus:` must keep hashing to this, or every exported policy and
