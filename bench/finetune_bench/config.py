@@ -1,0 +1,60 @@
+"""BenchConfig: every option of bench/finetune_shifted.py, one docstring each (its --help)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ARMS = ("none", "robot", "sim_nominal", "sim_identified", "no_leash")
+
+
+@dataclass
+class BenchConfig:
+    out: Path = Path("bench_out/finetune_shifted")
+    """Output directory: per robot and seed the trainings, the arms' adapt runs and their
+    evaluation logs; results.json, results.md and robot_seconds.png at the top."""
+    robots: tuple[str, ...] = ("cartpole",)
+    """Robots to benchmark, comma-separated (built-in names), e.g. cartpole,arm."""
+    seeds: int = 3
+    """Training seeds per robot (0..N-1): each trains its own reference and oracle."""
+    arms: tuple[str, ...] = ARMS
+    """Arms to run, comma-separated, from none, robot, sim_nominal, sim_identified,
+    no_leash (every arm starts from the same reference with the same robot time)."""
+    train_steps: int = 300_000
+    """Environment steps of the nominal reference and of the shifted oracle (same budget)."""
+    reference_fraction: float = 0.95
+    """The reference must reach this fraction of the task's best return on nominal
+    dynamics (checked with robot-ppo eval and reported; a miss is flagged, not fatal)."""
+    robot_seconds: float = 300.0
+    """Robot-time budget of every fine-tuning arm: seconds of logged policy control,
+    exploration and the final check included (300 s = 5 minutes)."""
+    rounds: int = 3
+    """adapt rounds per arm; the budget is spread over these rounds and the final check."""
+    explore: float = 0.5
+    """Exploration scale of the collected episodes (robot-ppo run --explore)."""
+    kl_bound: float = 0.05
+    """KL leash of the leashed arms (robot-ppo finetune --kl-bound)."""
+    sim_mix: float = 0.5
+    """Fraction of simulated experience in the sim_nominal and sim_identified arms."""
+    eval_episodes: int = 20
+    """Evaluation episodes per seed and policy (robot-ppo run --explore 0), serve seeds
+    EVAL_SEED, EVAL_SEED+1, ... for every policy alike."""
+    eval_seed: int = 5000
+    """First serve seed of the evaluation episodes."""
+    lockstep: bool = False
+    """Serve in lockstep (one simulation period per command) and run the loop --speedup
+    times faster than the control rate: same trajectories as real time on an unloaded
+    machine, less wall time. Results say which timing produced them."""
+    speedup: float = 4.0
+    """With --lockstep: the run's loop rate as a multiple of the spec's control rate."""
+    identify_evaluations: int = 120
+    """sim_identified: CMA-ES evaluations of robot-ppo identify on the round-1 logs."""
+    finetune_set: tuple[str, ...] = ()
+    """Further robot-ppo adapt/finetune options for every arm, KEY=VALUE comma-separated
+    (e.g. iterations=4,value_warmup_epochs=10)."""
+    train_set: tuple[str, ...] = ()
+    """Further robot-ppo train options for reference and oracle, KEY=VALUE comma-separated
+    (e.g. num_envs=4)."""
+    reuse: bool = True
+    """Keep a training, adapt run or evaluation already complete in --out (restart a cut
+    run where it stopped); false: redo everything."""
