@@ -75,7 +75,8 @@ def run_seed(robot: str, seed: int, cfg: BenchConfig, pooled: dict[str, Any]) ->
     for arm in [a for a in ARMS if a in cfg.arms]:  # robot before sim_identified
         acc = pooled["arms"].setdefault(arm, {
             "before": [], "after": [], "oracle": [], "robot_seconds_per_seed": [],
-            "kl_per_seed": [], "accepted_per_seed": [], "falls": 0, "safety_stops": 0,
+            "kl_per_seed": [], "kl_proposed_per_seed": [], "accepted_per_seed": [], "falls": 0,
+            "safety_stops": 0,
             "curve": []})
         acc["before"] += before
         acc["oracle"] += after_oracle
@@ -83,6 +84,7 @@ def run_seed(robot: str, seed: int, cfg: BenchConfig, pooled: dict[str, Any]) ->
             acc["after"] += before
             acc["robot_seconds_per_seed"].append(0.0)
             acc["kl_per_seed"].append(0.0)
+            acc["kl_proposed_per_seed"].append(0.0)
             acc["accepted_per_seed"].append("reference")
         else:
             if arm == "sim_identified":
@@ -96,6 +98,7 @@ def run_seed(robot: str, seed: int, cfg: BenchConfig, pooled: dict[str, Any]) ->
                              else evals(arm, res.policy))
             acc["robot_seconds_per_seed"].append(res.robot_seconds)
             acc["kl_per_seed"].append(res.kl)
+            acc["kl_proposed_per_seed"].append(res.kl_proposed)
             acc["accepted_per_seed"].append(res.accepted)
             acc["falls"] += res.falls
             acc["safety_stops"] += res.safety_stops

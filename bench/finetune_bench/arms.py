@@ -81,13 +81,19 @@ class ArmRun:
     falls: int
     safety_stops: int
     kl: float
+    """KL to the reference of the accepted policy (0 when that is the reference)."""
+    kl_proposed: float
+    """Largest KL of any round's fine-tuned policy, accepted or rolled back."""
     accepted: str
     policy: Path
     rounds: list[dict[str, Any]] = field(default_factory=list)
     """rounds.csv as read: cumulative robot seconds and the logged mean return per round."""
 
 
-def read_arm(out: Path) -> ArmRun:
+def read_arm(out: Path, control_hz: float) -> ArmRun:
+    """An adapt run's figures. Robot time is counted as logged steps × the control period:
+    the logged timestamps are the controller's own clock, which under lockstep runs
+    SPEEDUP times faster than the simulated robot (so adapt's robot_s column reads short)."""
     rows = list(csv.DictReader((out / "rounds.csv").read_text().splitlines()))
     summary = json.loads((out / "summary.json").read_text())
     accepted = str(summary["accepted"])
@@ -96,10 +102,12 @@ def read_arm(out: Path) -> ArmRun:
         kl = float(rows[int(accepted.split("_")[1]) - 1]["kl_to_reference"])
     cum, curve = 0.0, []
     for r in rows:
-        cum += float(r["robot_s"])
+        logged = json.loads((out / f"round_{r['round']}" / "summary.json").read_text())
+        cum += sum(e["steps"] for e in logged["logged"]) / control_hz
         curve.append({"round": int(r["round"]), "policy": r["policy"], "robot_s": cum,
                       "logged_mean_return": float(r["mean_return"]), "status": r["status"]})
-    return ArmRun(robot_seconds=float(summary["robot_s"]),
+    proposed = [float(r["kl_to_reference"]) for r in rows if r["kl_to_reference"]]
+    return ArmRun(robot_seconds=cum, kl_proposed=max(proposed, default=0.0),
                   falls=sum(int(r["falls"]) for r in rows),
                   safety_stops=sum(int(r["safety_stops"]) for r in rows), kl=kl,
                   accepted=accepted, policy=out / "policy.onnx", rounds=curve)
@@ -116,7 +124,7 @@ def run_arm(arm: str, reference: Path, seed: int, cfg: BenchConfig, timing: Timi
     for every arm, so round 1 of every arm sees the same robots)."""
     if cfg.reuse and (out / "summary.json").is_file() and json.loads(
             (out / "summary.json").read_text()).get("state") == "done":
-        return read_arm(out)
+        return read_arm(out, timing.spec.rates.control_hz)
     with serve(timing.spec.name, 100 + 1000 * seed, timing, out.parent / f"{out.name}.serve.log") \
             as port:
         args = ["adapt", "--checkpoint", str(reference), "--port", port, "--out", str(out),
@@ -128,7 +136,7 @@ def run_arm(arm: str, reference: Path, seed: int, cfg: BenchConfig, timing: Timi
         for item in cfg.finetune_set:
             args += ["--set", item]
         cli(args, out.parent / f"{out.name}.adapt.log")
-    return read_arm(out)
+    return read_arm(out, timing.spec.rates.control_hz)
 
 
 def identify(reference: Path, logs: Path, cfg: BenchConfig, timing: Timing, out: Path) -> Path:
