@@ -24,6 +24,7 @@ bench/finetune_bench/report.py for the layout.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -53,6 +54,24 @@ def check(cfg: BenchConfig) -> None:
         raise UserError("--seeds, --eval-episodes and --rounds must be at least 1")
     if cfg.robot_seconds <= 0 or cfg.speedup <= 0:
         raise UserError("--robot-seconds and --speedup must be positive")
+
+
+FREE_TO_CHANGE = ("reuse", "robots", "seeds", "arms", "out")
+"""Options a rerun on the same --out may change: they add to the run, not alter its parts."""
+
+
+def check_reuse(cfg: BenchConfig) -> None:
+    """With --reuse, --out must hold a run of the same options (or none): its trainings,
+    adapt runs and evaluations are kept as they are."""
+    path = cfg.out / "config.json"
+    now = {k: v for k, v in config_to_dict(cfg).items() if k not in FREE_TO_CHANGE}
+    if cfg.reuse and path.is_file():
+        before = json.loads(path.read_text())
+        changed = sorted(k for k in now if before.get(k) != now[k])
+        if changed:
+            raise UserError(f"{cfg.out} holds a run with other {', '.join(changed)}; use "
+                            "another --out, or --reuse false to redo everything")
+    path.write_text(json.dumps(now, indent=1))
 
 
 def run_seed(robot: str, seed: int, cfg: BenchConfig, pooled: dict[str, Any]) -> None:
@@ -112,6 +131,7 @@ def main(argv: list[str]) -> int:
     cfg = parse_config(BenchConfig, argv, "python bench/finetune_shifted.py", __doc__ or "")
     check(cfg)
     cfg.out.mkdir(parents=True, exist_ok=True)
+    check_reuse(cfg)
     t0 = time.time()
     results: dict[str, Any] = {"meta": {
         "command": " ".join(["python", *sys.argv]), "config": config_to_dict(cfg),

@@ -57,4 +57,5 @@ class BenchConfig:
     (e.g. num_envs=4)."""
     reuse: bool = True
     """Keep a training, adapt run or evaluation already complete in --out (restart a cut
-    run where it stopped); false: redo everything."""
+    run where it stopped, or add seeds, robots or arms); refused when --out holds a run of
+    other options. false: redo everything."""
