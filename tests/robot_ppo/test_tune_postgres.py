@@ -5,6 +5,7 @@ where the server cannot be started or the psycopg2 driver is missing."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import socket
@@ -33,9 +34,13 @@ def _free_port() -> int:
 def postgres_url() -> Iterator[str]:
     pytest.importorskip("psycopg2", reason="the PostgreSQL driver psycopg2 is not installed "
                         "(pip install psycopg2-binary)")
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    # Debian keeps the server tools off PATH, in /usr/lib/postgresql/<major>/bin
+    search = os.pathsep.join([os.environ.get("PATH", ""),
+                              *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)])
+    initdb, pg_ctl = shutil.which("initdb", path=search), shutil.which("pg_ctl", path=search)
     if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL's initdb/pg_ctl are not on PATH (apt install postgresql)")
+        pytest.skip("PostgreSQL's initdb/pg_ctl were found neither on PATH nor in "
+                    "/usr/lib/postgresql/*/bin (apt install postgresql)")
     # PostgreSQL refuses to run as root: then run it as the `postgres` user
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     if as_user and not shutil.which("runuser"):
