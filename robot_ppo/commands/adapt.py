@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from robot_ppo.errors import UserError
+from robot_ppo.errors import UserError, require
 
 DESCRIPTION = """\
 Adapt a sim-trained policy to the robot in rounds: each round collects --episodes episodes
@@ -53,9 +53,7 @@ def validate(cfg: Any) -> None:
         (cfg.rollback_tolerance >= 0, "--rollback-tolerance must be >= 0"),
         *option_checks(cfg),
     ]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(message)
+    require(checks)
     if not Path(cfg.checkpoint).is_file():
         what = "is a directory" if Path(cfg.checkpoint).is_dir() else "does not exist"
         raise UserError(f"--checkpoint {str(cfg.checkpoint)!r} {what}; give the reference's "

@@ -23,7 +23,7 @@ import numpy as np
 
 from robot_ppo.atomic_write import atomic_write
 from robot_ppo.cli_config import parse_config
-from robot_ppo.errors import UserError
+from robot_ppo.errors import UserError, require
 from robot_ppo.run_dir import check_run_dir, fresh_run_dir, prepare_run_dir
 
 DESCRIPTION = """\
@@ -115,9 +115,7 @@ def validate(cfg: DemoConfig) -> None:
     checks = [(cfg.train_steps >= 1, f"--train-steps {cfg.train_steps} must be >= 1"),
               (cfg.duration > 0, f"--duration {cfg.duration:g} must be > 0 (seconds)"),
               (cfg.rate >= 0, f"--rate {cfg.rate:g} must be >= 0 (0: the spec's rate)")]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(message)
+    require(checks)
 
 
 def main(argv: list[str]) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from robot_ppo.errors import UserError
+from robot_ppo.errors import UserError, require
 
 DESCRIPTION = """\
 Fine-tune a checkpoint on rollouts recorded on the robot (`robot-ppo run --explore SCALE
@@ -111,9 +111,7 @@ def main(argv: list[str]) -> int:
         (bool(config.rollouts), "--rollouts is required (one or more rollout directories)"),
         *option_checks(config),
     ]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(message)
+    require(checks)
 
     from robot_ppo.finetune.runner import out_dir_rule, run_finetune
     from robot_ppo.run_dir import check_run_dir, fresh_run_dir

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from robot_ppo.errors import UserError
+from robot_ppo.errors import UserError, require
 
 DESCRIPTION = """\
 Train a PPO policy on a robot spec (--robot NAME|FILE, default cartpole) or on any
@@ -258,9 +258,7 @@ def validate(config: Any) -> None:
          "--adr-fixed names parameters that ADR leaves alone; it needs a robot trained with "
          "--dynamics adr"),
     ]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(message)
+    require(checks)
     if config.adr_fixed:
         from robot_ppo.spec import load_spec  # only with --dynamics adr: sim is needed
         from sim.adr_dynamics import adr_params

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from robot_ppo.cli_config import apply_overrides, build_parser, load_yaml_mapping
-from robot_ppo.errors import UserError
+from robot_ppo.errors import UserError, require
 from robot_ppo.tune.config import TuneConfig
 
 DESCRIPTION = """\
@@ -73,9 +73,7 @@ def _checks(cfg: TuneConfig) -> None:
               (cfg.warmup_steps is None or cfg.warmup_steps >= 0, "--warmup-steps must be >= 0"),
               (cfg.env is None or cfg.eval_dynamics == "nominal",
                "--eval-dynamics applies to robots; a gymnasium env (--env) has one dynamics")]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(message)
+    require(checks)
 
 
 TASK_METRICS = {"balance": ("mean_return",), "reach": ("mean_return", "success_rate"),

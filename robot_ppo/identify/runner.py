@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from robot_ppo.errors import UserError
+from robot_ppo.errors import UserError, require
 from robot_ppo.identify.config import IdentifyConfig
 from robot_ppo.identify.dynamics_file import FittedRange, write_dynamics
 from robot_ppo.identify.fit import bootstrap, fit_cmaes, written_range
@@ -37,9 +37,7 @@ def check_config(config: IdentifyConfig) -> None:
         (config.width_scale > 0, "--width-scale must be > 0"),
         (bool(config.output), "--output (-o) must name a file"),
     ]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(message)
+    require(checks)
 
 
 def output_paths(config: IdentifyConfig) -> tuple[Path, Path]:
