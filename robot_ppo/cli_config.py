@@ -52,7 +52,7 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def _strip_optional(tp: Any) -> tuple[Any, bool]:
+def strip_optional(tp: Any) -> tuple[Any, bool]:
     args = get_args(tp)
     if get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
             and type(None) in args:
@@ -63,7 +63,7 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
 
 def convert(name: str, tp: Any, raw: Any) -> Any:
     """Convert `raw` (a string from the command line, or a YAML value) to field type `tp`."""
-    tp, optional = _strip_optional(tp)
+    tp, optional = strip_optional(tp)
     if optional and (raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null"))):
         return None
     try:
@@ -106,7 +106,7 @@ def format_value(value: Any) -> str:
 
 
 def _metavar(tp: Any) -> str:
-    tp, _ = _strip_optional(tp)
+    tp, _ = strip_optional(tp)
     if get_origin(tp) is Literal:
         return "|".join(map(str, get_args(tp)))
     if get_origin(tp) is tuple:
@@ -174,7 +174,7 @@ def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentPar
         if not help_text:
             raise TypeError(f"{cls.__name__}.{f.name} has no docstring")
         help_text = f"{help_text} (default: {format_value(default)})"
-        if _strip_optional(tp)[0] is bool:
+        if strip_optional(tp)[0] is bool:
             _add_bool(parser, f.name, help_text)
             continue
         flag = "--" + f.name.replace("_", "-")
@@ -254,4 +254,23 @@ def config_to_dict(config: Any) -> dict[str, Any]:
         elif isinstance(v, Path):
             v = str(v)
         out[f.name] = v
+    return out
+
+
+def join_multi(argv: list[str], flag: str) -> list[str]:
+    """`--rollouts A B C` -> `--rollouts A,B,C`: a flag that takes several values, for the
+    typed parser, which takes one value per flag (`finetune`, `identify`)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == flag:
+            vals = []
+            i += 1
+            while i < len(argv) and not argv[i].startswith("--"):
+                vals.append(argv[i])
+                i += 1
+            out += [flag, ",".join(vals)]
+        else:
+            out.append(argv[i])
+            i += 1
     return out

@@ -31,24 +31,6 @@ examples:
 """
 
 
-def _join_multi(argv: list[str], flag: str) -> list[str]:
-    """`--rollouts A B C` -> `--rollouts A,B,C` (the typed parser takes one value per flag)."""
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        if argv[i] == flag:
-            vals = []
-            i += 1
-            while i < len(argv) and not argv[i].startswith("--"):
-                vals.append(argv[i])
-                i += 1
-            out += [flag, ",".join(vals)]
-        else:
-            out.append(argv[i])
-            i += 1
-    return out
-
-
 def task_score_fn(spec: Any) -> Any:
     """ScoreFn for logged episodes from the task's pure reward function (sim.tasks.REWARDS):
     r_t, terminated_t = reward(spec, s_t, command_t, a_t, a_{t−1}, s_{t+1}). The last row has
@@ -101,10 +83,10 @@ def option_checks(config: Any) -> list[tuple[bool, str]]:
 
 
 def main(argv: list[str]) -> int:
-    from robot_ppo.cli_config import parse_config
+    from robot_ppo.cli_config import join_multi, parse_config
     from robot_ppo.finetune.config import FinetuneConfig
 
-    config = parse_config(FinetuneConfig, _join_multi(argv, "--rollouts"),
+    config = parse_config(FinetuneConfig, join_multi(argv, "--rollouts"),
                           "robot-ppo finetune", DESCRIPTION)
     checks = [
         (config.checkpoint is not None, "--checkpoint is required"),

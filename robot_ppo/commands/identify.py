@@ -24,9 +24,9 @@ examples:
 
 
 def _argv(argv: list[str]) -> list[str]:
-    from robot_ppo.commands.finetune import _join_multi
+    from robot_ppo.cli_config import join_multi
 
-    return _join_multi(["--output" if a == "-o" else a for a in argv], "--rollouts")
+    return join_multi(["--output" if a == "-o" else a for a in argv], "--rollouts")
 
 
 def main(argv: list[str]) -> int:

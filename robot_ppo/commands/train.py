@@ -69,7 +69,7 @@ def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
                              adr_group, adr_settings)
 
 
-def _gym_source(env_id: str) -> Any:
+def gym_source(env_id: str) -> Any:
     import gymnasium as gym
 
     from robot_ppo.train.trainer import EnvSource
@@ -90,7 +90,7 @@ def _gym_source(env_id: str) -> Any:
     return EnvSource(factory=GymEnvFactory(env_id), env_id=env_id)
 
 
-def _robot_source(ref: str, dynamics: str, privileged: bool = False,
+def robot_source(ref: str, dynamics: str, privileged: bool = False,
                   adr_settings: AdrSettings | None = None) -> Any:
     """The EnvSource of a robot."""
     from robot_ppo.spec import load_spec
@@ -331,9 +331,9 @@ def _train(config: Any, dist: Any) -> int:
     if config.out is not None:  # before any env is built: a refused --out builds nothing
         _checked_out(config, dist, "")
     if config.env:
-        source = _gym_source(config.env)
+        source = gym_source(config.env)
     else:
-        source = _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
+        source = robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
                                adr_settings(config))
     out = Path(config.out) if config.out is not None else _checked_out(config, dist,
                                                                         source.name)

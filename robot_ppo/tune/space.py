@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, get_origin
 
-from robot_ppo.cli_config import _strip_optional, convert, format_value, load_yaml_mapping
+from robot_ppo.cli_config import convert, format_value, load_yaml_mapping, strip_optional
 from robot_ppo.errors import UserError
 from robot_ppo.train.config import TrainConfig
 
@@ -94,7 +94,7 @@ class SearchSpace:
 
 
 def _field_type(name: str) -> Any:
-    return _strip_optional(typing.get_type_hints(TrainConfig)[name])[0]
+    return strip_optional(typing.get_type_hints(TrainConfig)[name])[0]
 
 
 def _number(where: str, key: str, raw: Any) -> float:

@@ -40,11 +40,11 @@ class TrialJob:
 
 def build_source(config: TrainConfig) -> Any:
     """The EnvSource `robot-ppo train` builds for this config."""
-    from robot_ppo.commands.train import _gym_source, _robot_source, adr_settings
+    from robot_ppo.commands.train import adr_settings, gym_source, robot_source
 
     if config.env:
-        return _gym_source(config.env)
-    return _robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
+        return gym_source(config.env)
+    return robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
                          adr_settings(config))
 
 

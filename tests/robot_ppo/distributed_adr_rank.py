@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from robot_ppo.commands.train import _robot_source, parse
+from robot_ppo.commands.train import parse, robot_source
 from robot_ppo.train.adr_resume import current_adr_state
 from robot_ppo.train.distributed import Distributed
 from robot_ppo.train.trainer import Trainer
@@ -25,7 +25,7 @@ def main() -> None:
                     "4", "--rollout-steps", "128", "--workers", "0", "--progress", "false",
                     "--tensorboard", "false", "--out", str(out / "run")])
     dist = Distributed.from_env()
-    source = _robot_source("cartpole", "adr", adr_settings=None)
+    source = robot_source("cartpole", "adr", adr_settings=None)
     states: list[object] = []
     trainer = Trainer(config, source, out / "run", dist=dist,
                       on_iteration=lambda row: states.append(current_adr_state(trainer.venv)))

@@ -72,11 +72,11 @@ def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, re
     above --adr-high 0.5 (ranges grow), and, with --adr-relative, at 100 % of the policy's
     level, above 0.8 of it (ranges grow); a level of 0.1 is below sim/adr.py's
     MIN_REFERENCE 0.2 (nothing widens): the options reach the ADR of the training's envs."""
-    from robot_ppo.commands.train import _robot_source
+    from robot_ppo.commands.train import robot_source
 
     settings = {"high_threshold": thresholds[0], "low_threshold": thresholds[1],
                 "relative": rel}
-    env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
+    env = robot_source("cartpole", "adr", adr_settings=settings).factory()
     env.unwrapped.performance = lambda info, terminated: perf
     h0 = run_episodes(env, 1)["adr/entropy"]
     m = run_episodes(env, 300)
@@ -92,9 +92,9 @@ def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, re
 def test_train_hard_sides_grow_only_the_harder_ends():
     """--adr-sides hard reaches the training's ADR: a policy that copes everywhere widens each
     range at its harder end only (both ends for biases and slopes)."""
-    from robot_ppo.commands.train import _robot_source
+    from robot_ppo.commands.train import robot_source
 
-    env = _robot_source("cartpole", "adr", adr_settings={"high_threshold": 0.8,
+    env = robot_source("cartpole", "adr", adr_settings={"high_threshold": 0.8,
                                                           "low_threshold": 0.4,
                                                           "sides": "hard"}).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
@@ -203,11 +203,11 @@ def test_train_adr_fixed_keeps_named_parameters_at_their_dr_range():
     """--adr-fixed reaches the training envs' ADR: with a policy that copes everywhere every
     other range grows, the named ones stay at the plain-DR range, and every episode still
     draws them from it (they are randomized, not frozen at nominal)."""
-    from robot_ppo.commands.train import _robot_source
+    from robot_ppo.commands.train import robot_source
 
     fixed = ("motor_strength", "friction")
     settings = {"high_threshold": 0.5, "low_threshold": 0.25, "fixed": fixed}
-    env = _robot_source("cartpole", "adr", adr_settings=settings).factory()
+    env = robot_source("cartpole", "adr", adr_settings=settings).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
     initial = {p.name: p.initial for p in adr_params(load_spec("cartpole"))}
     drawn: dict[str, list[float]] = {n: [] for n in fixed}

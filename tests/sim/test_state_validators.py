@@ -179,11 +179,11 @@ def test_env_built_with_adr_state_restores_its_process_adr() -> None:
 
 
 def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
-    from robot_ppo.commands.train import _robot_source
+    from robot_ppo.commands.train import robot_source
 
     settings = {"high_threshold": 0.5, "low_threshold": 0.25, "sides": "hard",
                 "relative": True, "fixed": ("friction",)}
-    source = _robot_source("cartpole", "adr", adr_settings=settings)
+    source = robot_source("cartpole", "adr", adr_settings=settings)
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
     assert source.with_adr_state is not None
     factory = pickle.loads(pickle.dumps(source.with_adr_state(state)))
@@ -200,9 +200,9 @@ def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
 def test_each_training_gets_its_own_adr() -> None:
     """Two trainings in one process (a notebook, a test) must not share ADR ranges; the
     envs of one training must."""
-    from robot_ppo.commands.train import _robot_source
+    from robot_ppo.commands.train import robot_source
 
-    first, second = _robot_source("cartpole", "adr"), _robot_source("cartpole", "adr")
+    first, second = robot_source("cartpole", "adr"), robot_source("cartpole", "adr")
     a, a2, b = first.factory(), first.factory(), second.factory()
     wide = {"ranges": {p.name: list(p.limits) for p in adr_params(load_spec("cartpole"))},
             "queues": {}, "curriculum": {"level": 0.5, "results": []}}
