@@ -46,6 +46,8 @@ class IterationSync:
         self.normalizers = [m for m in model.modules() if isinstance(m, RunningMeanStd)]
         self._bases: list[MomentSnapshot] = []
         self._scale_base: MomentSnapshot | None = None
+        self._adr_env: Any = None
+        """The env whose ADR takes part in the merge (sim/env.py); None without ADR."""
         self._adr_base: dict[str, Any] | None = None
         self.adr_reports: list[int] = []
         """Per rank: the ADR episode results merged so far."""
@@ -91,32 +93,27 @@ class IterationSync:
             s.load_state_dict({"mean": float(mean[0]), "var": float(var[0]),
                                "count": count})
         gathered = d.gather_objects((returns, lengths, metrics))
-        self._merge_adr(venv)
+        self._merge_adr()
         return ([r for g in gathered for r in g[0]], [n for g in gathered for n in g[1]],
                 [m for g in gathered for m in g[2]])
 
-    def _adr_env(self, venv: VecEnv | None) -> Any:
-        """The trainer process's first env when it has ADR (sim/env.py), else None."""
-        if venv is None or current_adr_state(venv) is None:
-            return None
-        return venv.local_envs[0].unwrapped
-
     def start_adr(self, venv: VecEnv | None) -> None:
-        """Rank 0's ADR state on every rank, and every rank's ADR reports kept from now on."""
-        env = self._adr_env(venv)
-        if env is None:
+        """Rank 0's ADR state on every rank, and every rank's ADR reports kept from now on;
+        nothing without ADR. The env that takes part is the trainer process's first one."""
+        if venv is None or current_adr_state(venv) is None:
             return
+        env: Any = venv.local_envs[0].unwrapped  # sim/env.py's env; the trainer never imports sim
         state = self.dist.broadcast_object(env.get_adr_state() if self.dist.is_main else None)
         env.set_adr_state(state)
         env.take_adr_reports()  # starts the journal
-        self._adr_base = state
+        self._adr_env, self._adr_base = env, state
 
-    def _merge_adr(self, venv: VecEnv | None) -> None:
-        env = self._adr_env(venv)
-        if env is None or self._adr_base is None:
+    def _merge_adr(self) -> None:
+        env, base = self._adr_env, self._adr_base
+        if env is None or base is None:
             return
         reports = self.dist.gather_objects(env.take_adr_reports())
-        env.merge_adr_reports(self._adr_base, reports)
+        env.merge_adr_reports(base, reports)
         self._adr_base = env.get_adr_state()
         self.adr_reports = [n + len(r["adr"]) for n, r in
                             zip(self.adr_reports or [0] * len(reports), reports)]
