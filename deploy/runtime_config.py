@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from robot_ppo.cli_config import config_dataclass
 from robot_ppo.errors import UserError
 from robot_ppo.spec import RobotSpec
 
 
-@dataclass(frozen=True)
+@config_dataclass(frozen=True)
 class RunConfig:
     policy: Path = Path("policy.onnx")
     """Exported policy (robot-ppo export)."""

@@ -1,12 +1,16 @@
 """Typed config dataclasses -> argparse, with `--config FILE` and `--set key=value`.
 
-Every field of a config dataclass carries a docstring (a string literal right
-under it); that docstring becomes the field's `--help` text, followed by its
-default. Precedence, lowest to highest: dataclass defaults, `--config FILE`
-(YAML mapping of field names), `--set key=value`, explicit flags.
+Config classes are pydantic dataclasses (`config_dataclass`): every field carries a
+docstring (a string literal right under it), which pydantic keeps as the field's
+description and which becomes its `--help` text, followed by its default. Values are
+converted and validated by pydantic (bounds declared on the fields with `Field(ge=...)`,
+cross-field rules in the class's `__post_init__`); a `ValidationError` becomes one
+`UserError` line naming the option, the value and what is allowed. Precedence, lowest to
+highest: dataclass defaults, `--config FILE` (YAML mapping of field names), `--set
+key=value`, explicit flags.
 
-Supported field types: int, float, str, bool, Path, Literal[...], tuple[int, ...]
-(written on the command line as `64,64`), and `X | None` of those.
+The command line writes a few values its own way; `cli_form` turns them into what pydantic
+reads: `64,64` for a tuple, `none`/`null` for None, `true|false|yes|no|1|0|on|off` for a bool.
 
 A bool field `x` is one option in every command: `--x` (true), `--no-x` (false), or
 `--x true|false` / `--x=VALUE` / `--set x=VALUE` (the value form is what scripts and config
@@ -17,85 +21,156 @@ files written before the bare form existed use). A field already named `no_x` ge
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import inspect
-import itertools
-import textwrap
+import functools
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, Literal, TypeVar, get_args, get_origin, overload
 
 import yaml
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+from typing_extensions import dataclass_transform
 
 from robot_ppo.errors import UserError
 
 T = TypeVar("T")
 
+CONFIG = ConfigDict(use_attribute_docstrings=True, extra="forbid", coerce_numbers_to_str=True)
+"""Every config class's pydantic settings: field docstrings become descriptions (the --help
+text), unknown keys are refused, and a YAML number given to a str option is read as text."""
+
+
+@overload
+def config_dataclass(cls: type[T], /) -> type[T]: ...
+@overload
+def config_dataclass(*, frozen: bool = False) -> Callable[[type[T]], type[T]]: ...
+
+
+@dataclass_transform(field_specifiers=(dataclasses.field, Field))
+def config_dataclass(cls: type[T] | None = None, /, *, frozen: bool = False) -> Any:
+    """`@config_dataclass` or `@config_dataclass(frozen=True)`: a command's config class, a
+    pydantic dataclass (`dataclasses.fields` and `dataclasses.replace` keep working)."""
+    def wrap(klass: type[T]) -> type[T]:
+        return pydantic_dataclass(config=CONFIG, frozen=frozen)(klass)  # type: ignore[return-value]
+    return wrap if cls is None else wrap(cls)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cli:
+    """How a field is written on the command line beyond its `--flag`, declared on the field
+    as `Annotated[T, Cli(...)]` (pydantic ignores the marker)."""
+
+    short: str | None = None
+    """A short alias, e.g. `-o` for `--output`."""
+    positional: bool = False
+    """Also accepted as the command's optional positional argument."""
+    multi: bool = False
+    """A tuple option that takes several values after one flag (`--rollouts A B C`), as
+    well as the comma form (`--rollouts A,B`)."""
+
 
 def field_docs(cls: type) -> dict[str, str]:
-    """Return {field name: docstring} read from the class source (attribute docstrings)."""
+    """Return {field name: docstring} of a config class (pydantic's field descriptions;
+    a subclass's rebuilt fields lose their base's, so the bases are read too)."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        if not dataclasses.is_dataclass(klass):
-            continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body  # type: ignore[attr-defined]
-        for node, nxt in itertools.pairwise(body):
-            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                    and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
-                    and isinstance(nxt.value.value, str)):
-                docs[node.target.id] = " ".join(nxt.value.value.split())
+        for name, info in getattr(klass, "__pydantic_fields__", {}).items():
+            if info.description:
+                docs[name] = " ".join(info.description.split())
     return docs
 
 
+def field_types(cls: type) -> dict[str, Any]:
+    """{field name: annotation}, with `Annotated` bounds and `Cli` markers kept."""
+    return typing.get_type_hints(cls, include_extras=True)
+
+
+def strip_annotated(tp: Any) -> Any:
+    """The bare type of an `Annotated[T, ...]` (T itself otherwise)."""
+    return get_args(tp)[0] if get_origin(tp) is typing.Annotated else tp
+
+
+def cli_marker(tp: Any) -> Cli:
+    """The field's `Cli` marker (a default one when it has none)."""
+    if get_origin(tp) is typing.Annotated:
+        for extra in tp.__metadata__:
+            if isinstance(extra, Cli):
+                return extra
+    return Cli()
+
+
 def strip_optional(tp: Any) -> tuple[Any, bool]:
+    """(T, True) for `T | None`, else (tp, False); `Annotated` wrappers are dropped."""
+    tp = strip_annotated(tp)
     args = get_args(tp)
     if get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
             and type(None) in args:
         rest = [a for a in args if a is not type(None)]
-        return rest[0], True
+        return strip_annotated(rest[0]), True
     return tp, False
 
 
-def convert(name: str, tp: Any, raw: Any) -> Any:
-    """Convert `raw` (a string from the command line, or a YAML value) to field type `tp`."""
-    tp, optional = strip_optional(tp)
-    if optional and (raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null"))):
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def cli_form(tp: Any, raw: Any) -> Any:
+    """The before-step: what the command line writes its own way, as pydantic reads it."""
+    bare, optional = strip_optional(tp)
+    if isinstance(raw, list) and get_origin(bare) is tuple and all(
+            isinstance(x, str) for x in raw):  # a multi-value flag's values, each may be a,b
+        return tuple(x.strip() for item in raw for x in item.split(",") if x.strip())
+    if not isinstance(raw, str):
+        return raw
+    low = raw.strip().lower()
+    if optional and low in ("none", "null"):
         return None
+    if get_origin(bare) is tuple:
+        if low in ("", "none"):  # how format_value writes an empty tuple
+            return ()
+        return tuple(x.strip() for x in raw.split(",") if x.strip())
+    if bare is bool:
+        if low in TRUE + FALSE:
+            return low in TRUE
+        raise ValueError("expected true or false")
+    return raw
+
+
+@functools.lru_cache(maxsize=512)
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(tp)
+
+
+_BOUNDS = {"greater_than_equal": ">= {ge}", "greater_than": "> {gt}",
+           "less_than_equal": "<= {le}", "less_than": "< {lt}",
+           "too_short": "needs at least {min_length} item(s)"}
+
+
+def explain(error: ValidationError, tp: Any = None) -> str:
+    """What is allowed, in a few words, for the first error of a ValidationError."""
+    first = error.errors()[0]
+    kind, ctx = first["type"], first.get("ctx") or {}
+    bare = strip_optional(tp)[0] if tp is not None else None
+    if get_origin(bare) is Literal:
+        return f"choose one of {', '.join(map(str, get_args(bare)))}"
+    if bare is bool:
+        return "expected true or false"
+    if kind in _BOUNDS:
+        text = _BOUNDS[kind].format(**ctx)
+        return text if kind == "too_short" else f"must be {text}"
+    message = str(first["msg"])
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def convert(name: str, tp: Any, raw: Any) -> Any:
+    """Convert `raw` (a string from the command line, or a YAML value) to field type `tp`
+    (bounds of an `Annotated` type included); UserError naming the option otherwise."""
     try:
-        if get_origin(tp) is Literal:
-            choices = get_args(tp)
-            if raw not in choices:
-                raise ValueError(f"choose one of {', '.join(map(str, choices))}")
-            return raw
-        if get_origin(tp) is tuple:
-            (item_tp, *_) = get_args(tp)
-            items = raw.split(",") if isinstance(raw, str) else list(raw)
-            return tuple(item_tp(str(x).strip()) for x in items if str(x).strip())
-        if tp is bool:
-            if isinstance(raw, bool):
-                return raw
-            low = str(raw).lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError("expected true or false")
-        if tp is Path:
-            return Path(raw)
-        if tp is float:
-            return float(raw)
-        if tp is int:
-            if isinstance(raw, float) and raw.is_integer():
-                return int(raw)
-            return int(str(raw).replace("_", ""))
-        return tp(raw)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"bad value {raw!r} for {name!r}: {exc}") from None
+        return _adapter(tp).validate_python(cli_form(tp, raw))
+    except ValueError as exc:  # ValidationError is a ValueError, so is cli_form's
+        what = explain(exc, tp) if isinstance(exc, ValidationError) else str(exc)
+        raise UserError(f"bad value {raw!r} for {_flag(name)}: {what}") from None
 
 
 def format_value(value: Any) -> str:
@@ -103,6 +178,10 @@ def format_value(value: Any) -> str:
     if isinstance(value, tuple):
         return ",".join(map(str, value)) or "none"
     return str(value)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def _metavar(tp: Any) -> str:
@@ -146,17 +225,46 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return super()._format_action_invocation(action)
 
 
-def _add_bool(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
-    flag = "--" + name.replace("_", "-")
-    strings = [flag] if name.startswith("no_") else [flag, "--no-" + flag[2:]]
-    parser.add_argument(*strings, dest=name, action=_BoolFlag, default=argparse.SUPPRESS,
-                        help=help_text)
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory()  # type: ignore[operator]
+
+
+def _add_field(group: Any, name: str, tp: Any, help_text: str) -> None:
+    """The field's `--flag` (and the forms its Cli marker declares) on a parser or group."""
+    cli = cli_marker(tp)
+    if strip_optional(tp)[0] is bool:
+        strings = [_flag(name)] if name.startswith("no_") else [_flag(name),
+                                                                "--no-" + _flag(name)[2:]]
+        group.add_argument(*strings, dest=name, action=_BoolFlag, default=argparse.SUPPRESS,
+                           help=help_text)
+        return
+    strings = [_flag(name)] + ([cli.short] if cli.short else [])
+    # several values after one flag arrive as a list, which cli_form leaves to pydantic
+    multi: dict[str, Any] = {"nargs": "+"} if cli.multi else {}
+    group.add_argument(*strings, dest=name, metavar=_metavar(tp), default=argparse.SUPPRESS,
+                       help=help_text, **multi)
+    if cli.positional:
+        group.add_argument(name, nargs="?", metavar=name.upper(), default=argparse.SUPPRESS,
+                           help=f"same as {_flag(name)}")
+
+
+def add_fields(group: Any, cls: type, names: list[str] | None = None) -> None:
+    """One option per init field of `cls` (or of `names` only) on a parser or group."""
+    hints, docs = field_types(cls), field_docs(cls)
+    for f in dataclasses.fields(cls):
+        if not f.init or (names is not None and f.name not in names):
+            continue
+        help_text = docs.get(f.name, "")
+        if not help_text:
+            raise TypeError(f"{cls.__name__}.{f.name} has no docstring")
+        _add_field(group, f.name, hints[f.name],
+                   f"{help_text} (default: {format_value(_default(f))})")
 
 
 def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentParser:
     """An argparse parser with one `--flag` per field (all defaults SUPPRESSed)."""
-    hints = typing.get_type_hints(cls)
-    docs = field_docs(cls)
     parser = argparse.ArgumentParser(
         prog=prog, description=description, formatter_class=_HelpFormatter)
     parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
@@ -164,36 +272,53 @@ def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentPar
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=argparse.SUPPRESS,
                         dest="set_", help="Override one option by its key; repeatable. "
                         "(default: none)")
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        tp = hints[f.name]
-        default = (f.default if f.default is not dataclasses.MISSING
-                   else f.default_factory())  # type: ignore[operator]
-        help_text = docs.get(f.name, "")
-        if not help_text:
-            raise TypeError(f"{cls.__name__}.{f.name} has no docstring")
-        help_text = f"{help_text} (default: {format_value(default)})"
-        if strip_optional(tp)[0] is bool:
-            _add_bool(parser, f.name, help_text)
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        parser.add_argument(flag, dest=f.name, metavar=_metavar(tp), default=argparse.SUPPRESS,
-                            help=help_text)
+    add_fields(parser, cls)
     return parser
+
+
+def _replace(config: T, changes: dict[str, Any]) -> T:
+    """`dataclasses.replace`, whose validation (the class's cross-field rules) may refuse
+    the combination: a UserError with the rule's message."""
+    try:
+        return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+    except ValidationError as exc:
+        loc = exc.errors()[0]["loc"]
+        name = str(loc[0]) if loc else ""
+        where = f"{_flag(name)}: " if name else ""
+        raise UserError(where + explain(exc)) from None
+
+
+def convert_values(cls: type, values: dict[str, Any], source: str) -> dict[str, Any]:
+    """{field name: typed value} of `values` (raw strings or YAML values, keys with dashes or
+    underscores); UserError for an unknown key or a bad value."""
+    hints = field_types(cls)
+    valid = [f.name for f in dataclasses.fields(cls) if f.init]
+    changes = {}
+    for key, raw in values.items():
+        name = str(key).replace("-", "_")
+        if name not in valid:
+            raise UserError(f"unknown option {key!r} in {source}. Valid keys: {', '.join(valid)}")
+        try:
+            changes[name] = convert(name, hints[name], raw)
+        except UserError as exc:
+            where = "" if source == "the command line" else f" (in {source})"
+            raise UserError(f"{exc}{where}") from None
+    return changes
 
 
 def apply_overrides(config: T, values: dict[str, Any], source: str) -> T:
     """Return a copy of `config` with `values` (raw strings or YAML values) applied."""
-    hints = typing.get_type_hints(type(config))
-    valid = [f.name for f in dataclasses.fields(config) if f.init]  # type: ignore[arg-type]
-    changes = {}
-    for key, raw in values.items():
-        name = key.replace("-", "_")
-        if name not in valid:
-            raise UserError(f"unknown option {key!r} in {source}. Valid keys: {', '.join(valid)}")
-        changes[name] = convert(name, hints[name], raw)
-    return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+    return _replace(config, convert_values(type(config), values, source))
+
+
+def apply_layers(config: T, layers: list[tuple[dict[str, Any], str]]) -> T:
+    """`config` with every layer's values applied, later layers winning. Each value is
+    checked on its own with its layer's name; the cross-field rules only once, on the
+    result (a rule a later layer satisfies again is no error)."""
+    changes: dict[str, Any] = {}
+    for values, source in layers:
+        changes.update(convert_values(type(config), values, source))
+    return _replace(config, changes)
 
 
 def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
@@ -232,16 +357,14 @@ def user_options(cls: type, argv: list[str], prog: str, description: str
 
 def given_names(layers: list[tuple[dict[str, Any], str]]) -> set[str]:
     """Field names that `user_options` layers set (keys as in `--set`, dashes or not)."""
-    return {key.replace("-", "_") for values, _ in layers for key in values}
+    return {str(key).replace("-", "_") for values, _ in layers for key in values}
 
 
 def parse_config(cls: type[T], argv: list[str], prog: str, description: str,
                  base: T | None = None) -> T:
     """Parse `argv` into an instance of the config dataclass `cls` (see module doc)."""
     config = base if base is not None else cls()
-    for values, source in user_options(cls, argv, prog, description):
-        config = apply_overrides(config, values, source)
-    return config
+    return apply_layers(config, user_options(cls, argv, prog, description))
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

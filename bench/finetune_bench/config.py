@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from robot_ppo.cli_config import config_dataclass
 
 ARMS = ("none", "robot", "sim_nominal", "sim_identified", "no_leash")
 
 
-@dataclass
+@config_dataclass
 class BenchConfig:
     out: Path = Path("bench_out/finetune_shifted")
     """Output directory: per robot and seed the trainings, the arms' adapt runs and their

@@ -9,14 +9,15 @@ is not an option here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Literal
 
+from robot_ppo.cli_config import config_dataclass
 from robot_ppo.finetune.config import FinetuneConfig
 
 
-@dataclass
+@config_dataclass
 class AdaptConfig(FinetuneConfig):
     checkpoint: Path | None = None
     """The reference checkpoint (required): round 1 collects with it, and every round's

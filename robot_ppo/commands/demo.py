@@ -15,14 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from robot_ppo.atomic_write import atomic_write
-from robot_ppo.cli_config import parse_config
+from robot_ppo.cli_config import config_dataclass, parse_config
 from robot_ppo.errors import UserError, require
 from robot_ppo.run_dir import check_run_dir, fresh_run_dir, prepare_run_dir
 
@@ -40,7 +39,7 @@ examples:
 """
 
 
-@dataclass(frozen=True)
+@config_dataclass(frozen=True)
 class DemoConfig:
     out: Path | None = None
     """Directory for the training run, policy.onnx, rollout logs and loop statistics

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from robot_ppo.cli_config import parse_config
+from robot_ppo.cli_config import config_dataclass, parse_config
 from robot_ppo.errors import UserError
 
 
-@dataclass
+@config_dataclass
 class EvalConfig:
     checkpoint: Path | None = None
     """Checkpoint file written by robot-ppo train (DIR/checkpoint.pt). Required."""

@@ -10,13 +10,12 @@ importable, samples from the checkpoint's normalizer statistics stand in for the
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from robot_ppo.cli_config import parse_config
+from robot_ppo.cli_config import config_dataclass, parse_config
 from robot_ppo.errors import UserError
 
 DESCRIPTION = """\
@@ -31,7 +30,7 @@ examples:
 """
 
 
-@dataclass(frozen=True)
+@config_dataclass(frozen=True)
 class ExportConfig:
     checkpoint: Path = Path("checkpoint.pt")
     """Checkpoint to export (also accepted as the first positional argument)."""

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from robot_ppo.cli_config import parse_config
+from robot_ppo.cli_config import config_dataclass, parse_config
 from robot_ppo.errors import UserError
 
 
-@dataclass(frozen=True)
+@config_dataclass(frozen=True)
 class FirmwareConfigConfig:
     robot: str = "cartpole"
     """Robot spec: a built-in name or a spec YAML file."""

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import signal
 import sys
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Literal
 
-from robot_ppo.cli_config import parse_config
+from robot_ppo.cli_config import config_dataclass, parse_config
 from robot_ppo.errors import UserError
 
 
-@dataclass
+@config_dataclass
 class ServeConfig:
     robot: str = "cartpole"
     """Robot to simulate: a built-in name or a spec YAML file."""

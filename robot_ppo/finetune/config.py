@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from robot_ppo.cli_config import config_dataclass
 
-@dataclass
+
+@config_dataclass
 class FinetuneConfig:
     checkpoint: Path | None = None
     """The reference checkpoint to fine-tune (required); it stays frozen as the KL anchor."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from robot_ppo.cli_config import config_dataclass
 
-@dataclass(frozen=True)
+
+@config_dataclass(frozen=True)
 class IdentifyConfig:
     rollouts: tuple[str, ...] = ()
     """Rollout directories written by `robot-ppo run --log-dir` (every run at or below each;

@@ -13,15 +13,16 @@ gymnasium ids whose usual recipe differs; values from --config, --set or flags s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from robot_ppo.cli_config import config_dataclass
 
 if TYPE_CHECKING:  # torch: imported when the trainer asks for the params, not for --help
     from robot_ppo.algo.ppo import PPOParams
 
 
-@dataclass
+@config_dataclass
 class TrainConfig:
     robot: str | None = None
     """Robot spec to train on: a built-in name (e.g. cartpole) or a spec YAML file. Default

@@ -6,12 +6,13 @@ and `--set key=value` exactly as in `robot-ppo train` (TrainConfig keys).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from robot_ppo.cli_config import config_dataclass
 
-@dataclass
+
+@config_dataclass
 class TuneConfig:
     robot: str | None = None
     """Robot spec to tune on: a built-in name or a spec YAML file. Default when neither
