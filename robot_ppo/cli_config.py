@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, overload
 
 import yaml
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from typing_extensions import dataclass_transform
 
@@ -142,13 +142,43 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
     return TypeAdapter(tp)
 
 
-_BOUNDS = {"greater_than_equal": ">= {ge}", "greater_than": "> {gt}",
-           "less_than_equal": "<= {le}", "less_than": "< {lt}",
-           "too_short": "needs at least {min_length} item(s)"}
+def _constraints(tp: Any) -> dict[str, Any]:
+    """{ge|gt|le|lt|min_length: value} declared on an `Annotated` field type."""
+    if get_origin(tp) is not typing.Annotated:
+        args = [a for a in get_args(tp) if a is not type(None)]  # `Annotated[...] | None`
+        return _constraints(args[0]) if len(args) == 1 else {}
+    found: dict[str, Any] = {}
+    for extra in tp.__metadata__:
+        for item in getattr(extra, "metadata", [extra]):  # a FieldInfo, or annotated_types
+            for key in ("ge", "gt", "le", "lt", "min_length"):
+                if getattr(item, key, None) is not None:
+                    found[key] = getattr(item, key)
+    return found
+
+
+def _allowed(bounds: dict[str, Any]) -> str:
+    """`must be in (0, 1]`, `must be >= 1`, ... for a field's declared bounds."""
+    low = ("[", bounds["ge"]) if "ge" in bounds else ("(", bounds["gt"]) if "gt" in bounds \
+        else None
+    high = ("]", bounds["le"]) if "le" in bounds else (")", bounds["lt"]) if "lt" in bounds \
+        else None
+    if low and high:
+        return f"must be in {low[0]}{low[1]}, {high[1]}{high[0]}"
+    if low:
+        return f"must be {'>=' if low[0] == '[' else '>'} {low[1]}"
+    if high:
+        return f"must be {'<=' if high[0] == ']' else '<'} {high[1]}"
+    return ""
+
+
+_KINDS = {"int_parsing": "expected a whole number", "int_from_float": "expected a whole number",
+          "int_type": "expected a whole number", "float_parsing": "expected a number",
+          "float_type": "expected a number", "string_type": "expected text"}
 
 
 def explain(error: ValidationError, tp: Any = None) -> str:
-    """What is allowed, in a few words, for the first error of a ValidationError."""
+    """What is allowed, in a few words, for the first error of a ValidationError (`tp`: the
+    field's type, whose choices and declared bounds say it best)."""
     first = error.errors()[0]
     kind, ctx = first["type"], first.get("ctx") or {}
     bare = strip_optional(tp)[0] if tp is not None else None
@@ -156,11 +186,14 @@ def explain(error: ValidationError, tp: Any = None) -> str:
         return f"choose one of {', '.join(map(str, get_args(bare)))}"
     if bare is bool:
         return "expected true or false"
-    if kind in _BOUNDS:
-        text = _BOUNDS[kind].format(**ctx)
-        return text if kind == "too_short" else f"must be {text}"
-    message = str(first["msg"])
-    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    each = "each value " if any(isinstance(x, int) for x in first["loc"]) else ""
+    if kind == "too_short":
+        return f"needs at least {ctx['min_length']} value(s)"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return each + (_allowed(_constraints(tp)) if tp is not None and not each
+                       else _allowed(ctx))
+    message = _KINDS.get(kind, str(first["msg"]))
+    return each + message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def convert(name: str, tp: Any, raw: Any) -> Any:
@@ -259,8 +292,9 @@ def add_fields(group: Any, cls: type, names: list[str] | None = None) -> None:
         help_text = docs.get(f.name, "")
         if not help_text:
             raise TypeError(f"{cls.__name__}.{f.name} has no docstring")
-        _add_field(group, f.name, hints[f.name],
-                   f"{help_text} (default: {format_value(_default(f))})")
+        allowed = _allowed(_constraints(hints[f.name]))
+        _add_field(group, f.name, hints[f.name], f"{help_text} (default: "
+                   f"{format_value(_default(f))}{'; ' + allowed if allowed else ''})")
 
 
 def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentParser:
@@ -276,16 +310,45 @@ def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentPar
     return parser
 
 
-def _replace(config: T, changes: dict[str, Any]) -> T:
-    """`dataclasses.replace`, whose validation (the class's cross-field rules) may refuse
-    the combination: a UserError with the rule's message."""
+RULES_LATER = "rules_later"
+"""Validation-context key: while set, a config class's cross-field rules wait (`rules_apply`)."""
+
+
+def rules_apply(info: ValidationInfo) -> bool:
+    """For a config class's cross-field rules (a `model_validator(mode="after")`): False
+    while a command builds its config in layers whose intermediate states need not hold
+    them (`apply_layers(..., rules=False)`, then `check_rules` on the result)."""
+    return not (info.context or {}).get(RULES_LATER)
+
+
+def require_all(rules: list[tuple[bool, str]]) -> None:
+    """ValueError (pydantic's way to refuse a value) with the first rule that does not hold."""
+    for holds, message in rules:
+        if not holds:
+            raise ValueError(message)
+
+
+def _replace(config: T, changes: dict[str, Any], rules: bool = True) -> T:
+    """`dataclasses.replace`, whose validation (the class's cross-field rules, unless
+    `rules` is False) may refuse the combination: a UserError with the rule's message."""
     try:
-        return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+        if rules:
+            return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+        values = {f.name: getattr(config, f.name)
+                  for f in dataclasses.fields(config) if f.init}  # type: ignore[arg-type]
+        cls: Any = type(config)
+        return _adapter(cls).validate_python(
+            {**values, **changes}, context={RULES_LATER: True})
     except ValidationError as exc:
         loc = exc.errors()[0]["loc"]
         name = str(loc[0]) if loc else ""
         where = f"{_flag(name)}: " if name else ""
         raise UserError(where + explain(exc)) from None
+
+
+def check_rules(config: T) -> T:
+    """`config` once its cross-field rules hold (UserError with the first that does not)."""
+    return _replace(config, {})
 
 
 def convert_values(cls: type, values: dict[str, Any], source: str) -> dict[str, Any]:
@@ -311,14 +374,15 @@ def apply_overrides(config: T, values: dict[str, Any], source: str) -> T:
     return _replace(config, convert_values(type(config), values, source))
 
 
-def apply_layers(config: T, layers: list[tuple[dict[str, Any], str]]) -> T:
+def apply_layers(config: T, layers: list[tuple[dict[str, Any], str]], rules: bool = True) -> T:
     """`config` with every layer's values applied, later layers winning. Each value is
     checked on its own with its layer's name; the cross-field rules only once, on the
-    result (a rule a later layer satisfies again is no error)."""
+    result (a rule a later layer satisfies again is no error), and not at all with
+    `rules=False` (the caller runs `check_rules` on what it finally builds)."""
     changes: dict[str, Any] = {}
     for values, source in layers:
         changes.update(convert_values(type(config), values, source))
-    return _replace(config, changes)
+    return _replace(config, changes, rules)
 
 
 def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:

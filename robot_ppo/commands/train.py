@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from robot_ppo.errors import UserError, require
+from robot_ppo.errors import UserError
 
 DESCRIPTION = """\
 Train a PPO policy on a robot spec (--robot NAME|FILE, default cartpole) or on any
@@ -125,7 +125,13 @@ def parse(argv: list[str]) -> Any:
     """TrainConfig from argv. Precedence, lowest first: defaults, the env's preset, with
     --resume the checkpoint's run settings (robot_ppo/train/resume_config.py), the user's
     --config, --set and flags."""
-    from robot_ppo.cli_config import apply_overrides, given_names, user_options
+    from robot_ppo.cli_config import (
+        apply_layers,
+        apply_overrides,
+        check_rules,
+        given_names,
+        user_options,
+    )
     from robot_ppo.train.config import TrainConfig, preset_for
 
     refuse_removed(argv, [])  # before argparse, which would only say "unrecognized"
@@ -133,10 +139,9 @@ def parse(argv: list[str]) -> Any:
     refuse_removed([], layers)
 
     def build(base: Any, saved: dict[str, Any]) -> Any:
-        config = apply_overrides(base, saved, "the checkpoint's config")
-        for values, source in layers:
-            config = apply_overrides(config, values, source)
-        return config
+        # the rules wait for the final config: the checkpoint's settings, taken only
+        # after this first pass, may be what satisfies them (--adr-fixed needs its adr)
+        return apply_layers(base, [(saved, "the checkpoint's config"), *layers], rules=False)
 
     def with_preset(saved: dict[str, Any]) -> Any:
         config = build(TrainConfig(), saved)
@@ -148,7 +153,7 @@ def parse(argv: list[str]) -> Any:
 
     config = with_preset({})
     if config.resume is None:
-        return config
+        return check_rules(config)
     from robot_ppo.train.adr_resume import log_note
     from robot_ppo.train.checkpoint import load_checkpoint
     from robot_ppo.train.resume_config import (
@@ -181,7 +186,7 @@ def parse(argv: list[str]) -> Any:
                if d.split("=")[0] in given and d.split("=")[0] not in RUN_LOCAL]
     if changed:
         log_note("changed from the checkpoint's run: " + " ".join(changed))
-    return resumed
+    return check_rules(resumed)
 
 
 def _removed_flag(name: str) -> str:
@@ -227,38 +232,9 @@ def _robot_gym_id(ref: str) -> str | None:
 
 
 def validate(config: Any) -> None:
-    checks = [
-        (config.envs >= 1, "--envs must be >= 1"),
-        (config.rollout_steps >= 1, "--rollout-steps must be >= 1"),
-        (config.minibatch_size >= 1, "--minibatch-size must be >= 1"),
-        (config.epochs >= 1, "--epochs must be >= 1"),
-        (config.steps >= 1, "--steps must be >= 1"),
-        (config.lr > 0, "--lr must be > 0"),
-        (0 < config.gamma <= 1, "--gamma must be in (0, 1]"),
-        (0 <= config.gae_lambda <= 1, "--gae-lambda must be in [0, 1]"),
-        (config.clip > 0, "--clip must be > 0"),
-        (config.init_std > 0, "--init-std must be > 0"),
-        (config.std_final >= 0, "--std-final must be >= 0 (0 turns the std bound off)"),
-        (config.std_final < config.init_std,
-         f"--std-final {config.std_final} must be below --init-std {config.init_std}: the "
-         "bound falls from --init-std to --std-final"),
-        (0 < config.std_final_at <= 1, "--std-final-at must be in (0, 1] (a fraction of "
-         "--steps)"),
-        (config.std_final == 0 or config.std_mode == "state_independent",
-         "--std-final bounds a learned per-action std; use --std-mode state_independent "
-         "(a state-dependent std is a network output and cannot be bounded in place)"),
-        (len(config.hidden) >= 1 and min(config.hidden) >= 1,
-         "--hidden needs at least one positive layer size, e.g. 64,64"),
-        (not (config.robot and config.env), "give --robot or --env, not both"),
-        (0 <= config.adr_low < config.adr_high <= 1,
-         "--adr-low and --adr-high must satisfy 0 <= adr_low < adr_high <= 1 (they are "
-         "fractions of the task's normalized performance, or with --adr-relative of the "
-         "policy's mean performance, e.g. 0.4 and 0.8)"),
-        (not config.adr_fixed or (config.dynamics == "adr" and not config.env),
-         "--adr-fixed names parameters that ADR leaves alone; it needs a robot trained with "
-         "--dynamics adr"),
-    ]
-    require(checks)
+    """The checks of a TrainConfig that need the simulator: the names of --adr-fixed on its
+    robot. Every other rule is declared on TrainConfig itself (bounds on the fields,
+    cross-field rules in its __post_init__), so a config that exists has passed them."""
     if config.adr_fixed:
         from robot_ppo.spec import load_spec  # only with --dynamics adr: sim is needed
         from sim.adr_dynamics import adr_params

@@ -14,9 +14,11 @@ gymnasium ids whose usual recipe differs; values from --config, --set or flags s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from robot_ppo.cli_config import config_dataclass
+from pydantic import Field, ValidationInfo, model_validator
+
+from robot_ppo.cli_config import config_dataclass, require_all, rules_apply
 
 if TYPE_CHECKING:  # torch: imported when the trainer asks for the params, not for --help
     from robot_ppo.algo.ppo import PPOParams
@@ -36,11 +38,11 @@ class TrainConfig:
     privileged: bool = False
     """Give the critic the env's privileged observations (info['privileged']); the actor never
     sees them (asymmetric actor-critic)."""
-    adr_high: float = 0.8
+    adr_high: Annotated[float, Field(le=1)] = 0.8
     """--dynamics adr: a range boundary whose episodes' mean normalized task performance (in
     [0, 1]; the walk score, the fraction balanced, ...) reaches this widens by one step
     (sim/adr.py)."""
-    adr_low: float = 0.4
+    adr_low: Annotated[float, Field(ge=0)] = 0.4
     """--dynamics adr: a boundary whose mean performance falls to this narrows by one step,
     never inside the plain-DR range."""
     adr_sides: Literal["both", "hard"] = "both"
@@ -65,34 +67,34 @@ class TrainConfig:
     RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking
     settings; see robot_ppo/train/config.py PRESETS); none: plain
     defaults."""
-    steps: int = 200_000
+    steps: Annotated[int, Field(ge=1)] = 200_000
     """Total env steps to train for (summed over envs), rounded up to whole iterations of
     envs × rollout_steps; with --resume, the total including the checkpoint's steps."""
-    envs: int = 8
+    envs: Annotated[int, Field(ge=1)] = 8
     """Number of parallel environments, per rank under torchrun (docs/distributed.md): the
     global batch is ranks × envs × rollout_steps, and --minibatch-size is per rank too."""
-    rollout_steps: int = 256
+    rollout_steps: Annotated[int, Field(ge=1)] = 256
     """Steps per env per iteration (batch = envs × rollout_steps)."""
-    minibatch_size: int = 256
+    minibatch_size: Annotated[int, Field(ge=1)] = 256
     """Samples per gradient step."""
-    epochs: int = 10
+    epochs: Annotated[int, Field(ge=1)] = 10
     """Passes over each batch per iteration."""
-    lr: float = 1e-3
+    lr: Annotated[float, Field(gt=0)] = 1e-3
     """Adam learning rate (initial value when kl_mode=adaptive)."""
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: Annotated[tuple[Annotated[int, Field(ge=1)], ...], Field(min_length=1)] = (64, 64)
     """Hidden layer sizes of the actor and the critic, e.g. 64,64."""
     activation: Literal["tanh", "elu", "relu"] = "tanh"
     """Hidden activation."""
     std_mode: Literal["state_independent", "state_dependent"] = "state_independent"
     """Policy std: one learned log-std per action (state_independent) or a head on the actor."""
-    init_std: float = 1.0
+    init_std: Annotated[float, Field(gt=0)] = 1.0
     """Initial policy standard deviation (in the policy's action space)."""
-    std_final: float = 0.0
+    std_final: Annotated[float, Field(ge=0)] = 0.0
     """Anneal exploration toward what is exported: an upper bound on the policy std that
     falls geometrically from --init-std to this by --std-final-at of --steps and then stays
     (robot_ppo/train/std_schedule.py); a std below the bound is left to learning. 0: off.
     Needs std_mode state_independent."""
-    std_final_at: float = 0.75
+    std_final_at: Annotated[float, Field(gt=0, le=1)] = 0.75
     """--std-final: the fraction of --steps at which the bound reaches --std-final."""
     recurrent: Literal["none", "gru"] = "none"
     """gru: a GRU in front of the actor MLP and a separate GRU in front of the critic
@@ -109,11 +111,11 @@ class TrainConfig:
     starts), gentler on motors. The PPO ratio treats it as i.i.d. (accepted approximation)."""
     noise_beta: float = 0.9
     """β of the lowpass noise, in [0, 1): correlation time about 1/(1-β) steps."""
-    gamma: float = 0.99
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.99
     """Discount factor γ."""
-    gae_lambda: float = 0.95
+    gae_lambda: Annotated[float, Field(ge=0, le=1)] = 0.95
     """GAE λ."""
-    clip: float = 0.2
+    clip: Annotated[float, Field(gt=0)] = 0.2
     """PPO ratio clip ε."""
     value_clip: float = 0.0
     """Clip the value update to ±value_clip around the old value; 0 turns it off."""
@@ -165,6 +167,29 @@ class TrainConfig:
     """Show a progress bar (only when stderr is a terminal)."""
     tensorboard: bool = True
     """Write TensorBoard scalars to DIR/tb (metrics.csv is always written)."""
+
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> TrainConfig:
+        """Cross-field rules; each field's own bounds are declared on it."""
+        if not rules_apply(info):
+            return self
+        require_all([
+            (not (self.robot and self.env), "give --robot or --env, not both"),
+            (self.std_final < self.init_std,
+             f"--std-final {self.std_final} must be below --init-std {self.init_std}: the "
+             "bound falls from --init-std to --std-final"),
+            (self.std_final == 0 or self.std_mode == "state_independent",
+             "--std-final bounds a learned per-action std; use --std-mode state_independent "
+             "(a state-dependent std is a network output and cannot be bounded in place)"),
+            (self.adr_low < self.adr_high,
+             "--adr-low and --adr-high must satisfy 0 <= adr_low < adr_high <= 1 (they are "
+             "fractions of the task's normalized performance, or with --adr-relative of the "
+             "policy's mean performance, e.g. 0.4 and 0.8)"),
+            (not self.adr_fixed or (self.dynamics == "adr" and not self.env),
+             "--adr-fixed names parameters that ADR leaves alone; it needs a robot trained "
+             "with --dynamics adr"),
+        ])
+        return self
 
     def ppo_params(self) -> PPOParams:
         # imported here so that this module (and `robot-ppo train --help`) needs no torch
