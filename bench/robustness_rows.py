@@ -17,7 +17,6 @@ Only what the docs report is kept; rejected rows are in docs/robustness_history.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +87,7 @@ def _fail(path: Path, message: str) -> SystemExit:
 
 def load_row(path: Path) -> Row:
     """One row file, checked: known keys, `train` keys that `robot-ppo train` has."""
+    from robot_ppo.cli_values import leaves
     from robot_ppo.train.config import TrainConfig
 
     data = yaml.safe_load(path.read_text()) or {}
@@ -96,7 +96,7 @@ def load_row(path: Path) -> Row:
     unknown = sorted(set(data) - set(ROW_KEYS))
     if unknown:
         raise _fail(path, f"unknown key(s) {unknown}; known: {', '.join(ROW_KEYS)}")
-    options = {f.name for f in dataclasses.fields(TrainConfig)}
+    options = set(leaves(TrainConfig))
     train = dict(data.get("train") or {})
     bad = sorted(k for k in train if k.replace("-", "_") not in options)
     if bad:

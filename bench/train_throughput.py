@@ -32,6 +32,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from robot_ppo.cli_values import with_values
 from robot_ppo.train.config import TrainConfig, preset_for
 from robot_ppo.train.trainer import EnvSource, Trainer
 from robot_ppo.train.vec_env import GymEnvFactory, VecEnv
@@ -151,11 +152,11 @@ def main() -> int:
     print(f"raw env rate, random actions, 8 envs: in-process {raw_in:,.0f} steps/s; "
           f"2 workers {raw_w2:,.0f} steps/s")
 
-    same = TrainConfig(env=env_id, steps=args.steps, envs=8, rollout_steps=256,
-                       minibatch_size=64, epochs=10, lr=3e-4, hidden=(64, 64),
-                       activation="tanh", gamma=0.99, gae_lambda=0.95, normalize_obs=False,
-                       reward_scaling=False, adv_norm="minibatch", workers=0,
-                       progress=False, tensorboard=False, checkpoint_every=0)
+    same = TrainConfig.flat(env=env_id, steps=args.steps, envs=8, rollout_steps=256,
+                            minibatch_size=64, epochs=10, lr=3e-4, hidden=(64, 64),
+                            activation="tanh", gamma=0.99, gae_lambda=0.95,
+                            normalize_obs=False, reward_scaling=False, adv_norm="minibatch",
+                            workers=0, progress=False, tensorboard=False, checkpoint_every=0)
     rp_same = sb_same = 0.0
     for _ in reps:
         rp_same = max(rp_same, robot_ppo_run(factory, env_id, same, None)[0])
@@ -163,15 +164,15 @@ def main() -> int:
     print(f"same work: robot_ppo {rp_same:,.0f} steps/s; SB3 {sb_same:,.0f} steps/s; "
           f"ratio {rp_same / sb_same:.2f}x")
 
-    own = TrainConfig(env=env_id, progress=False, tensorboard=False, checkpoint_every=0)
-    own = TrainConfig(**{**own.__dict__, **preset_for(env_id), "steps": args.steps})
+    own = TrainConfig.flat(env=env_id, progress=False, tensorboard=False, checkpoint_every=0,
+                           **{**preset_for(env_id), "steps": args.steps})
     rp_own = max(robot_ppo_run(factory, env_id, own, None)[0] for _ in reps)
     print(f"robot_ppo own defaults (workers=auto): {rp_own:,.0f} steps/s = "
           f"{100 * rp_own / ceiling:.0f}% of the raw env rate ({ceiling:,.0f})")
 
     if args.threshold_steps > 0:
         cap = args.threshold_steps
-        own_t = TrainConfig(**{**own.__dict__, "steps": cap})
+        own_t = with_values(own, steps=cap)
         _, rp_t, rp_n = robot_ppo_run(factory, env_id, own_t, threshold)
         _, sb_t, sb_n = sb3_run(factory, cap, same_work=False, threshold=threshold)
         fmt = lambda t, n: (f"{t:.1f} s ({n} steps)" if t == t  # noqa: E731

@@ -37,7 +37,7 @@ from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.algo.sequence_storage import SequenceRolloutStorage
 from robot_ppo.observation import ObservationBuilder
 from robot_ppo.spec import load_spec
-from robot_ppo.train.config import QUADRUPED_PRESET, TrainConfig
+from robot_ppo.train.config import QUADRUPED_PRESET, ModelOptions
 from robot_ppo.train.seeding import limit_blas_threads
 
 P = QUADRUPED_PRESET
@@ -54,7 +54,7 @@ def make_model(kind: str, obs_dim: int, act_dim: int, hidden: tuple[int, ...]
     """The quadruped preset's network; `gru` adds `robot-ppo train`'s default GRU."""
     kw = {"hidden": hidden, "activation": P["activation"], "init_std": P["init_std"]}
     if kind == "gru":
-        return RecurrentActorCritic(obs_dim, act_dim, rnn_hidden=TrainConfig.rnn_hidden, **kw)
+        return RecurrentActorCritic(obs_dim, act_dim, rnn_hidden=ModelOptions().rnn_hidden, **kw)
     return ActorCritic(obs_dim, act_dim, **kw)
 
 

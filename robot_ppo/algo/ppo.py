@@ -24,8 +24,7 @@ Where the time goes, and what is done about it (docs/benchmarks.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -38,14 +37,12 @@ from robot_ppo.algo.noise import make_noise
 from robot_ppo.algo.normalizer import RewardScaler
 from robot_ppo.algo.numpy_policy import NumpyPolicy
 from robot_ppo.algo.optim import FlatAdam
+from robot_ppo.algo.ppo_params import PPOParams
 from robot_ppo.algo.ppo_recurrent import update_recurrent
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.algo.recurrent_policy import TorchRecurrentPolicy
 from robot_ppo.algo.sequence_storage import SequenceRolloutStorage
 from robot_ppo.algo.storage import Minibatch, RolloutStorage
-
-KLMode = Literal["none", "early_stop", "adaptive"]
-AdvNorm = Literal["batch", "minibatch", "none"]
 
 
 class Collective(Protocol):
@@ -64,32 +61,6 @@ class Collective(Protocol):
 class NonFiniteLossError(FloatingPointError):
     """The loss or gradient became NaN/inf; raised before the optimizer step, so the
     model's weights are still the last finite ones."""
-
-
-@dataclass
-class PPOParams:
-    """Hyperparameters of the update (a subset of the trainer's TrainConfig)."""
-
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip: float = 0.2
-    value_clip: float = 0.0
-    vf_coef: float = 0.5
-    ent_coef: float = 0.0
-    max_grad_norm: float = 0.5
-    epochs: int = 10
-    minibatch_size: int = 64
-    lr: float = 3e-4
-    kl_mode: KLMode = "none"
-    target_kl: float = 0.01
-    adv_norm: AdvNorm = "batch"
-    reward_scaling: bool = False
-    lr_min: float = 1e-5
-    lr_max: float = 1e-2
-    manual_grad: bool = True
-    seq_len: int = 16
-    noise: Literal["white", "lowpass"] = "white"
-    noise_beta: float = 0.9
 
 
 class LossTerms(NamedTuple):

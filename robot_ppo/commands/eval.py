@@ -146,6 +146,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     from robot_ppo.algo.recurrent import is_recurrent
     from robot_ppo.spec import load_spec, spec_from_dict
     from robot_ppo.train.checkpoint import build_model, load_checkpoint
+    from robot_ppo.train.saved_config import checkpoint_config
     from sim.tasks.metrics import TaskMetrics
 
     if cfg.checkpoint is None:
@@ -172,9 +173,8 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     successes: list[bool] = []
     frames: list[np.ndarray] = []
     task_metrics = TaskMetrics(spec)
-    train_config = ckpt.get("config") or {}
-    noise = make_noise(str(train_config.get("noise", "white")), 1, len(low),
-                       float(train_config.get("noise_beta", 0.0)),
+    train = checkpoint_config(ckpt.get("config")).ppo  # nested or flat (older) config
+    noise = make_noise(train.noise, 1, len(low), train.noise_beta,
                        np.random.default_rng(cfg.seed)) if cfg.stochastic else None
     robot_env: Any = env.unwrapped  # sim.env.RobotEnv: exposes the task's current command
     bar = _progress_bar(cfg)

@@ -6,7 +6,6 @@ simulator (lazily, and only for robots). Presets: see robot_ppo/train/config.py.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib
 import time
@@ -41,9 +40,9 @@ sides=--adr-sides, relative=--adr-relative, fixed=--adr-fixed)."""
 
 def adr_settings(config: Any) -> AdrSettings:
     """The AdrSettings of a TrainConfig."""
-    return {"high_threshold": config.adr_high, "low_threshold": config.adr_low,
-            "sides": config.adr_sides, "relative": config.adr_relative,
-            "fixed": config.adr_fixed}
+    env = config.environment
+    return {"high_threshold": env.adr_high, "low_threshold": env.adr_low,
+            "sides": env.adr_sides, "relative": env.adr_relative, "fixed": env.adr_fixed}
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
@@ -145,14 +144,15 @@ def parse(argv: list[str]) -> Any:
 
     def with_preset(saved: dict[str, Any]) -> Any:
         config = build(TrainConfig(), saved)
-        if config.preset == "auto":
-            preset = preset_for(config.env or _robot_gym_id(config.robot or "cartpole"))
+        if config.run.preset == "auto":
+            env = config.environment
+            preset = preset_for(env.env or _robot_gym_id(env.robot or "cartpole"))
             if preset:
-                config = build(dataclasses.replace(TrainConfig(), **preset), saved)
+                config = build(TrainConfig.flat(**preset), saved)
         return config
 
     config = with_preset({})
-    if config.resume is None:
+    if config.run.resume is None:
         return check_rules(config)
     from robot_ppo.train.adr_resume import log_note
     from robot_ppo.train.checkpoint import load_checkpoint
@@ -164,18 +164,18 @@ def parse(argv: list[str]) -> Any:
         inherited,
     )
 
-    raw = load_checkpoint(config.resume).get("config")
+    raw = load_checkpoint(config.run.resume).get("config")
     for note in removed_notes(raw):
         log_note(note)
-    given = given_names(layers)
+    given = given_names(TrainConfig, layers)
     resumed = with_preset(inherited(raw, given))
-    if resumed.dynamics != "adr":  # the checkpoint's ADR options would mean nothing now
+    if resumed.environment.dynamics != "adr":  # the checkpoint's ADR options: moot now
         with_adr = resumed
         resumed = with_preset(inherited(raw, given | set(ADR)))
         dropped = [d for d in differences(resumed, with_adr) if d.split("=")[0] in ADR]
         if dropped:
             log_note(f"not continuing the checkpoint's ADR settings ({' '.join(dropped)}): "
-                     f"this run trains with --dynamics {resumed.dynamics}")
+                     f"this run trains with --dynamics {resumed.environment.dynamics}")
     held = inherited(raw, set())  # all the checkpoint's run settings, given now or not
     saved = apply_overrides(TrainConfig(), held, "the checkpoint's config")
     check_model_unchanged(saved, resumed, set(held))
@@ -193,6 +193,16 @@ def _removed_flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _leaf_keys(values: dict[str, Any]) -> list[str]:
+    """The option names a --config / --set mapping's keys end in (`environment.x` or a
+    section's nested mapping: `x`)."""
+    out: list[str] = []
+    for key, value in values.items():
+        out += (_leaf_keys(value) if isinstance(value, dict)
+                else [str(key).replace("-", "_").rsplit(".", 1)[-1]])
+    return out
+
+
 def refuse_removed(argv: list[str], layers: list[tuple[dict[str, Any], str]]) -> None:
     """UserError for an option that `robot-ppo train` no longer has (train/config.py
     REMOVED), given as a flag in `argv` or as a key of --config / --set in `layers`."""
@@ -200,8 +210,7 @@ def refuse_removed(argv: list[str], layers: list[tuple[dict[str, Any], str]]) ->
 
     flags = {_removed_flag(n): n for n in REMOVED}
     given = [flags[a.split("=", 1)[0]] for a in argv if a.split("=", 1)[0] in flags]
-    given += [k.replace("-", "_") for values, _ in layers for k in values
-              if k.replace("-", "_") in REMOVED]
+    given += [k for values, _ in layers for k in _leaf_keys(values) if k in REMOVED]
     if given:
         name = given[0]
         raise UserError(f"{_removed_flag(name)} was removed ({REMOVED[name][1]}): only "
@@ -233,20 +242,20 @@ def _robot_gym_id(ref: str) -> str | None:
 
 def validate(config: Any) -> None:
     """The checks of a TrainConfig that need the simulator: the names of --adr-fixed on its
-    robot. Every other rule is declared on TrainConfig itself (bounds on the fields,
-    cross-field rules in its __post_init__), so a config that exists has passed them."""
-    if config.adr_fixed:
+    robot. Every other rule is declared on TrainConfig's sections (bounds on the fields,
+    cross-field rules in their model validators), so a config that exists has passed them."""
+    fixed, robot = config.environment.adr_fixed, config.environment.robot or "cartpole"
+    if fixed:
         from robot_ppo.spec import load_spec  # only with --dynamics adr: sim is needed
         from sim.adr_dynamics import adr_params
         from sim.randomization import PARAM_NAMES
 
-        unknown = [n for n in config.adr_fixed if n not in PARAM_NAMES]
+        unknown = [n for n in fixed if n not in PARAM_NAMES]
         if unknown:
             raise UserError(f"--adr-fixed: unknown parameter(s) {', '.join(unknown)}; known: "
                             f"{', '.join(PARAM_NAMES)}")
-        robot = config.robot or "cartpole"
         moved = [p.name for p in adr_params(load_spec(robot))]
-        idle = [n for n in config.adr_fixed if n not in moved]
+        idle = [n for n in fixed if n not in moved]
         if idle:
             # naming one would do nothing: likely a typo'd intent or the wrong robot
             raise UserError(f"--adr-fixed: ADR does not move {', '.join(idle)} on robot "
@@ -260,9 +269,10 @@ TRAIN_WAYS_OUT = ("choose a new --out, continue that run with --resume {out}/che
 
 def _run_dir_rule(config: Any) -> dict[str, Any]:
     """Keyword arguments of robot_ppo/run_dir.py's check for this run's --out."""
-    return {"overwrite": config.overwrite, "ways_out": TRAIN_WAYS_OUT,
-            "continuing": Path(config.resume).parent if config.resume is not None else None,
-            "inputs": [Path(config.resume)] if config.resume is not None else []}
+    resume = config.run.resume
+    return {"overwrite": config.run.overwrite, "ways_out": TRAIN_WAYS_OUT,
+            "continuing": Path(resume).parent if resume is not None else None,
+            "inputs": [Path(resume)] if resume is not None else []}
 
 
 def main(argv: list[str]) -> int:
@@ -287,9 +297,9 @@ def _checked_out(config: Any, dist: Any, name: str) -> Path:
     verdict: tuple[str, str] = ("", "")
     if dist.is_main:
         try:
-            if config.out is not None:  # before any env is built or any file written
-                check_run_dir(Path(config.out), **_run_dir_rule(config))
-                out = Path(config.out)
+            if config.run.out is not None:  # before any env is built or any file written
+                check_run_dir(Path(config.run.out), **_run_dir_rule(config))
+                out = Path(config.run.out)
             else:
                 out = fresh_run_dir(Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
             verdict = ("", str(out))
@@ -304,14 +314,15 @@ def _checked_out(config: Any, dist: Any, name: str) -> Path:
 def _train(config: Any, dist: Any) -> int:
     from robot_ppo.run_dir import prepare_run_dir
 
-    if config.out is not None:  # before any env is built: a refused --out builds nothing
+    env = config.environment
+    if config.run.out is not None:  # before any env is built: a refused --out builds nothing
         _checked_out(config, dist, "")
-    if config.env:
-        source = gym_source(config.env)
+    if env.env:
+        source = gym_source(env.env)
     else:
-        source = robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
+        source = robot_source(env.robot or "cartpole", env.dynamics, env.privileged,
                                adr_settings(config))
-    out = Path(config.out) if config.out is not None else _checked_out(config, dist,
+    out = Path(config.run.out) if config.run.out is not None else _checked_out(config, dist,
                                                                         source.name)
 
     import gymnasium as gym
@@ -332,7 +343,7 @@ def _train(config: Any, dist: Any) -> int:
     if not dist.is_main:
         return 0
     if dist.active:
-        print(f"{dist.world_size} ranks × {config.envs} envs: global batch "
+        print(f"{dist.world_size} ranks × {config.run.envs} envs: global batch "
               f"{summary['global_batch']} env steps per iteration")
     print(f"trained {summary['env_steps']} env steps in {summary['wall_s']:.1f} s "
           f"({summary['env_steps_per_s']:.0f} steps/s); mean return "

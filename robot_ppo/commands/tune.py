@@ -7,14 +7,21 @@ robot's preset applied first). Every check runs before the first trial.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from robot_ppo.cli_config import apply_overrides, build_parser, load_yaml_mapping
+from robot_ppo.cli_config import (
+    RECORDED,
+    apply_overrides,
+    build_parser,
+    given_names,
+    load_yaml_mapping,
+)
+from robot_ppo.cli_values import with_values
 from robot_ppo.errors import UserError, require
+from robot_ppo.train.config import TrainConfig
 from robot_ppo.tune.config import TuneConfig
 
 DESCRIPTION = """\
@@ -47,11 +54,12 @@ def parse(argv: list[str]) -> tuple[TuneConfig, Any, set[str]]:
     given: set[str] = set()
     train_argv: list[str] = []
     if config_file is not None:
-        given |= {str(k).replace("-", "_") for k in load_yaml_mapping(Path(config_file),
-                                                                        "config file")}
+        values = load_yaml_mapping(Path(config_file), "config file")
+        values.pop(RECORDED, None)
+        given |= given_names(TrainConfig, [(values, f"config file {config_file}")])
         train_argv += ["--config", config_file]
     for item in sets:
-        given.add(item.split("=", 1)[0].strip().replace("-", "_"))
+        given.add(item.split("=", 1)[0].strip().replace("-", "_").rsplit(".", 1)[-1])
         train_argv += ["--set", item]
     refused = sorted(given & set(FIXED_REFUSED))
     if refused:
@@ -107,8 +115,8 @@ def _robot_facts(cfg: TuneConfig) -> tuple[str, float | None]:
 
 def _budgets(cfg: TuneConfig, fixed: Any, given: set[str], space: Any) -> tuple[int, int, int]:
     """Env steps per trial, between evaluations, and before pruning may start."""
-    budget = cfg.budget or (fixed.steps if "steps" in given else None) or space.budget \
-        or fixed.steps
+    budget = cfg.budget or (fixed.run.steps if "steps" in given else None) or space.budget \
+        or fixed.run.steps
     every = cfg.eval_every or space.eval_every or max(1, budget // 4)
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else every
     return budget, every, warmup
@@ -160,7 +168,7 @@ def main(argv: list[str]) -> int:
     local = {"out": None, "progress": False, "tensorboard": False, "checkpoint_every": 0}
     if "workers" not in given:
         local["workers"] = 0  # one trial per core: no env processes inside a trial
-    fixed = dataclasses.replace(fixed, steps=budget, seed=cfg.seed, **local)
+    fixed = with_values(fixed, steps=budget, seed=cfg.seed, **local)
     validate(fixed)
     out = cfg.out or Path("runs") / f"tune-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     study_name = cfg.study or f"tune-{name}"

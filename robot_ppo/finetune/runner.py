@@ -34,6 +34,7 @@ from robot_ppo.finetune.sim_rollouts import SimCollector
 from robot_ppo.rollout_format import RolloutData, sha256_file
 from robot_ppo.run_dir import prepare_run_dir
 from robot_ppo.train.checkpoint import build_model, save_checkpoint, state_is_finite
+from robot_ppo.train.saved_config import checkpoint_config
 
 METRIC_COLUMNS = ("phase", "iteration", "kl_ref", "beta", "clip_fraction", "value_loss",
                   "policy_loss", "entropy", "is_weight_mean", "explained_variance", "rollbacks",
@@ -42,18 +43,17 @@ METRIC_COLUMNS = ("phase", "iteration", "kl_ref", "beta", "clip_fraction", "valu
 
 def params_from(config: FinetuneConfig, ckpt: dict[str, Any]) -> FinetuneParams:
     """FinetuneParams from the CLI config, with γ, λ and the reward scale from the checkpoint."""
-    train = ckpt.get("config") or {}
+    train = checkpoint_config(ckpt.get("config")).ppo  # nested or flat (older) config
     scaler = ckpt.get("reward_scaler") or None
     scale = math.sqrt(float(scaler["var"]) + 1e-8) if scaler else 1.0
     return FinetuneParams(
-        gamma=config.gamma if config.gamma is not None else float(train.get("gamma", 0.99)),
-        gae_lambda=(config.gae_lambda if config.gae_lambda is not None
-                    else float(train.get("gae_lambda", 0.95))),
+        gamma=config.gamma if config.gamma is not None else train.gamma,
+        gae_lambda=config.gae_lambda if config.gae_lambda is not None else train.gae_lambda,
         clip=config.clip, is_clip=config.is_clip, vf_coef=config.vf_coef,
         ent_coef=config.ent_coef, max_grad_norm=config.max_grad_norm, epochs=config.epochs,
         minibatch_size=config.minibatch_size, lr=config.lr, kl_coef=config.kl_coef,
         kl_bound=config.kl_bound, adaptive_kl=config.adaptive_kl, reward_scale=scale,
-        seq_len=int(train.get("seq_len", 16)))
+        seq_len=train.seq_len)
 
 
 def check_model(model: AnyActorCritic) -> None:

@@ -13,7 +13,10 @@ float, bool and None. Keys (format_version 1):
                       (obs_normalizer.mean/var/count, critic_normalizer.* when present)
     optimizer_state   Adam state in torch.optim.Adam's state_dict format (loads into
                       torch.optim.Adam(model.parameters())), or None
-    config            the TrainConfig as a plain dict
+    config            the TrainConfig as a plain, nested dict (sections environment, model,
+                      ppo, run; train/saved_config.py `config_dict`); older checkpoints
+                      hold a flat dict of option names. Read it with saved_config.py
+                      `checkpoint_config`, which takes either
     env_id            gymnasium id the policy was trained on
     env_kwargs        plain kwargs of the env
     spec              robot spec as a plain dict (RobotSpec.to_dict()), or None

@@ -1,4 +1,7 @@
-"""TrainConfig: every option of `robot-ppo train`, one docstring each (shown by --help).
+"""TrainConfig: every option of `robot-ppo train`, one docstring each (shown by --help),
+in four sections: environment (what to train on), model, ppo (the update: PPOParams,
+robot_ppo/algo/ppo_params.py) and run (how long, where, on what). Option names are unique
+across sections, so flags, `--set` keys and presets name them flat (`lr`, not `ppo.lr`).
 
 Defaults are chosen for speed and learning on small continuous-control tasks (see
 docs/benchmarks.md): 8 envs × 256 steps = 2048 samples per iteration, minibatches
@@ -13,19 +16,18 @@ gymnasium ids whose usual recipe differs; values from --config, --set or flags s
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
-from robot_ppo.cli_config import config_dataclass, require_all, rules_apply
-
-if TYPE_CHECKING:  # torch: imported when the trainer asks for the params, not for --help
-    from robot_ppo.algo.ppo import PPOParams
+from robot_ppo.algo.ppo_params import PPOParams
+from robot_ppo.cli_values import config_dataclass, require_all, rules_apply, with_values
 
 
 @config_dataclass
-class TrainConfig:
+class EnvOptions:
     robot: str | None = None
     """Robot spec to train on: a built-in name (e.g. cartpole) or a spec YAML file. Default
     when neither --robot nor --env is given: cartpole."""
@@ -62,25 +64,26 @@ class TrainConfig:
     rather than as absolute values, and widen nothing while that mean is below 0.2 (a
     policy that does not do the task yet; sim/adr.py MIN_REFERENCE). For a task whose score
     is far from 1 (the quadruped's walk score)."""
-    preset: Literal["auto", "none"] = "auto"
-    """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
-    RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking
-    settings; see robot_ppo/train/config.py PRESETS); none: plain
-    defaults."""
-    steps: Annotated[int, Field(ge=1)] = 200_000
-    """Total env steps to train for (summed over envs), rounded up to whole iterations of
-    envs × rollout_steps; with --resume, the total including the checkpoint's steps."""
-    envs: Annotated[int, Field(ge=1)] = 8
-    """Number of parallel environments, per rank under torchrun (docs/distributed.md): the
-    global batch is ranks × envs × rollout_steps, and --minibatch-size is per rank too."""
-    rollout_steps: Annotated[int, Field(ge=1)] = 256
-    """Steps per env per iteration (batch = envs × rollout_steps)."""
-    minibatch_size: Annotated[int, Field(ge=1)] = 256
-    """Samples per gradient step."""
-    epochs: Annotated[int, Field(ge=1)] = 10
-    """Passes over each batch per iteration."""
-    lr: Annotated[float, Field(gt=0)] = 1e-3
-    """Adam learning rate (initial value when kl_mode=adaptive)."""
+
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> EnvOptions:
+        """Cross-field rules; each field's own bounds are declared on it."""
+        if rules_apply(info):
+            require_all([
+                (not (self.robot and self.env), "give --robot or --env, not both"),
+                (self.adr_low < self.adr_high,
+                 "--adr-low and --adr-high must satisfy 0 <= adr_low < adr_high <= 1 (they "
+                 "are fractions of the task's normalized performance, or with --adr-relative "
+                 "of the policy's mean performance, e.g. 0.4 and 0.8)"),
+                (not self.adr_fixed or (self.dynamics == "adr" and not self.env),
+                 "--adr-fixed names parameters that ADR leaves alone; it needs a robot "
+                 "trained with --dynamics adr"),
+            ])
+        return self
+
+
+@config_dataclass
+class ModelOptions:
     hidden: Annotated[tuple[Annotated[int, Field(ge=1)], ...], Field(min_length=1)] = (64, 64)
     """Hidden layer sizes of the actor and the critic, e.g. 64,64."""
     activation: Literal["tanh", "elu", "relu"] = "tanh"
@@ -102,47 +105,42 @@ class TrainConfig:
     exported with explicit hidden-state inputs/outputs. none: feed-forward MLPs."""
     rnn_hidden: int = 64
     """GRU state size (recurrent=gru)."""
-    seq_len: int = 16
-    """Sequence length of the recurrent update's minibatches; rollout_steps must be a
-    multiple. Each sequence starts from the stored collection-time GRU state."""
-    noise: Literal["white", "lowpass"] = "white"
-    """Exploration noise: white = i.i.d. N(0,1) per step; lowpass = per-env AR(1)
-    ε_t = β ε_(t-1) + sqrt(1-β²) ξ_t (unit variance, autocorrelation β^k; reset at episode
-    starts), gentler on motors. The PPO ratio treats it as i.i.d. (accepted approximation)."""
-    noise_beta: float = 0.9
-    """β of the lowpass noise, in [0, 1): correlation time about 1/(1-β) steps."""
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.99
-    """Discount factor γ."""
-    gae_lambda: Annotated[float, Field(ge=0, le=1)] = 0.95
-    """GAE λ."""
-    clip: Annotated[float, Field(gt=0)] = 0.2
-    """PPO ratio clip ε."""
-    value_clip: float = 0.0
-    """Clip the value update to ±value_clip around the old value; 0 turns it off."""
-    vf_coef: float = 0.5
-    """Weight of the value loss."""
-    ent_coef: float = 0.0
-    """Weight of the entropy bonus."""
-    max_grad_norm: float = 0.5
-    """Clip the global gradient norm to this."""
-    manual_grad: bool = True
-    """Compute the update's gradient with the hand-written numpy backward
-    (robot_ppo/algo/manual_grad.py, ~2.5x faster than autograd at these sizes) wherever the
-    model allows it (an MLP with std_mode state_independent); false: torch autograd. Both
-    give the same update up to float rounding (tests/robot_ppo/test_update_paths.py)."""
-    adv_norm: Literal["batch", "minibatch", "none"] = "batch"
-    """Advantage normalization: once per batch, per minibatch, or off."""
-    kl_mode: Literal["none", "early_stop", "adaptive"] = "none"
-    """KL control: early_stop stops the update when approx KL > 1.5·target_kl (SB3);
-    adaptive divides lr by 1.5 when KL > 2·target_kl, multiplies by 1.5 when < target_kl/2."""
-    target_kl: float = 0.01
-    """Target approximate KL for kl_mode."""
-    reward_scaling: bool = True
-    """Divide rewards by the running std of the discounted return."""
     normalize_obs: bool = True
     """Running mean/std observation normalizer inside the model (saved and exported with it)."""
     obs_clip: float = 10.0
     """Clip normalized observations to ±obs_clip."""
+
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> ModelOptions:
+        """Cross-field rules; each field's own bounds are declared on it."""
+        if rules_apply(info):
+            require_all([
+                (self.std_final < self.init_std,
+                 f"--std-final {self.std_final} must be below --init-std {self.init_std}: "
+                 "the bound falls from --init-std to --std-final"),
+                (self.std_final == 0 or self.std_mode == "state_independent",
+                 "--std-final bounds a learned per-action std; use --std-mode "
+                 "state_independent (a state-dependent std is a network output and cannot "
+                 "be bounded in place)"),
+            ])
+        return self
+
+
+@config_dataclass
+class RunOptions:
+    preset: Literal["auto", "none"] = "auto"
+    """auto: start from the documented per-env preset where one exists (Pendulum-v1: gamma 0.9;
+    RobotPPO/CartPole-v0: steps 100000; RobotPPO/Quadruped-v0: the docs/robots.md walking
+    settings; see robot_ppo/train/config.py PRESETS); none: plain
+    defaults."""
+    steps: Annotated[int, Field(ge=1)] = 200_000
+    """Total env steps to train for (summed over envs), rounded up to whole iterations of
+    envs × rollout_steps; with --resume, the total including the checkpoint's steps."""
+    envs: Annotated[int, Field(ge=1)] = 8
+    """Number of parallel environments, per rank under torchrun (docs/distributed.md): the
+    global batch is ranks × envs × rollout_steps, and --minibatch-size is per rank too."""
+    rollout_steps: Annotated[int, Field(ge=1)] = 256
+    """Steps per env per iteration (batch = envs × rollout_steps)."""
     seed: int = 0
     """Seed for python, numpy, torch and the envs (env i gets seed + i)."""
     out: Path | None = None
@@ -168,41 +166,24 @@ class TrainConfig:
     tensorboard: bool = True
     """Write TensorBoard scalars to DIR/tb (metrics.csv is always written)."""
 
-    @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> TrainConfig:
-        """Cross-field rules; each field's own bounds are declared on it."""
-        if not rules_apply(info):
-            return self
-        require_all([
-            (not (self.robot and self.env), "give --robot or --env, not both"),
-            (self.std_final < self.init_std,
-             f"--std-final {self.std_final} must be below --init-std {self.init_std}: the "
-             "bound falls from --init-std to --std-final"),
-            (self.std_final == 0 or self.std_mode == "state_independent",
-             "--std-final bounds a learned per-action std; use --std-mode state_independent "
-             "(a state-dependent std is a network output and cannot be bounded in place)"),
-            (self.adr_low < self.adr_high,
-             "--adr-low and --adr-high must satisfy 0 <= adr_low < adr_high <= 1 (they are "
-             "fractions of the task's normalized performance, or with --adr-relative of the "
-             "policy's mean performance, e.g. 0.4 and 0.8)"),
-            (not self.adr_fixed or (self.dynamics == "adr" and not self.env),
-             "--adr-fixed names parameters that ADR leaves alone; it needs a robot trained "
-             "with --dynamics adr"),
-        ])
-        return self
 
-    def ppo_params(self) -> PPOParams:
-        # imported here so that this module (and `robot-ppo train --help`) needs no torch
-        from robot_ppo.algo.ppo import PPOParams
+@config_dataclass
+class TrainConfig:
+    environment: EnvOptions = dataclasses.field(default_factory=EnvOptions)
+    """What to train on: a robot or a gymnasium env, its dynamics, automatic domain
+    randomization (ADR)."""
+    model: ModelOptions = dataclasses.field(default_factory=ModelOptions)
+    """The actor-critic's shape and its exploration std."""
+    ppo: PPOParams = dataclasses.field(default_factory=PPOParams)
+    """The PPO update."""
+    run: RunOptions = dataclasses.field(default_factory=RunOptions)
+    """How long, where and how this run goes."""
 
-        return PPOParams(
-            gamma=self.gamma, gae_lambda=self.gae_lambda, clip=self.clip,
-            value_clip=self.value_clip, vf_coef=self.vf_coef, ent_coef=self.ent_coef,
-            max_grad_norm=self.max_grad_norm, epochs=self.epochs,
-            minibatch_size=self.minibatch_size, lr=self.lr, kl_mode=self.kl_mode,
-            target_kl=self.target_kl, adv_norm=self.adv_norm,
-            reward_scaling=self.reward_scaling, manual_grad=self.manual_grad,
-            seq_len=self.seq_len, noise=self.noise, noise_beta=self.noise_beta)
+    @classmethod
+    def flat(cls, **values: Any) -> TrainConfig:
+        """The defaults with options set by their flat names (`TrainConfig.flat(lr=1e-3,
+        envs=2)`), as the command line names them."""
+        return with_values(cls(), **values)
 
 
 # Documented per-env starting points (preset=auto). Pendulum's reward is dense and

@@ -17,19 +17,19 @@ fine-tuning run's, an older version's) are skipped.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from robot_ppo.cli_config import format_value
+from robot_ppo.cli_values import format_value, get_value, leaves
 from robot_ppo.errors import UserError
 from robot_ppo.train.config import TrainConfig
+from robot_ppo.train.saved_config import saved_options
 
 RUN_LOCAL = ("resume", "out", "steps", "workers", "torch_threads", "progress", "tensorboard",
              "checkpoint_every", "overwrite")
 """Per-invocation options: from this command line, the preset or the defaults, never from
 the checkpoint (its `steps` was the old target; `--steps` now is the new total)."""
 
-ADR = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name.startswith("adr_"))
+ADR = tuple(name for name in leaves(TrainConfig) if name.startswith("adr_"))
 """Options that only `--dynamics adr` reads: a resumed run that trains without ADR (say, an
 ADR run continued on a plain-DR range) does not take the checkpoint's, which would otherwise
 be refused (`--adr-fixed` needs ADR)."""
@@ -41,22 +41,21 @@ checkpoint's weights."""
 
 
 def inherited(saved: Any, given: set[str]) -> dict[str, Any]:
-    """The values of the checkpoint's config (`saved`) that a resumed run takes: TrainConfig
-    fields that are not RUN_LOCAL and that the user did not give now (`given`)."""
-    if not isinstance(saved, dict):
-        return {}
-    names = {f.name for f in dataclasses.fields(TrainConfig)} - set(RUN_LOCAL) - given
+    """The values of the checkpoint's config (`saved`, nested or flat: saved_config.py) that
+    a resumed run takes, by option name: TrainConfig options that are not RUN_LOCAL and that
+    the user did not give now (`given`)."""
+    names = set(leaves(TrainConfig)) - set(RUN_LOCAL) - given
     if given & {"robot", "env"}:
         names -= {"robot", "env"}
-    return {k: v for k, v in saved.items() if k in names}
+    return {k: v for k, v in saved_options(saved).items() if k in names}
 
 
 def check_model_unchanged(saved: TrainConfig, config: TrainConfig, known: set[str]) -> None:
     """UserError naming every MODEL option that differs from the checkpoint's run (`saved`;
     only the names its config held, `known`)."""
-    changed = [f"--{n.replace('_', '-')} {format_value(getattr(config, n))} (the checkpoint's: "
-               f"{format_value(getattr(saved, n))})" for n in MODEL
-               if n in known and getattr(config, n) != getattr(saved, n)]
+    changed = [f"--{n.replace('_', '-')} {format_value(get_value(config, n))} (the "
+               f"checkpoint's: {format_value(get_value(saved, n))})" for n in MODEL
+               if n in known and get_value(config, n) != get_value(saved, n)]
     if changed:
         raise UserError("--resume continues the checkpoint's model, whose shape cannot change: "
                         + "; ".join(changed) + ". Drop those options, or train a new model "
@@ -65,7 +64,6 @@ def check_model_unchanged(saved: TrainConfig, config: TrainConfig, known: set[st
 
 def differences(before: TrainConfig, after: TrainConfig) -> list[str]:
     """`name=value` for each field whose value differs between two configs (after's value)."""
-    return [f"{f.name}={format_value(getattr(after, f.name))}"
-            for f in dataclasses.fields(TrainConfig)
-            if getattr(before, f.name) != getattr(after, f.name)]
+    return [f"{name}={format_value(get_value(after, name))}" for name in leaves(TrainConfig)
+            if get_value(before, name) != get_value(after, name)]
 

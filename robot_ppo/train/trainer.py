@@ -4,7 +4,8 @@ The math lives in `robot_ppo.algo`; this file never computes a loss. Envs arrive
 factory (`EnvSource`), so the trainer never imports the simulator.
 
 Files written to the run directory:
-    config.yaml     the TrainConfig plus env id / robot
+    config.yaml     the TrainConfig (sections nested; loads back with --config), and under
+                    `recorded` the env id, env kwargs, robot and spec hash
     metrics.csv     one row per iteration (columns in logger.COLUMNS)
     tb/             TensorBoard scalars (same values)
     checkpoint.pt   every `checkpoint_every` iterations and at the end (see checkpoint.py)
@@ -35,7 +36,7 @@ from robot_ppo.algo.models import AnyActorCritic, model_from_config
 from robot_ppo.algo.ppo import PPO, NonFiniteLossError
 from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.atomic_write import atomic_write
-from robot_ppo.cli_config import config_to_dict
+from robot_ppo.cli_config import RECORDED
 from robot_ppo.errors import UserError
 from robot_ppo.train.adr_resume import (
     current_adr_state,
@@ -52,6 +53,7 @@ from robot_ppo.train.distributed_sync import (
     lost_rank_error,
 )
 from robot_ppo.train.logger import MetricsLogger
+from robot_ppo.train.saved_config import config_dict
 from robot_ppo.train.seeding import seed_everything, set_torch_threads
 from robot_ppo.train.std_schedule import StdCap
 from robot_ppo.train.vec_env import EnvFactory, VecEnv, mean_metrics
@@ -106,23 +108,23 @@ class Trainer:
         self.out_dir = out_dir
         self.on_iteration = on_iteration
         self.dist = dist if dist is not None else Distributed()
-        set_torch_threads(config.torch_threads)
+        set_torch_threads(config.run.torch_threads)
         # rank r: its own minibatch shuffles and exploration noise; rank 0 keeps `seed`, so
         # one process is unchanged (weights come from rank 0 in any case)
-        seed_everything(config.seed + RANK_SEED_STRIDE * self.dist.rank)
-        resume = load_checkpoint(config.resume) if config.resume is not None else None
+        seed_everything(config.run.seed + RANK_SEED_STRIDE * self.dist.rank)
+        resume = load_checkpoint(config.run.resume) if config.run.resume is not None else None
 
-        workers = config.workers
+        workers = config.run.workers
         if self.dist.active and workers == -1:
             workers = 0  # auto under torchrun: the ranks already fill the cores
-        self.venv = VecEnv(resume_factory(source, resume), config.envs,
-                           workers=workers, privileged=config.privileged)
+        self.venv = VecEnv(resume_factory(source, resume), config.run.envs,
+                           workers=workers, privileged=config.environment.privileged)
         v = self.venv
         if resume is not None:
             if (resume["obs_dim"], resume["act_dim"]) != (v.obs_dim, v.act_dim):
                 v.close()
                 raise UserError(
-                    f"checkpoint {str(config.resume)!r} was trained with obs_dim="
+                    f"checkpoint {str(config.run.resume)!r} was trained with obs_dim="
                     f"{resume['obs_dim']}, act_dim={resume['act_dim']} on "
                     f"{resume['env_id']!r}; this env has obs_dim={v.obs_dim}, "
                     f"act_dim={v.act_dim}.")
@@ -130,29 +132,28 @@ class Trainer:
                 log_note(note)
             model: AnyActorCritic = model_from_config(resume["model_config"])
             model.load_state_dict(resume["model_state"])
-        elif config.recurrent == "gru":
+        elif (m := config.model).recurrent == "gru":
             model = RecurrentActorCritic(
-                v.obs_dim, v.act_dim, rnn_hidden=config.rnn_hidden, hidden=config.hidden,
-                activation=config.activation, std_mode=config.std_mode,
-                init_std=config.init_std, critic_obs_dim=v.priv_dim or None,
-                normalize_obs=config.normalize_obs, obs_clip=config.obs_clip)
+                v.obs_dim, v.act_dim, rnn_hidden=m.rnn_hidden, hidden=m.hidden,
+                activation=m.activation, std_mode=m.std_mode, init_std=m.init_std,
+                critic_obs_dim=v.priv_dim or None, normalize_obs=m.normalize_obs,
+                obs_clip=m.obs_clip)
         else:
             model = ActorCritic(
-                v.obs_dim, v.act_dim, hidden=config.hidden, activation=config.activation,
-                std_mode=config.std_mode, init_std=config.init_std,
-                critic_obs_dim=v.priv_dim or None, normalize_obs=config.normalize_obs,
-                obs_clip=config.obs_clip)
+                v.obs_dim, v.act_dim, hidden=m.hidden, activation=m.activation,
+                std_mode=m.std_mode, init_std=m.init_std, critic_obs_dim=v.priv_dim or None,
+                normalize_obs=m.normalize_obs, obs_clip=m.obs_clip)
         self.model = model
         self.std_cap: StdCap | None = None
-        if config.std_final > 0:
+        if config.model.std_final > 0:
             if model.log_std is None:
                 v.close()
                 raise UserError("--std-final bounds a learned per-action std, and this model "
                                 "has a state-dependent one (std_mode state_dependent, from "
                                 "the checkpoint); train without --std-final")
-            self.std_cap = StdCap(model.init_std, config.std_final,
-                                  max(1, round(config.std_final_at * config.steps)))
-        self.ppo = PPO(model, config.ppo_params(), config.envs, config.rollout_steps)
+            self.std_cap = StdCap(model.init_std, config.model.std_final,
+                                  max(1, round(config.model.std_final_at * config.run.steps)))
+        self.ppo = PPO(model, config.ppo, config.run.envs, config.run.rollout_steps)
         self.sync = IterationSync(self.dist, self.ppo, model) if self.dist.active else None
         self.env_steps = 0
         self.iteration = 0
@@ -162,13 +163,13 @@ class Trainer:
                 self.ppo.optimizer.load_state_dict(resume["optimizer_state"])
                 # the config's lr wins unless the schedule is adaptive (then continue it)
                 lr = (resume["optimizer_state"]["param_groups"][0]["lr"]
-                      if config.kl_mode == "adaptive" else config.lr)
+                      if config.ppo.kl_mode == "adaptive" else config.ppo.lr)
                 self.ppo._set_lr(lr)
             if self.ppo.reward_scaler is not None and resume.get("reward_scaler"):
                 self.ppo.reward_scaler.load_state_dict(resume["reward_scaler"])
             self.env_steps = int(resume["env_steps"])
             self.iteration = int(resume["iteration"])
-            self.parent = str(config.resume)
+            self.parent = str(config.run.resume)
         if self.sync is not None:
             try:
                 self.sync.start(self.venv)  # rank 0's weights, normalizers, optimizer, ADR
@@ -179,12 +180,12 @@ class Trainer:
                 raise
         self.checkpoint_path = out_dir / "checkpoint.pt"
         self.last_good_checkpoint: Path | None = (
-            Path(config.resume) if config.resume is not None else None)
-        self.returns: deque[float] = deque(maxlen=max(1, config.return_window))
-        self.lengths: deque[int] = deque(maxlen=max(1, config.return_window))
+            Path(config.run.resume) if config.run.resume is not None else None)
+        self.returns: deque[float] = deque(maxlen=max(1, config.run.return_window))
+        self.lengths: deque[int] = deque(maxlen=max(1, config.run.return_window))
         # env-reported info["episode_metrics"] (e.g. adr/entropy), averaged like returns
         self.episode_metrics: deque[dict[str, float]] = deque(
-            maxlen=max(1, config.return_window))
+            maxlen=max(1, config.run.return_window))
         # last: every input is checked before the run directory is created (issue 25 item 4)
         try:
             if self.dist.is_main:  # other ranks never write (and may not share the disk)
@@ -198,15 +199,11 @@ class Trainer:
         self.venv.close()
 
     # ---- files --------------------------------------------------------------------------
-    def _config_dict(self) -> dict[str, Any]:
-        # --overwrite is this invocation's leave to clear --out: never part of the saved
-        # run settings, so a --resume can never inherit it
-        return {k: v for k, v in config_to_dict(self.config).items() if k != "overwrite"}
-
     def write_config(self) -> None:
-        data = {**self._config_dict(), "env_id": self.source.env_id,
-                "env_kwargs": self.source.env_kwargs, "robot": self.source.robot,
-                "spec_hash": self.source.spec_hash}
+        # the options (loadable with --config), then what they resolved to (ignored there)
+        data = {**config_dict(self.config), RECORDED: {
+            "env_id": self.source.env_id, "env_kwargs": self.source.env_kwargs,
+            "robot": self.source.robot, "spec_hash": self.source.spec_hash}}
         atomic_write(self.out_dir / "config.yaml", yaml.safe_dump(data, sort_keys=False))
 
     def save(self) -> Path:
@@ -216,7 +213,7 @@ class Trainer:
         try:
             save_checkpoint(
                 self.checkpoint_path, model=self.model, optimizer=self.ppo.optimizer,
-                config=self._config_dict(), env_id=self.source.env_id,
+                config=config_dict(self.config), env_id=self.source.env_id,
                 env_kwargs=self.source.env_kwargs, spec=self.source.spec,
                 spec_hash=self.source.spec_hash, action_low=v.action_low.tolist(),
                 action_high=v.action_high.tolist(), env_steps=self.env_steps,
@@ -247,7 +244,7 @@ class Trainer:
         metrics: list[dict[str, float]] = []
         if self.sync is not None:
             self.sync.begin_iteration()
-        for _ in range(self.config.rollout_steps):
+        for _ in range(self.config.run.rollout_steps):
             actions = ppo.act(obs, priv)
             step = v.step(np.clip(actions, low, high))
             ppo.process_step(step.rewards, step.terminated, step.truncated, step.final_obs,
@@ -291,20 +288,20 @@ class Trainer:
         main = self.dist.is_main
         if main:
             self.write_config()
-        logger = (MetricsLogger(self.out_dir, cfg.tensorboard, append=cfg.resume is not None)
-                  if main else None)
+        logger = (MetricsLogger(self.out_dir, cfg.run.tensorboard,
+                                append=cfg.run.resume is not None) if main else None)
         # global batch: every rank's envs (one process: envs × rollout_steps)
-        batch = cfg.envs * cfg.rollout_steps * self.dist.world_size
+        batch = cfg.run.envs * cfg.run.rollout_steps * self.dist.world_size
         start_steps = self.env_steps
         # training runs whole iterations, so the bar's total is --steps rounded up to them
-        total = -(-cfg.steps // batch) * batch
+        total = -(-cfg.run.steps // batch) * batch
         progress = _progress_bar(cfg, total=total, initial=self.env_steps) if main else None
         t0 = time.perf_counter()
         try:
             # env i of rank r is seeded like env r·envs + i of one process with all of them
-            obs, priv = self.venv.reset(cfg.seed + self.dist.rank * cfg.envs)
+            obs, priv = self.venv.reset(cfg.run.seed + self.dist.rank * cfg.run.envs)
             self._bound_std()  # a resumed run's std may lie above the bound at its step
-            while self.env_steps < cfg.steps:
+            while self.env_steps < cfg.run.steps:
                 obs, priv = self.collect(obs, priv)
                 try:
                     losses = self.ppo.update()
@@ -332,8 +329,8 @@ class Trainer:
                                          ret=f"{row['episode_return']:.1f}")
                 if not state_is_finite(self.model.state_dict()):
                     self._nan_stop("the model weights became NaN/inf")
-                if main and cfg.checkpoint_every > 0 \
-                        and self.iteration % cfg.checkpoint_every == 0:
+                if main and cfg.run.checkpoint_every > 0 \
+                        and self.iteration % cfg.run.checkpoint_every == 0:
                     self.save()
                 if stop:
                     break
@@ -354,7 +351,7 @@ class Trainer:
             "mean_return": _json_float(self.mean_return()),
             "mean_episode_length": _json_float(float(np.mean(self.lengths))
                                                if self.lengths else float("nan")),
-            "episodes_in_mean": len(self.returns), "seed": cfg.seed,
+            "episodes_in_mean": len(self.returns), "seed": cfg.run.seed,
             "checkpoint": str(self.checkpoint_path), "lineage": {"parent": self.parent},
             "world_size": self.dist.world_size, "global_batch": batch,
         }
@@ -373,7 +370,7 @@ def _json_float(x: float) -> float | None:
 
 
 def _progress_bar(cfg: TrainConfig, total: int, initial: int) -> Any:
-    if not cfg.progress or not sys.stderr.isatty():
+    if not cfg.run.progress or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
     return tqdm(total=total, initial=initial, unit="step", unit_scale=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from robot_ppo.cli_values import get_value
 from robot_ppo.tune.plots import write_plots
 from robot_ppo.tune.progress import Reporter
 from robot_ppo.tune.results import (
@@ -35,7 +36,7 @@ def finish(study: Any, out: Path, fixed: Any, given: set[str], header: list[str]
     written = [write_trials_csv(out / "trials.csv", trials)]
     default_trial = next((t for t in trials if t.user_attrs.get("defaults")), None)
     names = [n for t in trials for n in t.params]
-    defaults = {n: getattr(fixed, n) for n in dict.fromkeys(names)}
+    defaults = {n: get_value(fixed, n) for n in dict.fromkeys(names)}
     notes: list[str] = []
     ok = True
     try:

@@ -4,7 +4,6 @@ trials.csv (every trial), and the one-screen summary of the best trial against t
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,8 @@ from typing import Any
 import yaml
 
 from robot_ppo.atomic_write import atomic_write
-from robot_ppo.cli_config import apply_overrides, config_to_dict, format_value
+from robot_ppo.cli_config import apply_overrides, format_value
+from robot_ppo.cli_values import flat_dict
 from robot_ppo.train.config import TrainConfig
 
 RUN_LOCAL = ("out", "resume", "overwrite", "progress", "tensorboard", "checkpoint_every",
@@ -24,9 +24,9 @@ def best_config(fixed: TrainConfig, params: dict[str, Any], keep: set[str]) -> d
     """best.yaml's mapping: the options that differ from TrainConfig's defaults, with
     `preset: none` so that train applies no preset over them (the values already include
     the robot's preset); RUN_LOCAL options only when the user fixed them (`keep`)."""
-    config = apply_overrides(fixed, params, "the best trial's parameters")
-    config = dataclasses.replace(config, preset="none")
-    plain, default = config_to_dict(config), config_to_dict(TrainConfig())
+    config = apply_overrides(fixed, {**params, "preset": "none"},
+                             "the best trial's parameters")
+    plain, default = flat_dict(config), flat_dict(TrainConfig())
     return {k: v for k, v in plain.items()
             if (v != default[k] or k in ("robot", "env", "preset", "steps"))
             and (k not in RUN_LOCAL or k in keep) and v is not None}

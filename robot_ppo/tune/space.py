@@ -15,14 +15,13 @@ Any TrainConfig option except those a tune run decides itself (TUNE_OWNED) can b
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_origin
 
 from robot_ppo.cli_config import convert, format_value, load_yaml_mapping, strip_optional
+from robot_ppo.cli_values import get_value, leaf_types, leaves
 from robot_ppo.errors import UserError
 from robot_ppo.train.config import TrainConfig
 
@@ -33,7 +32,7 @@ TUNE_OWNED = ("robot", "env", "out", "resume", "overwrite", "steps", "preset", "
 
 
 def tunable_names() -> list[str]:
-    return [f.name for f in dataclasses.fields(TrainConfig) if f.name not in TUNE_OWNED]
+    return [name for name in leaves(TrainConfig) if name not in TUNE_OWNED]
 
 
 @dataclass(frozen=True)
@@ -87,14 +86,14 @@ class SearchSpace:
     def defaults(self, config: TrainConfig) -> dict[str, Any] | None:
         """`config`'s values of the params as a trial's params, or None when one lies outside
         the space (then the defaults cannot be measured as a trial of this study)."""
-        values = {p.name: getattr(config, p.name) for p in self.params}
+        values = {p.name: get_value(config, p.name) for p in self.params}
         if not all(p.contains(values[p.name]) for p in self.params):
             return None
         return {p.name: p.raw(values[p.name]) for p in self.params}
 
 
 def _field_type(name: str) -> Any:
-    return strip_optional(typing.get_type_hints(TrainConfig)[name])[0]
+    return strip_optional(leaf_types(TrainConfig)[name])[0]
 
 
 def _number(where: str, key: str, raw: Any) -> float:

@@ -9,7 +9,6 @@ is stored as the `error` attribute of the failed trial.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from robot_ppo.cli_config import apply_overrides
+from robot_ppo.cli_values import with_values
 from robot_ppo.train.config import TrainConfig
 from robot_ppo.tune.evaluation import EvalPlan, evaluate_checkpoint
 from robot_ppo.tune.objective import Objective
@@ -42,10 +42,11 @@ def build_source(config: TrainConfig) -> Any:
     """The EnvSource `robot-ppo train` builds for this config."""
     from robot_ppo.commands.train import adr_settings, gym_source, robot_source
 
-    if config.env:
-        return gym_source(config.env)
-    return robot_source(config.robot or "cartpole", config.dynamics, config.privileged,
-                         adr_settings(config))
+    if config.environment.env:
+        return gym_source(config.environment.env)
+    env = config.environment
+    return robot_source(env.robot or "cartpole", env.dynamics, env.privileged,
+                        adr_settings(config))
 
 
 def trial_config(job: TrialJob, params: dict[str, Any], number: int) -> TrainConfig:
@@ -53,7 +54,7 @@ def trial_config(job: TrialJob, params: dict[str, Any], number: int) -> TrainCon
     from robot_ppo.commands.train import validate
 
     config = apply_overrides(job.fixed, params, f"trial {number}'s parameters")
-    config = dataclasses.replace(config, out=job.out / "trials" / str(number))
+    config = with_values(config, out=job.out / "trials" / str(number))
     validate(config)  # a combination train would refuse fails the trial with train's message
     return config
 
@@ -82,17 +83,17 @@ class _Progress:
     def __call__(self, row: dict[str, float]) -> bool:
         steps = int(row["env_steps"])
         self.train_s = float(row["wall_s"]) - self.eval_s
-        final = steps >= self.config.steps
+        final = steps >= self.config.run.steps
         if steps < self.next_eval and not final:
             return False
-        mark = self.config.steps if final else steps - steps % self.job.plan.every
+        mark = self.config.run.steps if final else steps - steps % self.job.plan.every
         while self.next_eval <= steps:
             self.next_eval += self.job.plan.every
         t0 = time.perf_counter()
         checkpoint = self.trainer.save()
-        score = evaluate_checkpoint(checkpoint, self.job.plan, self.config.env)
+        score = evaluate_checkpoint(checkpoint, self.job.plan, self.config.environment.env)
         from robot_ppo.train.seeding import set_torch_threads
-        set_torch_threads(self.config.torch_threads)  # eval sets its own thread count
+        set_torch_threads(self.config.run.torch_threads)  # eval sets its own thread count
         self.eval_s += time.perf_counter() - t0
         self.returns.append(score)
         self.evaluations.append([steps, round(score, 4)])
@@ -115,10 +116,10 @@ def _train_seed(job: TrialJob, trial: Any, config: TrainConfig, k: int,
     from robot_ppo.train.trainer import Trainer
 
     if job.seeds > 1:
-        config = dataclasses.replace(config, seed=config.seed + k,
-                                     out=Path(config.out or job.out) / f"seed{k}")
-    progress = _Progress(job, trial, config, k * config.steps, evaluations)
-    trainer = Trainer(config, build_source(config), Path(config.out or job.out),
+        config = with_values(config, seed=config.run.seed + k,
+                             out=Path(config.run.out or job.out) / f"seed{k}")
+    progress = _Progress(job, trial, config, k * config.run.steps, evaluations)
+    trainer = Trainer(config, build_source(config), Path(config.run.out or job.out),
                       on_iteration=progress)
     progress.trainer = trainer
     return progress, trainer.run()
@@ -137,7 +138,7 @@ def run_trial(job: TrialJob, trial: Any) -> float:
     try:
         params = job.space.suggest(trial)
         config = trial_config(job, params, trial.number)
-        trial.set_user_attr("run_dir", str(config.out))
+        trial.set_user_attr("run_dir", str(config.run.out))
         for k in range(job.seeds):
             progress, summary = _train_seed(job, trial, config, k, evaluations)
             env_steps += int(summary["env_steps"])

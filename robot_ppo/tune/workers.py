@@ -59,7 +59,7 @@ def load_study(plan: WorkerPlan, storage: Any, worker: int) -> Any:
         study_name=plan.study, storage=storage,
         sampler=make_sampler(plan.sampler, seed, plan.startup_trials),
         pruner=make_pruner(plan.pruner, plan.warmup_steps,
-                           plan.job.fixed.steps * plan.job.seeds, plan.startup_trials))
+                           plan.job.fixed.run.steps * plan.job.seeds, plan.startup_trials))
 
 
 def quiet_optuna() -> None:

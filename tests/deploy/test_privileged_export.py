@@ -35,7 +35,7 @@ def test_privileged_training_exports_actor_only(tmp_path: Path) -> None:
     source = EnvSource(factory=factory, env_id=spec.gym_id, robot=spec.name,
                        spec=spec.to_dict(), spec_hash=spec.spec_hash)
     out = tmp_path / "run"
-    cfg = TrainConfig(robot="cartpole", privileged=True, steps=1024, envs=2,
+    cfg = TrainConfig.flat(robot="cartpole", privileged=True, steps=1024, envs=2,
                       rollout_steps=256, epochs=1, workers=0, progress=False,
                       tensorboard=False, out=out)
     Trainer(cfg, source, out).run()

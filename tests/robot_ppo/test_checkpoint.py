@@ -31,7 +31,7 @@ def _tiny(**kw: Any) -> TrainConfig:
                                 minibatch_size=64, epochs=1, workers=0, progress=False,
                                 tensorboard=False)
     base.update(kw)
-    return TrainConfig(**base)
+    return TrainConfig.flat(**base)
 
 
 def _all_plain(x: Any) -> bool:

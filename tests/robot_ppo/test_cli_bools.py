@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-import typing
 from typing import Any
 
 import pytest
 
 from robot_ppo.cli_config import build_parser, parse_config
+from robot_ppo.cli_values import get_value, leaf_types, strip_annotated
 from robot_ppo.errors import UserError
 
 # command -> its config dataclass ("module:Class")
@@ -31,8 +30,8 @@ def _config(command: str) -> type:
 
 
 def _bool_fields(cls: type) -> list[str]:
-    hints = typing.get_type_hints(cls)
-    return [f.name for f in dataclasses.fields(cls) if f.init and hints[f.name] is bool]
+    """Every bool option, a section's (TrainConfig's) included."""
+    return [name for name, tp in leaf_types(cls).items() if tp is bool]
 
 
 def _flag(name: str) -> str:
@@ -59,9 +58,9 @@ def test_bool_forms(command: str, name: str) -> None:
     prog = f"robot-ppo {command}"
 
     def value(*argv: str) -> Any:
-        return getattr(parse_config(cls, list(argv), prog, ""), name)
+        return get_value(parse_config(cls, list(argv), prog, ""), name)
 
-    default = getattr(cls(), name)
+    default = get_value(cls(), name)
     assert value() is default
     assert value(_flag(name)) is True
     assert value(_flag(name), "true") is True
@@ -76,10 +75,9 @@ def test_bool_forms(command: str, name: str) -> None:
         assert value(negative, _flag(name)) is True
         assert value(_flag(name), negative) is False
     # a flag without its value leaves the next option alone
-    other = next(f.name for f in dataclasses.fields(cls)
-                 if f.init and typing.get_type_hints(cls)[f.name] is int)
+    other = next(n for n, tp in leaf_types(cls).items() if strip_annotated(tp) is int)
     cfg: Any = parse_config(cls, [_flag(name), _flag(other), "7"], prog, "")
-    assert getattr(cfg, name) is True and getattr(cfg, other) == 7
+    assert get_value(cfg, name) is True and get_value(cfg, other) == 7
 
 
 @pytest.mark.parametrize("command, name", BOOLS)

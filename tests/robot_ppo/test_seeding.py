@@ -17,7 +17,7 @@ KEYS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction",
 
 def _first_iteration(tmp: Path, seed: int) -> dict[str, float]:
     rows: list[dict[str, float]] = []
-    config = TrainConfig(env="Pendulum-v1", steps=256, envs=2, rollout_steps=128,
+    config = TrainConfig.flat(env="Pendulum-v1", steps=256, envs=2, rollout_steps=128,
                          minibatch_size=64, epochs=2, seed=seed, workers=0, progress=False,
                          tensorboard=False)
     trainer = Trainer(config, EnvSource(GymEnvFactory("Pendulum-v1"), "Pendulum-v1"), tmp,

@@ -32,7 +32,7 @@ def test_train_writes_run_files_then_resume_and_plot(tmp_path: Path) -> None:
     assert summary["env_steps_per_s"] > 0 and isinstance(summary["mean_return"], float)
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["model_config"]["hidden"] == [32, 32]
-    assert ckpt["config"]["gamma"] == 0.9  # Pendulum preset under the defaults
+    assert ckpt["config"]["ppo"]["gamma"] == 0.9  # Pendulum preset under the defaults
     header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"episode_return", "policy_loss", "value_loss", "entropy", "approx_kl",
             "clip_fraction", "explained_variance", "learning_rate", "steps_per_s"} <= set(header)
@@ -43,7 +43,8 @@ def test_train_writes_run_files_then_resume_and_plot(tmp_path: Path) -> None:
                "--out", str(resumed), "--set", "gamma=0.95")
     assert proc.returncode == 0, proc.stderr
     assert json.loads((resumed / "summary.json").read_text())["env_steps"] == 4096
-    assert torch.load(resumed / "checkpoint.pt", weights_only=True)["config"]["gamma"] == 0.95
+    saved = torch.load(resumed / "checkpoint.pt", weights_only=True)["config"]
+    assert saved["ppo"]["gamma"] == 0.95
 
     png = tmp_path / "curves.png"
     proc = run("plot", str(out), "-o", str(png))
@@ -148,15 +149,16 @@ def test_robot_with_privileged_critic_trains_from_the_cli(tmp_path: Path) -> Non
 
 
 def test_robot_preset_sits_under_the_users_options() -> None:
+    from robot_ppo.cli_values import get_value
     from robot_ppo.commands.train import parse
     from robot_ppo.train.config import QUADRUPED_PRESET
 
     walk = parse(["--robot", "quadruped"])  # the documented walking settings by default
-    assert (walk.envs, walk.hidden, walk.activation, walk.steps) == (16, (128, 128), "elu",
-                                                                     1_800_000)
-    assert all(getattr(walk, k) == (tuple(v) if isinstance(v, list) else v)
+    assert (walk.run.envs, walk.model.hidden, walk.model.activation, walk.run.steps) == (
+        16, (128, 128), "elu", 1_800_000)
+    assert all(get_value(walk, k) == (tuple(v) if isinstance(v, list) else v)
                for k, v in QUADRUPED_PRESET.items())
     mine = parse(["--robot", "quadruped", "--lr", "3e-4", "--hidden", "64,64"])
-    assert (mine.lr, mine.hidden, mine.envs) == (3e-4, (64, 64), 16)
+    assert (mine.ppo.lr, mine.model.hidden, mine.run.envs) == (3e-4, (64, 64), 16)
     plain = parse(["--robot", "quadruped", "--preset", "none"])
-    assert (plain.envs, plain.hidden) == (8, (64, 64))
+    assert (plain.run.envs, plain.model.hidden) == (8, (64, 64))

@@ -42,7 +42,7 @@ def _tiny(**kw: Any) -> TrainConfig:
     base: dict[str, Any] = dict(env="Pendulum-v1", steps=512, envs=2, rollout_steps=128,
                                 minibatch_size=64, epochs=2, workers=0, progress=False,
                                 tensorboard=False)
-    return TrainConfig(**{**base, **kw})
+    return TrainConfig.flat(**{**base, **kw})
 
 
 def test_privileged_critic(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from robot_ppo.train.resume_config import RUN_LOCAL, inherited
+from robot_ppo.train.saved_config import saved_options
 
 SMALL = ["--envs", "2", "--rollout-steps", "128", "--epochs", "1", "--workers", "0",
          "--tensorboard", "false", "--progress", "false"]
@@ -32,7 +33,7 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def saved_config(run: Path) -> dict[str, object]:
-    config = torch.load(run / "checkpoint.pt", weights_only=True)["config"]
+    config = saved_options(torch.load(run / "checkpoint.pt", weights_only=True)["config"])
     assert isinstance(config, dict)
     return config
 

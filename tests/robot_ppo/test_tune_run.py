@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from robot_ppo.cli import main
+from robot_ppo.train.saved_config import saved_options
 
 optuna = pytest.importorskip("optuna")
 
@@ -52,7 +53,7 @@ def test_results_best_yaml_trains_and_resume(tmp_path: Path,
     run = tmp_path / "run"
     assert main(["train", "--config", str(out / "best.yaml"), "--out", str(run),
                  "--no-progress", "--no-tensorboard"]) == 0
-    trained = yaml.safe_load((run / "config.yaml").read_text())
+    trained = saved_options(yaml.safe_load((run / "config.yaml").read_text()))
     for key in ("lr", "epochs", "gamma", "kl_mode", "minibatch_size"):
         assert trained[key] == best[key], key
     assert trained["hidden"] == best["hidden"] and trained["envs"] == 2

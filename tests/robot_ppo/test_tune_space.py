@@ -86,8 +86,8 @@ def test_defaults_inside_the_space_become_a_trial_else_none() -> None:
     space = parse_space({"params": {"lr": {"low": 1e-4, "high": 1e-2, "log": True},
                                     "hidden": {"choices": ["32,32", "64,64"]}}}, "s.yaml")
     assert space.defaults(TrainConfig()) == {"lr": 1e-3, "hidden": "64,64"}
-    assert space.defaults(TrainConfig(lr=0.5)) is None
-    assert space.defaults(TrainConfig(hidden=(128,))) is None
+    assert space.defaults(TrainConfig.flat(lr=0.5)) is None
+    assert space.defaults(TrainConfig.flat(hidden=(128,))) is None
 
 
 def test_shipped_spaces_load_and_fall_back_to_default() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from robot_ppo.cli_values import with_values
 from robot_ppo.train.config import TrainConfig
 from robot_ppo.tune.evaluation import EvalPlan
 from robot_ppo.tune.objective import make_objective
@@ -20,7 +21,7 @@ from robot_ppo.tune.trial import TrialJob, run_trial
 
 optuna = pytest.importorskip("optuna")
 
-FIXED = TrainConfig(robot="cartpole", steps=1024, envs=2, rollout_steps=128, progress=False,
+FIXED = TrainConfig.flat(robot="cartpole", steps=1024, envs=2, rollout_steps=128, progress=False,
                     tensorboard=False, checkpoint_every=0, workers=0)
 SPACE = parse_space({"params": {"lr": {"low": 1e-4, "high": 1e-3, "log": True}}}, "test")
 
@@ -53,7 +54,7 @@ def test_pruned_trial_stops_at_its_first_evaluation(tmp_path: Path) -> None:
 
 def test_the_final_evaluation_is_never_pruned(tmp_path: Path) -> None:
     # a trial that trained its whole budget has its value: pruning it there would lose it
-    fixed = dataclasses.replace(FIXED, steps=256)
+    fixed = with_values(FIXED, steps=256)
     trial = _one_trial(_job(tmp_path, fixed=fixed), "maximize", AlwaysPrune())
     assert trial.state.name == "COMPLETE" and trial.user_attrs["env_steps"] == 256
     assert trial.value == trial.user_attrs["evaluations"][-1][1]
@@ -80,14 +81,14 @@ def test_reports_land_on_the_evaluation_marks(tmp_path: Path) -> None:
     # 3 envs x 128 steps = 384 per iteration: evaluations happen at 384 and 768 env steps,
     # but are reported at the marks 256 and 512 (the budget), which every trial shares,
     # whatever its batch size, so the pruner compares like with like
-    fixed = dataclasses.replace(FIXED, envs=3, steps=512)
+    fixed = with_values(FIXED, envs=3, steps=512)
     trial = _one_trial(_job(tmp_path, fixed=fixed), "maximize")
     assert [s for s, _ in trial.user_attrs["evaluations"]] == [384, 768]
     assert sorted(trial.intermediate_values) == [256, 512]
 
 
 def test_several_seeds_score_their_mean(tmp_path: Path) -> None:
-    fixed = dataclasses.replace(FIXED, steps=512)
+    fixed = with_values(FIXED, steps=512)
     job = dataclasses.replace(_job(tmp_path, fixed=fixed), seeds=2)
     trial = _one_trial(job, "maximize")
     assert trial.state.name == "COMPLETE"
@@ -98,12 +99,12 @@ def test_several_seeds_score_their_mean(tmp_path: Path) -> None:
     assert trial.value == pytest.approx((evals[1][1] + evals[3][1]) / 2)
     assert trial.user_attrs["env_steps"] == 1024
     seeds = [yaml.safe_load((tmp_path / "trials" / "0" / f"seed{k}" / "config.yaml")
-                            .read_text())["seed"] for k in range(2)]
+                            .read_text())["run"]["seed"] for k in range(2)]
     assert seeds == [0, 1]
 
 
 def test_gym_env_trial_is_evaluated(tmp_path: Path) -> None:
-    fixed = dataclasses.replace(FIXED, robot=None, env="Pendulum-v1", steps=512)
+    fixed = with_values(FIXED, robot=None, env="Pendulum-v1", steps=512)
     trial = _one_trial(_job(tmp_path, fixed=fixed), "maximize")
     assert trial.state.name == "COMPLETE"
     # Pendulum: 200 steps of reward in [-16.3, 0]

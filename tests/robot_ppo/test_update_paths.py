@@ -78,5 +78,5 @@ def test_update_is_the_same_with_manual_gradients_and_autograd(
 
 
 def test_train_config_selects_the_update_path() -> None:
-    assert TrainConfig().ppo_params().manual_grad is True
-    assert TrainConfig(manual_grad=False).ppo_params().manual_grad is False
+    assert TrainConfig().ppo.manual_grad is True
+    assert TrainConfig.flat(manual_grad=False).ppo.manual_grad is False
