@@ -15,6 +15,8 @@ with rollback):
     sim_nominal     + simulated experience on nominal dynamics (--sim-mix)
     sim_identified  + simulated experience on the dynamics `robot-ppo identify` fitted to
                     the robot arm's round-1 logs
+    resume_identified  `robot-ppo train --resume` from the reference on those identified
+                    dynamics (no robot time beyond the round-1 logs; no leash)
     no_leash        robot data only, no KL penalty or bound (falls and safety stops counted)
 
 Every policy is evaluated with `run --explore 0` on the same serve seeds. Writes
@@ -36,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from finetune_bench.arms import identify, reference_check, run_arm, train
 from finetune_bench.config import ARMS, BenchConfig
 from finetune_bench.report import write
+from finetune_bench.resume_arm import run_resume_identified
 from finetune_bench.stack import BenchError, Timing, evaluate
 
 from robot_ppo.cli_config import config_to_dict, parse_config
@@ -47,8 +50,9 @@ def check(cfg: BenchConfig) -> None:
     bad = [a for a in cfg.arms if a not in ARMS]
     if bad:
         raise UserError(f"unknown arm(s) {', '.join(bad)}; choose from {', '.join(ARMS)}")
-    if "sim_identified" in cfg.arms and "robot" not in cfg.arms:
-        raise UserError("--arms: sim_identified identifies from the robot arm's round-1 "
+    needs_robot = [a for a in ("sim_identified", "resume_identified") if a in cfg.arms]
+    if needs_robot and "robot" not in cfg.arms:
+        raise UserError(f"--arms: {needs_robot[0]} identifies from the robot arm's round-1 "
                         "logs, so it needs the robot arm too")
     if cfg.seeds < 1 or cfg.eval_episodes < 1 or cfg.rounds < 1:
         raise UserError("--seeds, --eval-episodes and --rounds must be at least 1")
@@ -66,7 +70,9 @@ def check_reuse(cfg: BenchConfig) -> None:
     path = cfg.out / "config.json"
     now = {k: v for k, v in config_to_dict(cfg).items() if k not in FREE_TO_CHANGE}
     if cfg.reuse and path.is_file():
-        before = json.loads(path.read_text())
+        # an option newer than the run: it ran with that option's default
+        before = {**{k: v for k, v in config_to_dict(BenchConfig()).items() if k in now},
+                  **json.loads(path.read_text())}
         changed = sorted(k for k in now if before.get(k) != now[k])
         if changed:
             raise UserError(f"{cfg.out} holds a run with other {', '.join(changed)}; use "
@@ -106,12 +112,17 @@ def run_seed(robot: str, seed: int, cfg: BenchConfig, pooled: dict[str, Any]) ->
             acc["kl_proposed_per_seed"].append(0.0)
             acc["accepted_per_seed"].append("reference")
         else:
-            if arm == "sim_identified":
+            if arm in ("sim_identified", "resume_identified") and identified is None:
                 identified = identify(d / "reference" / "checkpoint.pt",
                                       d / "arm_robot" / "round_1" / "logs", cfg, timing,
                                       d / "identified.yaml")
-            res = run_arm(arm, d / "reference" / "checkpoint.pt", seed, cfg, timing,
-                          d / f"arm_{arm}", identified)
+            if arm == "resume_identified":
+                assert identified is not None
+                res = run_resume_identified(robot, d / "reference" / "checkpoint.pt",
+                                            identified, seed, cfg, timing, d)
+            else:
+                res = run_arm(arm, d / "reference" / "checkpoint.pt", seed, cfg, timing,
+                              d / f"arm_{arm}", identified)
             # the accepted policy may be the reference itself: same policy, same seeds
             acc["after"] += (before if res.accepted == "reference"
                              else evals(arm, res.policy))

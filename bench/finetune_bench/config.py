@@ -6,7 +6,9 @@ from pathlib import Path
 
 from robot_ppo.cli_config import config_dataclass
 
-ARMS = ("none", "robot", "sim_nominal", "sim_identified", "no_leash")
+ARMS = ("none", "robot", "sim_nominal", "sim_identified", "resume_identified", "no_leash")
+UNLEASHED = ("resume_identified", "no_leash")
+"""Arms trained with no KL term: their KL to the reference is reported, not bounded."""
 
 
 @config_dataclass
@@ -20,7 +22,8 @@ class BenchConfig:
     """Training seeds per robot (0..N-1): each trains its own reference and oracle."""
     arms: tuple[str, ...] = ARMS
     """Arms to run, comma-separated, from none, robot, sim_nominal, sim_identified,
-    no_leash (every arm starts from the same reference with the same robot time)."""
+    resume_identified, no_leash (every arm starts from the same reference; none spends more
+    than --robot-seconds of robot time)."""
     train_steps: int = 300_000
     """Environment steps of the nominal reference and of the shifted oracle (same budget)."""
     reference_fraction: float = 0.95
@@ -48,6 +51,9 @@ class BenchConfig:
     machine, less wall time. Results say which timing produced them."""
     speedup: float = 4.0
     """With --lockstep: the run's loop rate as a multiple of the spec's control rate."""
+    resume_steps: int = 100_000
+    """resume_identified: simulated env steps of `robot-ppo train --resume` from the
+    reference on the identified dynamics."""
     identify_evaluations: int = 120
     """sim_identified: CMA-ES evaluations of robot-ppo identify on the round-1 logs."""
     finetune_set: tuple[str, ...] = ()

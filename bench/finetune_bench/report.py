@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from finetune_bench.config import UNLEASHED
 from finetune_bench.stats import Interval, bootstrap_diff_ci, bootstrap_mean_ci, gap_recovered
 
 
@@ -39,7 +40,7 @@ def arm_row(arm: str, r: dict[str, Any], kl_bound: float) -> dict[str, Any]:
             "improvement_above_zero": gain.excludes_zero_from_above(),
             "gap_recovered": gap_recovered(before.mean, after.mean, oracle.mean),
             "kl_max": kl, "kl_proposed_max": kl_any,
-            "kl_within_bound": arm == "no_leash" or kl <= kl_bound,
+            "kl_within_bound": arm in UNLEASHED or kl <= kl_bound,
             "falls": r["falls"], "safety_stops": r["safety_stops"],
             "_text": [arm, f"{r['robot_seconds']:.0f}", _ci(before), _ci(after), _ci(oracle),
                       _ci(gain), f"{gap_recovered(before.mean, after.mean, oracle.mean):.2f}",
