@@ -114,7 +114,7 @@ def _add_field(group: Any, name: str, tp: Any, help_text: str) -> None:
         group.add_argument(*strings, dest=name, action=_BoolFlag, default=argparse.SUPPRESS,
                            help=help_text)
         return
-    strings = [flag(name)] + ([cli.short] if cli.short else [])
+    strings = ([cli.short] if cli.short else []) + [flag(name)]
     # several values after one flag arrive as a list, which cli_form joins
     multi: dict[str, Any] = {"nargs": "+"} if cli.multi else {}
     group.add_argument(*strings, dest=name, metavar=_metavar(tp), default=argparse.SUPPRESS,
@@ -220,22 +220,3 @@ def parse_config(cls: type[T], argv: list[str], prog: str, description: str,
     """Parse `argv` into an instance of the config dataclass `cls` (see module doc)."""
     config = base if base is not None else cls()
     return apply_layers(config, user_options(cls, argv, prog, description))
-
-
-def join_multi(argv: list[str], flag: str) -> list[str]:
-    """`--rollouts A B C` -> `--rollouts A,B,C`: a flag that takes several values, for the
-    typed parser, which takes one value per flag (`finetune`, `identify`)."""
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        if argv[i] == flag:
-            vals = []
-            i += 1
-            while i < len(argv) and not argv[i].startswith("--"):
-                vals.append(argv[i])
-                i += 1
-            out += [flag, ",".join(vals)]
-        else:
-            out.append(argv[i])
-            i += 1
-    return out

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 
-from robot_ppo.cli_config import config_dataclass, parse_config
+from robot_ppo.cli_config import Cli, config_dataclass, parse_config
 from robot_ppo.errors import UserError
 
 DESCRIPTION = """\
@@ -32,9 +32,9 @@ examples:
 
 @config_dataclass(frozen=True)
 class ExportConfig:
-    checkpoint: Path = Path("checkpoint.pt")
+    checkpoint: Annotated[Path, Cli(positional=True)] = Path("checkpoint.pt")
     """Checkpoint to export (also accepted as the first positional argument)."""
-    output: Path = Path("policy.onnx")
+    output: Annotated[Path, Cli(short="-o")] = Path("policy.onnx")
     """Where to write the ONNX file (-o)."""
     opset: int = 17
     """ONNX opset of the graph."""
@@ -46,18 +46,6 @@ class ExportConfig:
     """Seed of the random and recorded observations."""
     no_sim: bool = False
     """Skip the environment rollout; use normalizer-statistics samples as recorded obs."""
-
-
-def _argv(argv: list[str]) -> list[str]:
-    out: list[str] = []
-    for i, a in enumerate(argv):
-        if a == "-o":
-            out.append("--output")
-        elif i == 0 and not a.startswith("-"):
-            out += ["--checkpoint", a]
-        else:
-            out.append(a)
-    return out
 
 
 def record_observations(ckpt: dict[str, Any], actor: Any, steps: int, seed: int,
@@ -95,7 +83,7 @@ def record_observations(ckpt: dict[str, Any], actor: Any, steps: int, seed: int,
 
 
 def main(argv: list[str]) -> int:
-    cfg = parse_config(ExportConfig, _argv(argv), "robot-ppo export", DESCRIPTION)
+    cfg = parse_config(ExportConfig, argv, "robot-ppo export", DESCRIPTION)
     from deploy.export import export_policy, normalizer_samples, random_samples
     from robot_ppo.spec import spec_from_dict
     from robot_ppo.train.checkpoint import build_model, load_checkpoint

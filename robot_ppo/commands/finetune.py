@@ -83,10 +83,10 @@ def option_checks(config: Any) -> list[tuple[bool, str]]:
 
 
 def main(argv: list[str]) -> int:
-    from robot_ppo.cli_config import join_multi, parse_config
+    from robot_ppo.cli_config import parse_config
     from robot_ppo.finetune.config import FinetuneConfig
 
-    config = parse_config(FinetuneConfig, join_multi(argv, "--rollouts"),
+    config = parse_config(FinetuneConfig, argv,
                           "robot-ppo finetune", DESCRIPTION)
     checks = [
         (config.checkpoint is not None, "--checkpoint is required"),

@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from robot_ppo.cli_config import config_dataclass, parse_config
+from robot_ppo.cli_config import Cli, config_dataclass, parse_config
 from robot_ppo.errors import UserError
 
 
@@ -25,7 +25,7 @@ from robot_ppo.errors import UserError
 class FirmwareConfigConfig:
     robot: str = "cartpole"
     """Robot spec: a built-in name or a spec YAML file."""
-    output: Path = Path("robot_config.h")
+    output: Annotated[Path, Cli(short="-o")] = Path("robot_config.h")
     """Header to write (-o); replaced atomically."""
     watchdog_ms: float = 100.0
     """Firmware watchdog: safe state when COMMAND/HEARTBEAT stop for this long (0 = off)."""
@@ -45,7 +45,6 @@ DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 
 
 def main(argv: list[str]) -> int:
-    argv = ["--output" if a == "-o" else a for a in argv]
     cfg = parse_config(FirmwareConfigConfig, argv, "robot-ppo firmware-config", DESCRIPTION)
     if cfg.output.is_dir():
         raise UserError(f"-o {str(cfg.output)!r} is a directory; give the file to write, e.g. "

@@ -23,17 +23,11 @@ examples:
 """
 
 
-def _argv(argv: list[str]) -> list[str]:
-    from robot_ppo.cli_config import join_multi
-
-    return join_multi(["--output" if a == "-o" else a for a in argv], "--rollouts")
-
-
 def main(argv: list[str]) -> int:
     from robot_ppo.cli_config import parse_config
     from robot_ppo.identify.config import IdentifyConfig
 
-    config = parse_config(IdentifyConfig, _argv(argv), "robot-ppo identify", DESCRIPTION)
+    config = parse_config(IdentifyConfig, argv, "robot-ppo identify", DESCRIPTION)
     # the optimizer first: when it is missing the CLI names the [tune] extra, which also
     # brings the simulator (a missing simulator alone would name [train], which lacks it)
     import cmaes  # noqa: F401

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from robot_ppo.cli_config import config_dataclass
+from robot_ppo.cli_config import Cli, config_dataclass
 
 
 @config_dataclass
 class FinetuneConfig:
     checkpoint: Path | None = None
     """The reference checkpoint to fine-tune (required); it stays frozen as the KL anchor."""
-    rollouts: tuple[str, ...] = ()
+    rollouts: Annotated[tuple[str, ...], Cli(multi=True)] = ()
     """Rollout directories written by `robot-ppo run --log-dir` (required); each may hold
     several runs. Give several after --rollouts, or comma-separated."""
     out: Path | None = None

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from robot_ppo.cli_config import config_dataclass
+from robot_ppo.cli_config import Cli, config_dataclass
 
 
 @config_dataclass(frozen=True)
 class IdentifyConfig:
-    rollouts: tuple[str, ...] = ()
+    rollouts: Annotated[tuple[str, ...], Cli(multi=True)] = ()
     """Rollout directories written by `robot-ppo run --log-dir` (every run at or below each;
     several may follow the flag). Required."""
     checkpoint: str | None = None
@@ -18,7 +18,7 @@ class IdentifyConfig:
     robot: str = ""
     """Robot spec name or YAML path (for a custom robot, so its URDF is found); its spec
     hash must match the logs. Empty = the checkpoint's spec, else the one in the logs."""
-    output: str = "dynamics.yaml"
+    output: Annotated[str, Cli(short="-o")] = "dynamics.yaml"
     """Dynamics file to write (-o), loadable by --dynamics FILE of train, eval and serve."""
     report: str = ""
     """JSON report of the fit; empty = next to --output as NAME.report.json."""
