@@ -55,6 +55,8 @@ def train(robot: str, dynamics: str, seed: int, cfg: BenchConfig, out: Path) -> 
             "false", "--torch-threads", "1"]
     for item in cfg.train_set:
         args += ["--set", item]
+    if cfg.train_config is not None:
+        args += ["--config", str(cfg.train_config)]
     cli(args, out.parent / f"{out.name}.train.log")
     cli(["export", "--checkpoint", str(out / "checkpoint.pt"), "--output", str(onnx),
          "--no-sim", "true"], out.parent / f"{out.name}.export.log")

@@ -62,6 +62,9 @@ class BenchConfig:
     train_set: tuple[str, ...] = ()
     """Further robot-ppo train options for reference and oracle, KEY=VALUE comma-separated
     (e.g. num_envs=4)."""
+    train_config: Path | None = None
+    """A YAML file of robot-ppo train options for reference, oracle and resume_identified
+    (train --config; for options whose values hold commas, such as hidden: [128, 128])."""
     reuse: bool = True
     """Keep a training, adapt run or evaluation already complete in --out (restart a cut
     run where it stopped, or add seeds, robots or arms); refused when --out holds a run of

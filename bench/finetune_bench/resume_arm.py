@@ -69,6 +69,8 @@ def run_resume_identified(robot: str, reference: Path, identified: Path, seed: i
                 "--progress", "false", "--torch-threads", "1"]
         for item in cfg.train_set:
             args += ["--set", item]
+        if cfg.train_config is not None:
+            args += ["--config", str(cfg.train_config)]
         cli(args, seed_dir / "arm_resume_identified.train.log")
         cli(["export", "--checkpoint", str(out / "checkpoint.pt"), "--output", str(onnx),
              "--no-sim", "true"], seed_dir / "arm_resume_identified.export.log")
