@@ -195,6 +195,8 @@ def convert(name: str, tp: Any, raw: Any) -> Any:
         return adapter(tp).validate_python(cli_form(tp, raw))
     except ValueError as exc:  # ValidationError is a ValueError, so is cli_form's
         what = explain(exc, tp) if isinstance(exc, ValidationError) else str(exc)
+        if what.startswith("must be"):  # a bound reads as a sentence: --envs must be >= 1
+            raise UserError(f"{flag(name)} {what} (got {raw!r})") from None
         raise UserError(f"bad value {raw!r} for {flag(name)}: {what}") from None
 
 

@@ -44,9 +44,9 @@ def test_config_files_flat_or_nested(tmp_path: Path) -> None:
 
 
 def test_bounds_and_rules_name_the_option() -> None:
-    with pytest.raises(UserError, match=r"bad value '0' for --envs: must be >= 1"):
+    with pytest.raises(UserError, match=r"--envs must be >= 1 \(got '0'\)"):
         _train("--envs", "0")
-    with pytest.raises(UserError, match=r"--gamma: must be in \(0, 1\]"):
+    with pytest.raises(UserError, match=r"--gamma must be in \(0, 1\]"):
         _train("--gamma", "1.5")
     with pytest.raises(UserError, match=r"\(in --set\)"):
         _train("--set", "epochs=0")
