@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +28,24 @@ def _tune(args: list[str], log: Path) -> subprocess.Popen[bytes]:
 def _journal(path: Path) -> object:
     from optuna.storages.journal import JournalFileBackend, JournalStorage
     return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _running_trial_with_pid(db: Path) -> bool:
+    """Whether the SQLite study holds a RUNNING trial that has recorded its pid, read with
+    sqlite3 in read-only mode: optuna.load_study on a database that tune is still creating
+    would create the schema itself, racing tune's own migration."""
+    if not db.is_file():
+        return False
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+        try:
+            rows = con.execute("SELECT t.state FROM trials t JOIN trial_user_attributes a "
+                               "ON a.trial_id = t.trial_id WHERE a.key = 'pid'").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:  # no tables yet, or locked mid-write
+        return False
+    return any(state == "RUNNING" for (state,) in rows)
 
 
 def test_two_processes_share_one_journal_study(tmp_path: Path) -> None:
@@ -61,12 +80,7 @@ def test_a_killed_tune_resumes_and_marks_its_trial_failed(tmp_path: Path) -> Non
     while time.monotonic() < deadline and not running:
         time.sleep(0.5)
         assert proc.poll() is None, (tmp_path / "log").read_text()
-        try:
-            study = optuna.load_study(study_name="tune-cartpole", storage=storage)
-            running = any(t.state.name == "RUNNING" and "pid" in t.user_attrs
-                          for t in study.get_trials())
-        except Exception:  # the study is not created yet
-            continue
+        running = _running_trial_with_pid(out / "study.db")
     assert running, (tmp_path / "log").read_text()
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
