@@ -26,14 +26,15 @@ processes there are W independent ADRs, each seeing 1/W of the episodes, so each
 slower and their ranges may differ. That is the price of keeping ADR state off the per-step
 IPC path (no synchronisation between processes).
 
-Checkpoints (`adr_state` / `restore_adr_state`): a process's ADR ranges, boundary queues,
+Checkpoints (`adr_state` / `restore_adr_state`, the env's `get_train_state()` /
+`set_train_state()`, checkpoint key `env_state`): a process's ADR ranges, boundary queues,
 reference episodes and curriculum are saved as one plain dict, `{"ranges": {name: [lo,
 hi]}, "queues": {name: {"lo": [...], "hi": [...]}}, "reference": [...], "curriculum":
 {"level": float, "results": [...]}}`. The trainer
 saves its own process's state (with W workers: the ADR of the envs it steps itself, slice 0;
 the workers' ADRs are not saved) and, on --resume, every process (the trainer's and each
 worker) loads that one state into its shared ADR as it builds its envs (`RobotEnv(...,
-adr_state=...)`, before any training step), so all of them continue from the saved ranges
+train_state=...)`, before any training step), so all of them continue from the saved ranges
 and curriculum level.
 """
 
@@ -163,11 +164,40 @@ def restore_adr_state(adr: AutomaticDomainRandomization, curriculum: Curriculum,
         trial.load_state_dict(state["curriculum"])  # validated before anything changes
         ignored = adr.load_state_dict(state)
     except ValueError as exc:
-        raise UserError(f"malformed ADR state (checkpoint key 'adr_state'): {exc}. Resume "
+        raise UserError(f"malformed ADR state (checkpoint key 'env_state'): {exc}. Resume "
                         "from a checkpoint written by `robot-ppo train` (one without "
-                        "adr_state starts ADR from its initial ranges).") from None
+                        "env_state starts ADR from its initial ranges).") from None
     curriculum.load_state_dict(state["curriculum"])
     return ignored
+
+
+def restore_notes(saved: Any, restored: dict[str, Any] | None) -> list[str]:
+    """What resuming did with the ADR state, as log lines: `saved` is the checkpoint's
+    (`env_state`, older ones `adr_state`), `restored` the `adr_state()` the envs hold right
+    after they were built with it (None: the run does not use ADR)."""
+    if restored is None:
+        return [] if saved is None else [
+            "the checkpoint's ADR state (env_state) is ignored: this run does not use "
+            "--dynamics adr."]
+    if saved is None:
+        return ["the checkpoint holds no ADR state (env_state; an older checkpoint or a run "
+                "without --dynamics adr): ADR ranges and the disturbance curriculum start "
+                "from their initial values."]
+    notes = []
+    saved_ranges: dict[str, Any] = saved.get("ranges", {}) if isinstance(saved, dict) else {}
+    now: dict[str, list[float]] = restored["ranges"]
+    unknown = sorted(set(saved_ranges) - set(now))
+    if unknown:
+        notes.append("ADR parameters in the checkpoint that this robot does not randomize "
+                     f"are ignored: {', '.join(unknown)}.")
+    # load_state_dict clamped what lies outside a parameter's reachable band: say which
+    clamped = [f"{name} {list(map(float, saved_ranges[name]))} -> {now[name]}"
+               for name in now if name in saved_ranges
+               and [float(x) for x in saved_ranges[name]] != now[name]]
+    if clamped:
+        notes.append("ADR ranges from the checkpoint clamped into the ranges ADR can reach: "
+                     + "; ".join(clamped) + ".")
+    return notes
 
 
 class AdrProcess(DynamicsProcess):

@@ -17,8 +17,14 @@ success to the disturbance curriculum. Performance: the task's `performance` ∈
 reports one (walk: fraction survived × speed tracking), else its success (reach), else the
 fraction of the episode survived; success: the task's `success`, else not terminated early.
 
-`adr_state=` (a dict from `get_adr_state()`, e.g. a checkpoint's `adr_state`) loads saved ADR
-ranges, queues and curriculum level into this process's shared ADR when the env is built
+Training state (what robot_ppo's trainer checkpoints and merges across ranks without knowing
+what it holds; with dynamics "adr" it is the ADR and curriculum of this process):
+  get_train_state() / set_train_state(state)   a plain dict (checkpoint key `env_state`)
+  take_reports() / merge_reports(base, reports) the episode results since the last call,
+                                                replayed onto an agreed state (torchrun)
+  restore_notes(saved)                          log lines about a resume's restore
+`train_state=` (a dict from `get_train_state()`, e.g. a checkpoint's `env_state`) loads saved
+ADR ranges, queues and curriculum level into this process's shared ADR when the env is built
 (ignored unless dynamics is "adr"); every env built with it loads it again, so pass it only
 when building a run's envs, before training starts (robot_ppo --resume does).
 """
@@ -42,6 +48,7 @@ from sim.adr_dynamics import (
     AdrProcess,
     adr_state,
     restore_adr_state,
+    restore_notes,
     shared_adr,
     shared_curriculum,
 )
@@ -72,7 +79,7 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
                  width: int = 320, height: int = 240, adr_config: AdrConfig | None = None,
                  curriculum: CurriculumConfig | None = None, adr_group: str = "default",
                  performance: Callable[[dict[str, Any], bool], float] | None = None,
-                 adr_state: dict[str, Any] | None = None):
+                 train_state: dict[str, Any] | None = None):
         self.robot_spec = as_spec(spec)
         if render_mode not in (None, "rgb_array", "human"):
             raise ValueError(f"render_mode must be None, 'rgb_array' or 'human', got "
@@ -90,8 +97,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
             adr = shared_adr(self.robot_spec, adr_config, adr_group)
             self.adr = AdrProcess(self.dynamics, adr)
             self.curriculum = shared_curriculum(self.robot_spec, curriculum, adr_group)
-            if adr_state is not None:
-                restore_adr_state(adr, self.curriculum, adr_state)
+            if train_state is not None:
+                restore_adr_state(adr, self.curriculum, train_state)
         self.performance = performance
         """(final info, terminated) -> normalized performance; None: the task's own."""
         self.sim = Simulator(self.robot_spec, self.dynamics, gui=gui, process=self.adr)
@@ -111,23 +118,25 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._steps = 0
         self._cmd: JointCommand | None = None
 
-    def get_adr_state(self) -> dict[str, Any] | None:
-        """This process's ADR ranges, queues and curriculum (sim/adr_dynamics.py `adr_state`);
-        None unless dynamics is "adr"."""
+    # ---- the env's training state (what robot_ppo's trainer carries, opaque to it) ----
+    def get_train_state(self) -> dict[str, Any] | None:
+        """This process's ADR ranges, queues and curriculum as a plain dict (sim/adr_dynamics.py
+        `adr_state`; the checkpoint's `env_state`); None unless dynamics is "adr"."""
         if self.adr is None:
             return None
         return adr_state(self.adr.adr, self.curriculum)
 
-    def set_adr_state(self, state: dict[str, Any]) -> None:
-        """Load another process's `get_adr_state()` (rank 0's under torchrun) into this
+    def set_train_state(self, state: dict[str, Any]) -> None:
+        """Load another process's `get_train_state()` (rank 0's under torchrun) into this
         process's ADR and curriculum; nothing unless dynamics is "adr"."""
         if self.adr is not None:
             restore_adr_state(self.adr.adr, self.curriculum, state)
 
-    def take_adr_reports(self) -> dict[str, list[Any]] | None:
+    def take_reports(self) -> dict[str, list[Any]] | None:
         """The episode results this process's ADR and curriculum received since the last
-        call, {"adr": [(pinned, performance)...], "curriculum": [success...]}; the first call
-        starts keeping them. None unless dynamics is "adr"."""
+        call, {"adr": [(pinned, performance)...], "curriculum": [success...]}: a dict of
+        lists, one entry per result; the first call starts keeping them. None unless
+        dynamics is "adr"."""
         if self.adr is None:
             return None
         adr, curriculum = self.adr.adr, self.curriculum
@@ -136,12 +145,12 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         adr.journal, curriculum.journal = [], []
         return out
 
-    def merge_adr_reports(self, base: dict[str, Any], reports: list[dict[str, list[Any]]]
-                          ) -> None:
-        """Set this process's ADR and curriculum to `base` (a `get_adr_state()`) and feed
-        them every `take_adr_reports()` of `reports` in order: the state one ADR would hold
-        had it seen all those episodes itself (torchrun: every rank's, in rank order, so
-        all ranks compute the same state). Nothing unless dynamics is "adr"."""
+    def merge_reports(self, base: dict[str, Any], reports: list[dict[str, list[Any]]]
+                      ) -> None:
+        """Set this process's ADR and curriculum to `base` (a `get_train_state()`) and feed
+        them every `take_reports()` of `reports` in order: the state one ADR would hold had
+        it seen all those episodes itself (torchrun: every rank's, in rank order, so all
+        ranks compute the same state). Nothing unless dynamics is "adr"."""
         if self.adr is None:
             return
         adr, curriculum = self.adr.adr, self.curriculum
@@ -152,6 +161,11 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
             for success in r["curriculum"]:
                 curriculum.report(success)
         adr.journal, curriculum.journal = [], []  # the replay is not news
+
+    def restore_notes(self, saved: Any) -> list[str]:
+        """What building this env with `train_state=saved` (a checkpoint's, or None) did, as
+        log lines: no saved state, state ignored, unknown names, clamped ranges."""
+        return restore_notes(saved, self.get_train_state())
 
     # ---- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None

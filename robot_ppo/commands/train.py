@@ -46,25 +46,25 @@ def adr_settings(config: Any) -> AdrSettings:
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
-                   adr_state: dict[str, Any] | None = None, adr_group: str = "default",
+                   env_state: dict[str, Any] | None = None, adr_group: str = "default",
                    adr_settings: AdrSettings | None = None) -> Any:
-    """Env factory for robots (top level so worker processes can unpickle it); `adr_state`:
-    a checkpoint's ADR state to continue from (--resume of a `--dynamics adr` run);
+    """Env factory for robots (top level so worker processes can unpickle it); `env_state`:
+    a checkpoint's env state to continue from (--resume of a `--dynamics adr` run);
     `adr_group`: the run's own ADR and curriculum (sim/adr_dynamics.py `shared_adr`);
     `adr_settings`: see AdrSettings (None: ADR's defaults)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
     from sim.adr_dynamics import adr_config
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
-                        adr_state=adr_state, adr_group=adr_group,
+                        train_state=env_state, adr_group=adr_group,
                         adr_config=adr_config(**adr_settings) if adr_settings else None)
 
 
-def robot_factory_with_adr_state(spec_ref: str, dynamics: str, privileged: bool,
-                                 adr_state: dict[str, Any], adr_group: str = "default",
+def robot_factory_with_env_state(spec_ref: str, dynamics: str, privileged: bool,
+                                 env_state: dict[str, Any], adr_group: str = "default",
                                  adr_settings: AdrSettings | None = None) -> Any:
-    """`make_robot_env` bound to a saved ADR state (EnvSource.with_adr_state)."""
-    return functools.partial(make_robot_env, spec_ref, dynamics, privileged, adr_state,
+    """`make_robot_env` bound to a saved env state (EnvSource.with_env_state)."""
+    return functools.partial(make_robot_env, spec_ref, dynamics, privileged, env_state,
                              adr_group, adr_settings)
 
 
@@ -114,7 +114,7 @@ def robot_source(ref: str, dynamics: str, privileged: bool = False,
                      env_id=spec.gym_id,
                      env_kwargs={"dynamics": dynamics, "privileged": privileged},
                      robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash,
-                     with_adr_state=functools.partial(robot_factory_with_adr_state, spec_ref,
+                     with_env_state=functools.partial(robot_factory_with_env_state, spec_ref,
                                                       dynamics, privileged,
                                                       adr_group=group,
                                                       adr_settings=adr_settings))
@@ -154,8 +154,8 @@ def parse(argv: list[str]) -> Any:
     config = with_preset({})
     if config.run.resume is None:
         return check_rules(config)
-    from robot_ppo.train.adr_resume import log_note
     from robot_ppo.train.checkpoint import load_checkpoint
+    from robot_ppo.train.env_state import log_note
     from robot_ppo.train.resume_config import (
         ADR,
         RUN_LOCAL,

@@ -33,7 +33,12 @@ from robot_ppo.finetune.segments import ScoreFn, Segment, episode_returns, segme
 from robot_ppo.finetune.sim_rollouts import SimCollector
 from robot_ppo.rollout_format import RolloutData, sha256_file
 from robot_ppo.run_dir import prepare_run_dir
-from robot_ppo.train.checkpoint import build_model, save_checkpoint, state_is_finite
+from robot_ppo.train.checkpoint import (
+    build_model,
+    save_checkpoint,
+    saved_env_state,
+    state_is_finite,
+)
 from robot_ppo.train.saved_config import checkpoint_config
 
 METRIC_COLUMNS = ("phase", "iteration", "kl_ref", "beta", "clip_fraction", "value_loss",
@@ -189,7 +194,7 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
         spec_hash=ckpt["spec_hash"], action_low=ckpt["action_low"],
         action_high=ckpt["action_high"], env_steps=ckpt["env_steps"],
         iteration=ckpt["iteration"], lineage=lineage, reward_scaler=ckpt.get("reward_scaler"),
-        adr_state=ckpt.get("adr_state"))  # a later sim --resume continues the parent's ADR
+        env_state=saved_env_state(ckpt))  # a later sim --resume continues the parent's ADR
     summary = {
         "checkpoint": str(ckpt_out), "parent": str(ckpt_path), "kl_to_reference": final_kl,
         "kl_bound": config.kl_bound, "kl_within_bound": final_kl <= config.kl_bound,

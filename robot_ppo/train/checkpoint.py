@@ -28,20 +28,19 @@ float, bool and None. Keys (format_version 1):
     iteration         PPO iterations so far
     lineage           {"parent": path of the checkpoint this run resumed/fine-tuned from, or None}
     reward_scaler     reward scaler statistics {"mean","var","count"} or None (optional)
-    adr_state         automatic domain randomization state of a `--dynamics adr` run, or
-                      None (optional; absent in older checkpoints):
-                      {"ranges": {param: [lo, hi]},
-                       "queues": {param: {"lo": [performance, ...], "hi": [...]}},
-                       "reference": [performance, ...]  (optional: older states lack it),
-                       "curriculum": {"level": float, "results": [bool, ...]}}
-                      from the trainer's own process (with worker processes: the ADR of
-                      the envs it steps itself). `--resume` loads it into every process's
-                      ADR (sim/adr_dynamics.py); without it ADR starts from its initial ranges.
+    env_state         the envs' own training state (their `get_train_state()`), or None
+                      (optional): a plain dict the trainer carries without reading it,
+                      from the first env of the trainer's own process; `--resume` builds
+                      every process's envs with it. In practice the ADR state of a
+                      `--dynamics adr` run (layout: sim/adr_dynamics.py). Checkpoints
+                      written before this key hold it as `adr_state`; `saved_env_state`
+                      reads either.
 
 Public API: `save_checkpoint(path, ...)` (atomic, robot_ppo/atomic_write.py; the file
 gets the umask's mode),
 `load_checkpoint(path) -> dict` (validated; UserError with a clear message for a missing
-file, a file that is not a robot_ppo checkpoint, or another format_version), and
+file, a file that is not a robot_ppo checkpoint, or another format_version),
+`saved_env_state(ckpt)` (the env state under either key), and
 `build_model(ckpt) -> ActorCritic | RecurrentActorCritic` (weights and normalizer loaded,
 in eval mode).
 """
@@ -94,7 +93,7 @@ def save_checkpoint(path: str | Path, *, model: AnyActorCritic,
                     action_low: list[float], action_high: list[float], env_steps: int,
                     iteration: int, lineage: dict[str, Any] | None = None,
                     reward_scaler: dict[str, float] | None = None,
-                    adr_state: dict[str, Any] | None = None) -> Path:
+                    env_state: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint atomically; refuses non-finite weights (keeps the old file).
 
     Raises FloatingPointError when the model holds NaN/inf, so a NaN can never replace a
@@ -124,11 +123,22 @@ def save_checkpoint(path: str | Path, *, model: AnyActorCritic,
         "iteration": int(iteration),
         "lineage": dict(lineage or {"parent": None}),
         "reward_scaler": reward_scaler,
-        "adr_state": to_plain(adr_state),
+        "env_state": to_plain(env_state),
     }
     with atomic_open(path) as fh:
         torch.save(data, fh)
     return path
+
+
+OLD_ENV_STATE_KEY = "adr_state"
+"""Where checkpoints written before `env_state` hold the env's state (same layout)."""
+
+
+def saved_env_state(ckpt: dict[str, Any]) -> Any:
+    """The checkpoint's env state (`env_state`, else an older checkpoint's `adr_state`), or
+    None when it holds none."""
+    state = ckpt.get("env_state")
+    return ckpt.get(OLD_ENV_STATE_KEY) if state is None else state
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

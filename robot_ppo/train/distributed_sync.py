@@ -6,16 +6,16 @@
   begin_iteration()  remember the normalizers' statistics before this rollout
   end_rollout()      merge what every rank added to them (Chan et al.), the reward scale
                      alike; gather every rank's finished episodes; merge every rank's
-                     ADR reports
+                     env-state reports
 
-ADR: merged, as if one ADR saw every rank's episodes. All ranks start from rank 0's state
-(`start`). Each iteration every rank sends the episode results its in-process ADR and
-curriculum received (`take_adr_reports`, sim/env.py); every rank then resets its ADR to the
-state agreed at the last exchange and replays all ranks' results in rank order
-(`merge_adr_reports`). The replay is deterministic, so all ranks hold the same ranges, boundary
-queues and curriculum level, fed by all ranks' episodes. With --workers >= 2 the envs stepped
-in each worker process keep an ADR of their own, as they do in one process
-(train/adr_resume.py); only the trainer process's ADR takes part.
+Env state (train/env_state.py; in practice ADR, sim/env.py): merged, as if one env state saw
+every rank's episodes. All ranks start from rank 0's state (`start`). Each iteration every
+rank sends the episode results its in-process env state received (`take_reports`); every
+rank then resets its state to the one agreed at the last exchange and replays all ranks'
+results in rank order (`merge_reports`). The replay is deterministic, so all ranks hold the
+same state (for ADR: ranges, boundary queues and curriculum level), fed by all ranks'
+episodes. With --workers >= 2 the envs stepped in each worker process keep a state of their
+own, as they do in one process; only the trainer process's one takes part.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import torch
 from robot_ppo.algo.models import AnyActorCritic
 from robot_ppo.algo.normalizer import RunningMeanStd
 from robot_ppo.errors import UserError
-from robot_ppo.train.adr_resume import current_adr_state
 from robot_ppo.train.distributed import Distributed, MomentSnapshot, merge_moments, snapshot
+from robot_ppo.train.env_state import state_env
 
 if TYPE_CHECKING:
     from robot_ppo.algo.ppo import PPO
@@ -46,11 +46,12 @@ class IterationSync:
         self.normalizers = [m for m in model.modules() if isinstance(m, RunningMeanStd)]
         self._bases: list[MomentSnapshot] = []
         self._scale_base: MomentSnapshot | None = None
-        self._adr_env: Any = None
-        """The env whose ADR takes part in the merge (sim/env.py); None without ADR."""
-        self._adr_base: dict[str, Any] | None = None
-        self.adr_reports: list[int] = []
-        """Per rank: the ADR episode results merged so far."""
+        self._state_env: Any = None
+        """The env whose training state takes part in the merge; None: no env state."""
+        self._state_base: dict[str, Any] | None = None
+        self.reports_merged: list[int] = []
+        """Per rank: the env-state episode results merged so far (entries of its reports'
+        lists)."""
         ppo.sync = dist
 
     def start(self, venv: VecEnv | None = None) -> None:
@@ -66,7 +67,7 @@ class IterationSync:
         opt.step_count = int(steps)
         if scaler is not None and scale is not None:
             scaler.load_state_dict(scale)
-        self.start_adr(venv)
+        self.start_env_state(venv)
 
     def begin_iteration(self) -> None:
         self._bases = [snapshot(n.mean.numpy(), n.var.numpy(), float(n.count))
@@ -93,30 +94,31 @@ class IterationSync:
             s.load_state_dict({"mean": float(mean[0]), "var": float(var[0]),
                                "count": count})
         gathered = d.gather_objects((returns, lengths, metrics))
-        self._merge_adr()
+        self._merge_env_state()
         return ([r for g in gathered for r in g[0]], [n for g in gathered for n in g[1]],
                 [m for g in gathered for m in g[2]])
 
-    def start_adr(self, venv: VecEnv | None) -> None:
-        """Rank 0's ADR state on every rank, and every rank's ADR reports kept from now on;
-        nothing without ADR. The env that takes part is the trainer process's first one."""
-        if venv is None or current_adr_state(venv) is None:
+    def start_env_state(self, venv: VecEnv | None) -> None:
+        """Rank 0's env state on every rank, and every rank's reports kept from now on;
+        nothing when the envs keep no state. The env that takes part is the trainer
+        process's first one."""
+        env = None if venv is None else state_env(venv)
+        if env is None or env.get_train_state() is None:
             return
-        env: Any = venv.local_envs[0].unwrapped  # sim/env.py's env; the trainer never imports sim
-        state = self.dist.broadcast_object(env.get_adr_state() if self.dist.is_main else None)
-        env.set_adr_state(state)
-        env.take_adr_reports()  # starts the journal
-        self._adr_env, self._adr_base = env, state
+        state = self.dist.broadcast_object(env.get_train_state() if self.dist.is_main else None)
+        env.set_train_state(state)
+        env.take_reports()  # starts keeping them
+        self._state_env, self._state_base = env, state
 
-    def _merge_adr(self) -> None:
-        env, base = self._adr_env, self._adr_base
+    def _merge_env_state(self) -> None:
+        env, base = self._state_env, self._state_base
         if env is None or base is None:
             return
-        reports = self.dist.gather_objects(env.take_adr_reports())
-        env.merge_adr_reports(base, reports)
-        self._adr_base = env.get_adr_state()
-        self.adr_reports = [n + len(r["adr"]) for n, r in
-                            zip(self.adr_reports or [0] * len(reports), reports)]
+        reports = self.dist.gather_objects(env.take_reports())
+        env.merge_reports(base, reports)
+        self._state_base = env.get_train_state()
+        self.reports_merged = [n + sum(len(v) for v in r.values()) for n, r in
+                               zip(self.reports_merged or [0] * len(reports), reports)]
 
 
 def is_collective_failure(exc: RuntimeError) -> bool:

@@ -38,19 +38,24 @@ from robot_ppo.algo.recurrent import RecurrentActorCritic
 from robot_ppo.atomic_write import atomic_write
 from robot_ppo.cli_config import RECORDED
 from robot_ppo.errors import UserError
-from robot_ppo.train.adr_resume import (
-    current_adr_state,
-    log_note,
-    restore_notes,
-    resume_factory,
+from robot_ppo.train.checkpoint import (
+    load_checkpoint,
+    save_checkpoint,
+    saved_env_state,
+    state_is_finite,
 )
-from robot_ppo.train.checkpoint import load_checkpoint, save_checkpoint, state_is_finite
 from robot_ppo.train.config import TrainConfig
 from robot_ppo.train.distributed import Distributed
 from robot_ppo.train.distributed_sync import (
     IterationSync,
     is_collective_failure,
     lost_rank_error,
+)
+from robot_ppo.train.env_state import (
+    current_env_state,
+    log_note,
+    restore_notes,
+    resume_factory,
 )
 from robot_ppo.train.logger import MetricsLogger
 from robot_ppo.train.saved_config import config_dict
@@ -69,9 +74,9 @@ class EnvSource:
     robot: str | None = None
     spec: dict[str, Any] | None = None
     spec_hash: str | None = None
-    with_adr_state: Callable[[dict[str, Any]], EnvFactory] | None = None
-    """A factory whose envs start from a checkpoint's `adr_state` (robot envs; see
-    train/adr_resume.py); None: the envs cannot restore ADR state."""
+    with_env_state: Callable[[dict[str, Any]], EnvFactory] | None = None
+    """A factory whose envs start from a checkpoint's `env_state` (robot envs; see
+    train/env_state.py); None: the envs keep no state to restore."""
 
     @property
     def name(self) -> str:
@@ -128,7 +133,7 @@ class Trainer:
                     f"{resume['obs_dim']}, act_dim={resume['act_dim']} on "
                     f"{resume['env_id']!r}; this env has obs_dim={v.obs_dim}, "
                     f"act_dim={v.act_dim}.")
-            for note in restore_notes(resume.get("adr_state"), current_adr_state(v)):
+            for note in restore_notes(v, saved_env_state(resume)):
                 log_note(note)
             model: AnyActorCritic = model_from_config(resume["model_config"])
             model.load_state_dict(resume["model_state"])
@@ -172,7 +177,7 @@ class Trainer:
             self.parent = str(config.run.resume)
         if self.sync is not None:
             try:
-                self.sync.start(self.venv)  # rank 0's weights, normalizers, optimizer, ADR
+                self.sync.start(self.venv)  # rank 0's weights, normalizers, optimizer, env state
             except BaseException as exc:
                 self.close_envs()
                 if isinstance(exc, RuntimeError) and is_collective_failure(exc):
@@ -219,7 +224,7 @@ class Trainer:
                 action_high=v.action_high.tolist(), env_steps=self.env_steps,
                 iteration=self.iteration, lineage={"parent": self.parent},
                 reward_scaler=None if scaler is None else scaler.state_dict(),
-                adr_state=current_adr_state(v))
+                env_state=current_env_state(v))
         except FloatingPointError:
             self._nan_stop("the model weights became NaN/inf")
         self.last_good_checkpoint = self.checkpoint_path
@@ -254,7 +259,7 @@ class Trainer:
                 lengths.extend(step.episode_lengths)
             metrics.extend(step.episode_metrics)
             obs, priv = step.obs, step.privileged
-        if self.sync is not None:  # normalizers, reward scale, episodes and ADR: merged
+        if self.sync is not None:  # normalizers, reward scale, episodes, env state: merged
             returns, lengths, metrics = self.sync.end_rollout(returns, lengths, metrics, v)
         self.returns.extend(returns)
         self.lengths.extend(lengths)

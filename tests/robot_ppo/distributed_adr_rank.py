@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from robot_ppo.commands.train import parse, robot_source
-from robot_ppo.train.adr_resume import current_adr_state
 from robot_ppo.train.distributed import Distributed
+from robot_ppo.train.env_state import current_env_state
 from robot_ppo.train.trainer import Trainer
 
 
@@ -28,11 +28,11 @@ def main() -> None:
     source = robot_source("cartpole", "adr", adr_settings=None)
     states: list[object] = []
     trainer = Trainer(config, source, out / "run", dist=dist,
-                      on_iteration=lambda row: states.append(current_adr_state(trainer.venv)))
+                      on_iteration=lambda row: states.append(current_env_state(trainer.venv)))
     trainer.run()
     state = states[-1]  # after the last iteration's exchange (the envs are closed now)
     assert trainer.sync is not None
-    merged = trainer.sync.adr_reports  # per rank: the ADR episode results merged so far
+    merged = trainer.sync.reports_merged  # per rank: the ADR episode results merged so far
     (out / f"adr_rank{dist.rank}.json").write_text(
         json.dumps({"state": state, "merged": merged}, sort_keys=True))
     dist.close()

@@ -18,6 +18,7 @@ from robot_ppo.train.checkpoint import (
     build_model,
     load_checkpoint,
     save_checkpoint,
+    saved_env_state,
 )
 from robot_ppo.train.config import TrainConfig
 from robot_ppo.train.trainer import EnvSource, Trainer
@@ -145,3 +146,17 @@ def test_nan_loss_stops_with_last_good_checkpoint(tmp_path: Path) -> None:
     assert all(torch.isfinite(v).all() for v in ckpt["model_state"].values()
                if v.is_floating_point())
     assert np.isfinite(ckpt["reward_scaler"]["var"])
+
+
+def test_env_state_is_read_under_its_key_and_the_old_one(tmp_path: Path) -> None:
+    state = {"ranges": {"friction": [0.4, 1.3]}, "curriculum": {"level": 0.1}}
+    save_checkpoint(tmp_path / "c.pt", model=ActorCritic(3, 1), optimizer=None, config={},
+                    env_id="Pendulum-v1", action_low=[-2.0], action_high=[2.0],
+                    env_steps=10, iteration=1, env_state=state)
+    ckpt = load_checkpoint(tmp_path / "c.pt")
+    assert ckpt["env_state"] == state and "adr_state" not in ckpt
+    assert saved_env_state(ckpt) == state
+    # a checkpoint written before the key was generic held the same dict as adr_state
+    old = {k: v for k, v in ckpt.items() if k != "env_state"} | {"adr_state": state}
+    assert saved_env_state(old) == state
+    assert saved_env_state({k: v for k, v in ckpt.items() if k != "env_state"}) is None

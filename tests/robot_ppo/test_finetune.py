@@ -45,7 +45,7 @@ def _checkpoint(path: Path, spec: Any = SPEC, seed: int = 0) -> Path:
                            env_id=spec.gym_id, env_kwargs={"dynamics": "nominal"},
                            spec=spec.to_dict(), spec_hash=spec.spec_hash,
                            action_low=[-1.0], action_high=[1.0], env_steps=0, iteration=0,
-                           adr_state=PARENT_ADR)
+                           env_state=PARENT_ADR)
 
 
 # what a parent trained with --dynamics adr carries (sim.adr_dynamics.adr_state's layout)
@@ -195,7 +195,7 @@ def test_finetune_command_writes_checkpoint_with_lineage(
         parent["model_config"]
     lineage = new["lineage"]
     assert lineage["kind"] == "finetune" and lineage["parent"] == str(ck)
-    assert new["adr_state"] == parent["adr_state"] == PARENT_ADR, "a sim --resume continues it"
+    assert new["env_state"] == parent["env_state"] == PARENT_ADR, "a sim --resume continues it"
     assert len(lineage["parent_sha256"]) == 64
     assert lineage["rollouts"] and all(len(r["sha256"]) == 64 for r in lineage["rollouts"])
     summary = json.loads((out / "summary.json").read_text())

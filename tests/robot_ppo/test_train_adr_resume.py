@@ -51,7 +51,8 @@ def test_resume_continues_adr_ranges_and_curriculum(tmp_path: Path) -> None:
     proc = train("--steps", "512", "--out", str(first))
     assert proc.returncode == 0, proc.stderr
     ckpt = torch.load(first / "checkpoint.pt", weights_only=True)
-    state = ckpt["adr_state"]
+    assert "adr_state" not in ckpt  # the env state has a generic key now
+    state = ckpt["env_state"]
     assert set(state) == {"ranges", "queues", "reference", "curriculum"}
     assert set(state["ranges"]) == {p.name for p in PARAMS}
     for p in PARAMS:
@@ -61,6 +62,8 @@ def test_resume_continues_adr_ranges_and_curriculum(tmp_path: Path) -> None:
     # a run this short never moves a range, so move them all: widest reachable ranges, a
     # raised curriculum level, empty queues (nothing can move again within one iteration)
     wide = {p.name: list(p.limits) for p in PARAMS}
+    # ... saved the old way: a checkpoint from before `env_state` held it as `adr_state`
+    del ckpt["env_state"]
     ckpt["adr_state"] = {"ranges": wide, "queues": {},
                          "curriculum": {"level": 0.7, "results": []}}
     moved = tmp_path / "moved.pt"
@@ -75,11 +78,11 @@ def test_resume_continues_adr_ranges_and_curriculum(tmp_path: Path) -> None:
     assert row["curriculum/level"] == pytest.approx(0.7)
     assert "note" not in proc.stderr  # nothing ignored, nothing clamped
     # the resumed run's checkpoint carries its (still wide) state on
-    again = torch.load(resumed / "checkpoint.pt", weights_only=True)["adr_state"]
+    again = torch.load(resumed / "checkpoint.pt", weights_only=True)["env_state"]
     initial = {p.name: p.initial for p in PARAMS}
     assert entropy(again["ranges"]) > entropy(initial) + 5.0
 
-    # an older checkpoint without adr_state still resumes, from the initial ranges
+    # an older checkpoint without any env state still resumes, from the initial ranges
     del ckpt["adr_state"]
     old = tmp_path / "old.pt"
     torch.save(ckpt, old)
@@ -96,7 +99,7 @@ def test_malformed_adr_state_is_a_clear_error(tmp_path: Path, capsys: Any) -> No
     save_checkpoint(ckpt, model=ActorCritic(5, 1), optimizer=None, config={},
                     env_id="RobotPPO/CartPole-v0", action_low=[-1.0], action_high=[1.0],
                     env_steps=256, iteration=1,
-                    adr_state={"ranges": {"friction": "wide"}, "queues": {},
+                    env_state={"ranges": {"friction": "wide"}, "queues": {},
                                "curriculum": {"level": 0.0, "results": []}})
     rc = main([*ADR, "--steps", "512", "--resume", str(ckpt), "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err

@@ -55,17 +55,17 @@ def test_resume_without_options_keeps_the_runs_adr_settings(first: Path, tmp_pat
     assert "continuing the checkpoint's settings" in proc.stderr
     assert "adr_fixed=mass_scale,gravity_tilt_y" in proc.stderr
     ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
-    ranges = ckpt["adr_state"]["ranges"]
-    first_ranges = torch.load(first, weights_only=True)["adr_state"]["ranges"]
+    ranges = ckpt["env_state"]["ranges"]
+    first_ranges = torch.load(first, weights_only=True)["env_state"]["ranges"]
     assert ranges["mass_scale"] == first_ranges["mass_scale"]  # fixed: never moved
     # and never judged, while this run did judge other boundaries (so the check above is
     # not vacuous: ADR ran in the resumed run)
-    queues = ckpt["adr_state"]["queues"]
+    queues = ckpt["env_state"]["queues"]
     for fixed in ("mass_scale", "gravity_tilt_y"):
         assert queues[fixed] == {"lo": [], "hi": []}
     assert any(q["lo"] or q["hi"] for q in queues.values())
-    assert len(ckpt["adr_state"]["reference"]) > len(
-        torch.load(first, weights_only=True)["adr_state"]["reference"])
+    assert len(ckpt["env_state"]["reference"]) > len(
+        torch.load(first, weights_only=True)["env_state"]["reference"])
 
 
 def test_options_given_now_override_the_checkpoint_and_are_reported(first: Path,
@@ -119,7 +119,7 @@ def test_resume_without_adr_drops_the_checkpoints_adr_settings(first: Path, tmp_
     continuing = [line for line in proc.stderr.splitlines()
                   if "continuing the checkpoint's settings:" in line]
     assert continuing and "lr=0.0005" in continuing[0] and "adr_" not in continuing[0]
-    assert "the checkpoint's ADR state (adr_state) is ignored" in proc.stderr
+    assert "the checkpoint's ADR state (env_state) is ignored" in proc.stderr
 
 
 def test_a_checkpoint_holding_removed_options_resumes_with_a_note(first: Path, tmp_path: Path

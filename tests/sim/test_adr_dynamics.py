@@ -192,7 +192,7 @@ def test_every_adr_episode_end_feeds_adr_and_the_curriculum():
                        adr_config=AdrConfig(queue_size=50, boundary_prob=0.5),
                        performance=lambda info, terminated: 1.0)
     run_episodes(env, 5)  # fewer than a curriculum window and a queue: nothing is cleared
-    state = env.unwrapped.get_adr_state()
+    state = env.unwrapped.get_train_state()
     queued = sum(len(q) for sides in state["queues"].values() for q in sides.values())
     assert queued + len(state["reference"]) == 5
     assert len(state["curriculum"]["results"]) == 5

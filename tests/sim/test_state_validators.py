@@ -152,7 +152,7 @@ def test_restore_refuses_malformed_state_with_user_error() -> None:
         assert adr.state_dict() == before and c.level == 0.4  # nothing half-applied
 
 
-def test_env_built_with_adr_state_restores_its_process_adr() -> None:
+def test_env_built_with_train_state_restores_its_process_adr() -> None:
     """The path every (worker) process takes: the env construction loads the state."""
     spec = load_spec("cartpole")
     group = uuid.uuid4().hex
@@ -160,12 +160,12 @@ def test_env_built_with_adr_state_restores_its_process_adr() -> None:
     state = {"ranges": {p.name: list(p.limits) for p in params},
              "queues": {params[0].name: {"lo": [0.25], "hi": []}},
              "curriculum": {"level": 0.6, "results": [True, True]}}
-    env = sim.make_env("cartpole", "adr", seed=0, adr_group=group, adr_state=state)
+    env = sim.make_env("cartpole", "adr", seed=0, adr_group=group, train_state=state)
     adr, curriculum = shared_adr(spec, group=group), shared_curriculum(spec, group=group)
     assert adr.ranges() == {p.name: p.limits for p in params}
     assert adr._queues[(params[0].name, "lo")] == [0.25]
     assert curriculum.level == 0.6 and env.unwrapped.curriculum is curriculum
-    saved = env.unwrapped.get_adr_state()
+    saved = env.unwrapped.get_train_state()
     assert saved["ranges"] == state["ranges"]
     assert saved["curriculum"] == state["curriculum"]
     env.reset()  # episodes draw from the restored ranges
@@ -173,20 +173,20 @@ def test_env_built_with_adr_state_restores_its_process_adr() -> None:
     for p in params:
         assert p.limits[0] - 1e-12 <= d[p.name] <= p.limits[1] + 1e-12
     env.close()
-    plain = sim.make_env("cartpole", "randomized", adr_state=state)  # no ADR: ignored
-    assert plain.unwrapped.get_adr_state() is None
+    plain = sim.make_env("cartpole", "randomized", train_state=state)  # no ADR: ignored
+    assert plain.unwrapped.get_train_state() is None
     plain.close()
 
 
-def test_robot_factory_with_adr_state_pickles_for_workers() -> None:
+def test_robot_factory_with_env_state_pickles_for_workers() -> None:
     from robot_ppo.commands.train import robot_source
 
     settings = {"high_threshold": 0.5, "low_threshold": 0.25, "sides": "hard",
                 "relative": True, "fixed": ("friction",)}
     source = robot_source("cartpole", "adr", adr_settings=settings)
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
-    assert source.with_adr_state is not None
-    factory = pickle.loads(pickle.dumps(source.with_adr_state(state)))
+    assert source.with_env_state is not None
+    factory = pickle.loads(pickle.dumps(source.with_env_state(state)))
     assert factory.args[3] == state
     assert factory.args[4] == source.factory.keywords["adr_group"], "the run's own group"
     assert factory.args[5] == settings, "a resumed run keeps its ADR options"
@@ -207,8 +207,28 @@ def test_each_training_gets_its_own_adr() -> None:
     wide = {"ranges": {p.name: list(p.limits) for p in adr_params(load_spec("cartpole"))},
             "queues": {}, "curriculum": {"level": 0.5, "results": []}}
     restore_adr_state(a.unwrapped.adr.adr, a.unwrapped.curriculum, wide)
-    assert a2.unwrapped.get_adr_state()["ranges"] == wide["ranges"]
-    assert b.unwrapped.get_adr_state()["ranges"] != wide["ranges"]
+    assert a2.unwrapped.get_train_state()["ranges"] == wide["ranges"]
+    assert b.unwrapped.get_train_state()["ranges"] != wide["ranges"]
     assert b.unwrapped.curriculum.level == 0.0
     for env in (a, a2, b):
         env.close()
+
+
+def test_env_restore_notes_say_what_a_resume_did() -> None:
+    """The resume's log lines come from the env (the trainer never reads the state)."""
+    spec = load_spec("cartpole")
+    params = adr_params(spec)
+    name, (lo, hi) = params[0].name, params[0].limits
+    saved = {"ranges": {name: [lo - 10.0, hi], "not_a_param": [0.0, 1.0]}, "queues": {},
+             "curriculum": {"level": 0.2, "results": []}}
+    env = sim.make_env("cartpole", "adr", adr_group=uuid.uuid4().hex, train_state=saved)
+    notes = env.unwrapped.restore_notes(saved)
+    assert len(notes) == 2
+    assert "not_a_param" in notes[0] and "ignored" in notes[0]
+    assert "clamped" in notes[1] and name in notes[1]
+    assert "holds no ADR state" in env.unwrapped.restore_notes(None)[0]
+    env.close()
+    plain = sim.make_env("cartpole", "randomized", train_state=saved)
+    assert "is ignored" in plain.unwrapped.restore_notes(saved)[0]
+    assert plain.unwrapped.restore_notes(None) == []
+    plain.close()
