@@ -32,7 +32,6 @@ when building a run's envs, before training starts (robot_ppo --resume does).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +43,10 @@ from robot_ppo.observation import ObservationBuilder
 from robot_ppo.spec import RobotSpec, load_spec, spec_from_dict
 from robot_ppo.state import RobotState
 from sim.adr import AdrConfig
-from sim.adr_dynamics import (
-    AdrProcess,
-    adr_state,
-    restore_adr_state,
-    restore_notes,
-    shared_adr,
-    shared_curriculum,
-)
 from sim.curriculum import CurriculumConfig
 from sim.dynamics import DynamicsSet, resolve_dynamics
 from sim.episode import Streams, start_episode
+from sim.episode_dynamics import EpisodeDynamics, Performance
 from sim.robot import pb
 from sim.simulator import Simulator
 from sim.tasks import make_task
@@ -78,7 +70,7 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
                  = "randomized", render_mode: str | None = None, privileged: bool = False,
                  width: int = 320, height: int = 240, adr_config: AdrConfig | None = None,
                  curriculum: CurriculumConfig | None = None, adr_group: str = "default",
-                 performance: Callable[[dict[str, Any], bool], float] | None = None,
+                 performance: Performance | None = None,
                  train_state: dict[str, Any] | None = None):
         self.robot_spec = as_spec(spec)
         if render_mode not in (None, "rgb_array", "human"):
@@ -91,17 +83,13 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
             # PyBullet's GUI aborts the process without an X display: fall back to DIRECT
             gym.logger.warn("render_mode='human' needs a display (DISPLAY is unset); "
                             "running headless")
-        self.adr: AdrProcess | None = None
-        if self.dynamics.name == "adr":
-            # ADR and the curriculum are shared by this process's envs (sim/adr_dynamics.py)
-            adr = shared_adr(self.robot_spec, adr_config, adr_group)
-            self.adr = AdrProcess(self.dynamics, adr)
-            self.curriculum = shared_curriculum(self.robot_spec, curriculum, adr_group)
-            if train_state is not None:
-                restore_adr_state(adr, self.curriculum, train_state)
+        # with "adr": ADR and the curriculum are shared by this process's envs of one group
+        self.episode = EpisodeDynamics.for_env(self.robot_spec, self.dynamics, adr_config,
+                                               curriculum, adr_group, train_state)
+        """The owner of the episodes' dynamics, from draw to report (sim/episode_dynamics.py)."""
         self.performance = performance
         """(final info, terminated) -> normalized performance; None: the task's own."""
-        self.sim = Simulator(self.robot_spec, self.dynamics, gui=gui, process=self.adr)
+        self.sim = Simulator(self.robot_spec, self.dynamics, gui=gui, episode=self.episode)
         self.task = make_task(self.robot_spec)
         self.builder = ObservationBuilder(self.robot_spec)
         self.mapping = ActionMapping(self.robot_spec)
@@ -122,28 +110,19 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
     def get_train_state(self) -> dict[str, Any] | None:
         """This process's ADR ranges, queues and curriculum as a plain dict (sim/adr_dynamics.py
         `adr_state`; the checkpoint's `env_state`); None unless dynamics is "adr"."""
-        if self.adr is None:
-            return None
-        return adr_state(self.adr.adr, self.curriculum)
+        return self.episode.get_train_state()
 
     def set_train_state(self, state: dict[str, Any]) -> None:
         """Load another process's `get_train_state()` (rank 0's under torchrun) into this
         process's ADR and curriculum; nothing unless dynamics is "adr"."""
-        if self.adr is not None:
-            restore_adr_state(self.adr.adr, self.curriculum, state)
+        self.episode.set_train_state(state)
 
     def take_reports(self) -> dict[str, list[Any]] | None:
         """The episode results this process's ADR and curriculum received since the last
         call, {"adr": [(pinned, performance)...], "curriculum": [success...]}: a dict of
         lists, one entry per result; the first call starts keeping them. None unless
         dynamics is "adr"."""
-        if self.adr is None:
-            return None
-        adr, curriculum = self.adr.adr, self.curriculum
-        out: dict[str, list[Any]] = {"adr": list(adr.journal or []),
-                                     "curriculum": list(curriculum.journal or [])}
-        adr.journal, curriculum.journal = [], []
-        return out
+        return self.episode.take_reports()
 
     def merge_reports(self, base: dict[str, Any], reports: list[dict[str, list[Any]]]
                       ) -> None:
@@ -151,21 +130,12 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         them every `take_reports()` of `reports` in order: the state one ADR would hold had
         it seen all those episodes itself (torchrun: every rank's, in rank order, so all
         ranks compute the same state). Nothing unless dynamics is "adr"."""
-        if self.adr is None:
-            return
-        adr, curriculum = self.adr.adr, self.curriculum
-        restore_adr_state(adr, curriculum, base)
-        for r in reports:
-            for pinned, performance in r["adr"]:
-                adr.report(None if pinned is None else (pinned[0], pinned[1]), performance)
-            for success in r["curriculum"]:
-                curriculum.report(success)
-        adr.journal, curriculum.journal = [], []  # the replay is not news
+        self.episode.merge_reports(base, reports)
 
     def restore_notes(self, saved: Any) -> list[str]:
         """What building this env with `train_state=saved` (a checkpoint's, or None) did, as
         log lines: no saved state, state ignored, unknown names, clamped ranges."""
-        return restore_notes(saved, self.get_train_state())
+        return self.episode.restore_notes(saved)
 
     # ---- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -174,8 +144,6 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         if seed is not None or self._streams is None:
             entropy = seed if seed is not None else int(self.np_random.integers(2**63))
             self._streams = Streams(entropy)
-        if self.adr is not None:
-            self.task.disturbance = self.sim.push_scale = self.curriculum.factor
         start_episode(self.sim, self.task, self.mapping, self._streams)
         command = self.task.reset_command(self._streams.task)
         self._last_action = np.zeros(self.robot_spec.act_dim)
@@ -202,29 +170,12 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         command = self.task.update_command(self._streams.task, self.sim.time)
         obs = self._observe(command)
         info = self._info(res.info)
-        if self.adr is not None and (terminated or truncated):
-            info["episode_metrics"] = self._end_episode(info, terminated)
+        if terminated or truncated:
+            survived = self._steps / self.robot_spec.task.episode_steps
+            metrics = self.episode.end(info, terminated, survived, self.performance)
+            if metrics is not None:
+                info["episode_metrics"] = metrics
         return obs, float(res.reward), terminated, truncated, info
-
-    def _end_episode(self, info: dict[str, Any], terminated: bool) -> dict[str, float]:
-        """Report the episode to ADR and the curriculum; their state for the logs."""
-        assert self.adr is not None
-        if self.performance is not None:
-            perf = float(self.performance(info, terminated))
-            success = perf >= 0.5
-        elif "performance" in info:
-            perf = float(info["performance"])
-            success = bool(info.get("success", perf >= 0.5))
-        elif "success" in info:
-            perf = float(bool(info["success"]))
-            success = bool(info["success"])
-        else:
-            perf = self._steps / self.robot_spec.task.episode_steps
-            success = not terminated
-        self.adr.adr.report(self.adr.pinned, perf)
-        self.curriculum.report(success)
-        return {**self.adr.metrics(), "adr/performance": perf,
-                "curriculum/level": float(self.curriculum.level)}
 
     def _observe(self, command: np.ndarray) -> np.ndarray:
         assert self._streams is not None

@@ -31,6 +31,7 @@ def initial_command(mapping: ActionMapping) -> JointCommand:
 
 
 def start_episode(sim: Simulator, task: Task, mapping: ActionMapping, streams: Streams) -> None:
+    sim.episode.begin(task)  # the disturbance curriculum's scale, before the draw it scales
     init = task.initial_state(streams.task)
     sim.reset(streams.dynamics, init.q, init.qd, initial_command(mapping), init.base_pos,
               init.base_quat)

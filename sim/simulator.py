@@ -9,6 +9,9 @@
 and records every physics-step state in a ring, from which `observed_state()` returns the one
 `obs_latency` old (stepped, not interpolated: latencies are rounded to whole physics steps).
 With zero latency the env and the plant therefore run the identical call sequence.
+
+The dynamics parameters (drawn at reset, drifted, pushed, applied to the robot) belong to
+`self.episode` (sim/episode_dynamics.py); this class only runs the loop above with them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from robot_ppo.spec import RobotSpec
 from robot_ppo.state import RobotState
 from sim.actuator import actuator_torque, joint_friction_torque
 from sim.dynamics import DynamicsProcess, DynamicsSet
+from sim.episode_dynamics import Actuation, EpisodeDynamics
 from sim.randomization import PARAM_NAMES
 from sim.robot import SimRobot
 
@@ -38,16 +42,14 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
 
 
 class Simulator:
-    """A SimRobot plus dynamics process, latency buffers and the actuator loop."""
+    """A SimRobot plus the episode's dynamics, latency buffers and the actuator loop."""
 
     def __init__(self, spec: RobotSpec, dset: DynamicsSet, gui: bool = False,
-                 process: DynamicsProcess | None = None):
+                 episode: EpisodeDynamics | None = None):
         self.spec = spec
         self.dset = dset
         self.robot = SimRobot(spec, gui=gui)
-        self.process = process or DynamicsProcess(dset)
-        self.push_scale = 1.0
-        """Multiplies the push velocity (the disturbance curriculum raises it)."""
+        self.episode = episode or EpisodeDynamics(dset)
         self.n = spec.n_joints
         self.decimation = spec.rates.decimation
         self.dt = self.robot.dt
@@ -71,37 +73,33 @@ class Simulator:
         self.steps = 0
         self.tau = np.zeros(self.n)
         self.gyro_bias = np.zeros(3)
-        self.rng = np.random.default_rng(0)
+        self._act = Actuation(1.0, 1.0, 1.0, 0.0, 0.0)
+
+    @property
+    def process(self) -> DynamicsProcess:
+        """The current parameter values (the episode's; settable to pin them, as system
+        identification does)."""
+        return self.episode.process
+
+    @process.setter
+    def process(self, process: DynamicsProcess) -> None:
+        self.episode.process = process
 
     # ---- episode ------------------------------------------------------------------
     def reset(self, rng: np.random.Generator, q0: np.ndarray, qd0: np.ndarray,
               initial_cmd: JointCommand, base_pos: np.ndarray | None = None,
               base_quat: np.ndarray | None = None) -> None:
-        """Sample dynamics with `rng` (kept for drift and pushes) and place the robot."""
-        self.rng = rng
-        self.process.reset(rng)
-        self._apply_dynamics()
+        """Draw the episode's dynamics with `rng` (kept for drift and pushes) and place the
+        robot."""
+        self.episode.draw(rng)
+        self._act = self.episode.apply(self.robot, self.payload_link)
         self.robot.reset_state(q0, qd0, base_pos, base_quat)
-        p = self.process
-        self.a_delay = min(round(p["action_latency_s"] / self.dt), self._ring - 1)
-        self.o_delay = min(round(p["obs_latency_s"] / self.dt), self._ring - 1)
-        self.gyro_bias = np.array([p["gyro_bias_x"], p["gyro_bias_y"], p["gyro_bias_z"]])
+        self.a_delay, self.o_delay = self.episode.delays(self.dt, self._ring)
+        self.gyro_bias = self.episode.gyro_bias()
         self.steps = 0
         self.tau[:] = 0.0
         self._cmd_ring[:] = self._pack(initial_cmd)
         self._record(fill=True)
-
-    def _apply_dynamics(self) -> None:
-        p = self.process
-        self.robot.set_masses(p["mass_scale"], p["inertia_scale"], self.payload_link,
-                              p["payload_kg"])
-        self.robot.set_friction(p["friction"])
-        self.robot.set_gravity(p["gravity_tilt_x"], p["gravity_tilt_y"])
-        self._strength = p["motor_strength"]
-        self._kp_scale = p["kp_scale"]
-        self._kd_scale = p["kd_scale"]
-        self._damping = p["joint_damping"]
-        self._coulomb = p["joint_friction"]
 
     @staticmethod
     def _pack(cmd: JointCommand) -> np.ndarray:
@@ -111,31 +109,25 @@ class Simulator:
     def step_control(self, cmd: JointCommand) -> None:
         """Hold `cmd` for one control period (decimation physics steps)."""
         packed = self._pack(cmd)
-        robot = self.robot
+        robot, act = self.robot, self._act
         for _ in range(self.decimation):
             self._cmd_ptr = (self._cmd_ptr + 1) % self._ring
             self._cmd_ring[self._cmd_ptr] = packed
             mode, q_cmd, qd_cmd, tau_ff, kp, kd = self._cmd_ring[
                 (self._cmd_ptr - self.a_delay) % self._ring]
             tau = actuator_torque(mode, q_cmd, qd_cmd, tau_ff, kp, kd, robot.q, robot.qd,
-                                  robot.effort_limit, self._strength, self._kp_scale,
-                                  self._kd_scale)
+                                  robot.effort_limit, act.strength, act.kp_scale,
+                                  act.kd_scale)
             self.tau = tau
-            robot.apply_torques(tau + joint_friction_torque(robot.qd, self._damping,
-                                                            self._coulomb))
+            robot.apply_torques(tau + joint_friction_torque(robot.qd, act.damping,
+                                                            act.coulomb))
             robot.step()
             self.steps += 1
             robot.read_joints()
             self._record()
-        if self.process.advance(self.rng, self.control_dt):
-            self._apply_dynamics()
-        push = self.dset.push
-        if push is not None and robot.floating and push.interval_s > 0 \
-                and self.rng.random() < 1.0 - math.exp(-self.control_dt / push.interval_s):
-            lin, ang = robot.base_velocity()
-            v = push.velocity * self.push_scale
-            lin[:2] += self.rng.uniform(-v, v, size=2)
-            robot.client.resetBaseVelocity(robot.body, lin.tolist(), ang.tolist())
+        if self.episode.advance(self.control_dt):
+            self._act = self.episode.apply(robot, self.payload_link)
+        self.episode.push(robot, self.control_dt)
 
     def _record(self, fill: bool = False) -> None:
         r = self.robot

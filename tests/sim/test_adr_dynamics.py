@@ -119,7 +119,7 @@ def test_episode_draws_stay_inside_current_ranges():
     for _ in range(20):
         env.reset()
         d = u.sim.dynamics_dict()
-        for name, (lo, hi) in u.adr.adr.ranges().items():
+        for name, (lo, hi) in u.episode.adr.ranges().items():
             assert lo - 1e-12 <= d[name] <= hi + 1e-12
     env.close()
 

@@ -74,7 +74,7 @@ def test_merge_overrides_what_one_process_decided_alone():
     # a fresh ADR fed all 80 results in the same order decides the same
     c = _env(SMALL, 0.5, 2)
     c.unwrapped.set_train_state(base)
-    adr = c.unwrapped.adr.adr
+    adr = c.unwrapped.episode.adr
     for r in reports:
         for pinned, perf in r["adr"]:
             adr.report(pinned, perf)

@@ -164,7 +164,7 @@ def test_env_built_with_train_state_restores_its_process_adr() -> None:
     adr, curriculum = shared_adr(spec, group=group), shared_curriculum(spec, group=group)
     assert adr.ranges() == {p.name: p.limits for p in params}
     assert adr._queues[(params[0].name, "lo")] == [0.25]
-    assert curriculum.level == 0.6 and env.unwrapped.curriculum is curriculum
+    assert curriculum.level == 0.6 and env.unwrapped.episode.curriculum is curriculum
     saved = env.unwrapped.get_train_state()
     assert saved["ranges"] == state["ranges"]
     assert saved["curriculum"] == state["curriculum"]
@@ -191,7 +191,7 @@ def test_robot_factory_with_env_state_pickles_for_workers() -> None:
     assert factory.args[4] == source.factory.keywords["adr_group"], "the run's own group"
     assert factory.args[5] == settings, "a resumed run keeps its ADR options"
     env = factory()
-    config = env.unwrapped.adr.adr.config
+    config = env.unwrapped.episode.adr.config
     assert (config.sides, config.relative, config.fixed) == (
         "hard", True, ("friction",)), "the options reach the env's ADR"
     env.close()
@@ -206,10 +206,10 @@ def test_each_training_gets_its_own_adr() -> None:
     a, a2, b = first.factory(), first.factory(), second.factory()
     wide = {"ranges": {p.name: list(p.limits) for p in adr_params(load_spec("cartpole"))},
             "queues": {}, "curriculum": {"level": 0.5, "results": []}}
-    restore_adr_state(a.unwrapped.adr.adr, a.unwrapped.curriculum, wide)
+    restore_adr_state(a.unwrapped.episode.adr, a.unwrapped.episode.curriculum, wide)
     assert a2.unwrapped.get_train_state()["ranges"] == wide["ranges"]
     assert b.unwrapped.get_train_state()["ranges"] != wide["ranges"]
-    assert b.unwrapped.curriculum.level == 0.0
+    assert b.unwrapped.episode.curriculum.level == 0.0
     for env in (a, a2, b):
         env.close()
 
