@@ -19,8 +19,9 @@ from a band around nominal spent them all re-growing what plain DR already cover
 Parameters that cannot matter for the robot are left at their randomized range: gyro
 biases without an IMU, Kp/Kd scales in torque mode.
 
-One ADR instance per process (`shared_adr`): the envs stepped in one process share it, so
-all their episodes fill the same boundary queues. With the default in-process stepping
+One ADR instance per process and training (`SharedAdr`, which the training's env source
+owns; envs built without one share `PROCESS_ADR`): the envs stepped in one process share
+it, so all their episodes fill the same boundary queues. With the default in-process stepping
 (vec_env: W = 0 on machines with < 4 cores) that is one ADR for all N envs; with W worker
 processes there are W independent ADRs, each seeing 1/W of the episodes, so each adapts W×
 slower and their ranges may differ. That is the price of keeping ADR state off the per-step
@@ -122,26 +123,46 @@ def adr_dynamics_set(spec: RobotSpec, randomized: DynamicsSet) -> DynamicsSet:
     return replace(randomized, name="adr", ranges=ranges)
 
 
-_SHARED: dict[tuple[str, str], AutomaticDomainRandomization] = {}
-_CURRICULA: dict[tuple[str, str], Curriculum] = {}
+class SharedAdr:
+    """One training's ADR and disturbance curriculum per robot spec, shared by every env
+    built with this object in one process (see the module doc).
+
+    Each is created by the first env that asks, with that env's configs. A copy pickled
+    into another process (a vec_env worker unpickles its factory once and builds all its
+    envs from it) arrives empty, so that process's envs share an ADR of their own, as
+    they do in one process. Two trainings in one process (a notebook, tests) hold two
+    objects and so never share ranges.
+    """
+
+    def __init__(self) -> None:
+        self._adr: dict[str, AutomaticDomainRandomization] = {}
+        self._curricula: dict[str, Curriculum] = {}
+
+    def adr(self, spec: RobotSpec, config: AdrConfig | None = None
+            ) -> AutomaticDomainRandomization:
+        """The ADR for `spec` (created on first use)."""
+        if spec.spec_hash not in self._adr:
+            self._adr[spec.spec_hash] = AutomaticDomainRandomization(
+                adr_params(spec), config or DEFAULT_CONFIG)
+        return self._adr[spec.spec_hash]
+
+    def curriculum(self, spec: RobotSpec, config: CurriculumConfig | None = None
+                   ) -> Curriculum:
+        """The disturbance curriculum for `spec` (shared like the ADR)."""
+        if spec.spec_hash not in self._curricula:
+            self._curricula[spec.spec_hash] = Curriculum(config or CurriculumConfig())
+        return self._curricula[spec.spec_hash]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # another process starts its own (see the class doc)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._adr, self._curricula = {}, {}
 
 
-def shared_adr(spec: RobotSpec, config: AdrConfig | None = None, group: str = "default"
-               ) -> AutomaticDomainRandomization:
-    """This process's ADR for `spec` (created on first use; see the module doc)."""
-    key = (spec.spec_hash, group)
-    if key not in _SHARED:
-        _SHARED[key] = AutomaticDomainRandomization(adr_params(spec), config or DEFAULT_CONFIG)
-    return _SHARED[key]
-
-
-def shared_curriculum(spec: RobotSpec, config: CurriculumConfig | None = None,
-                      group: str = "default") -> Curriculum:
-    """This process's disturbance curriculum for `spec` (shared like the ADR)."""
-    key = (spec.spec_hash, group)
-    if key not in _CURRICULA:
-        _CURRICULA[key] = Curriculum(config or CurriculumConfig())
-    return _CURRICULA[key]
+PROCESS_ADR = SharedAdr()
+"""What envs built without a `SharedAdr` of their own share: one per process (plain
+`sim.make_env(spec, "adr")` / `gym.make(..., dynamics="adr")` users)."""
 
 
 def adr_state(adr: AutomaticDomainRandomization, curriculum: Curriculum) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from robot_ppo.observation import ObservationBuilder
 from robot_ppo.spec import RobotSpec, load_spec, spec_from_dict
 from robot_ppo.state import RobotState
 from sim.adr import AdrConfig
+from sim.adr_dynamics import SharedAdr
 from sim.curriculum import CurriculumConfig
 from sim.dynamics import DynamicsSet, resolve_dynamics
 from sim.episode import Streams, start_episode
@@ -69,7 +70,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
     def __init__(self, spec: SpecLike, dynamics: str | Path | dict[str, Any] | DynamicsSet
                  = "randomized", render_mode: str | None = None, privileged: bool = False,
                  width: int = 320, height: int = 240, adr_config: AdrConfig | None = None,
-                 curriculum: CurriculumConfig | None = None, adr_group: str = "default",
+                 curriculum: CurriculumConfig | None = None,
+                 adr_share: SharedAdr | None = None,
                  performance: Performance | None = None,
                  train_state: dict[str, Any] | None = None):
         self.robot_spec = as_spec(spec)
@@ -83,9 +85,10 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
             # PyBullet's GUI aborts the process without an X display: fall back to DIRECT
             gym.logger.warn("render_mode='human' needs a display (DISPLAY is unset); "
                             "running headless")
-        # with "adr": ADR and the curriculum are shared by this process's envs of one group
+        # with "adr": ADR and the curriculum are shared by the envs built with one adr_share
+        # (one training's), by default by all of this process's envs
         self.episode = EpisodeDynamics.for_env(self.robot_spec, self.dynamics, adr_config,
-                                               curriculum, adr_group, train_state)
+                                               curriculum, adr_share, train_state)
         """The owner of the episodes' dynamics, from draw to report (sim/episode_dynamics.py)."""
         self.performance = performance
         """(final info, terminated) -> normalized performance; None: the task's own."""

@@ -19,7 +19,8 @@ The env, the plant and the simulator call it; none of them holds a piece of the 
                     the metrics for info["episode_metrics"]
 
 Training state (the env's `get_train_state()` ... `restore_notes()`, sim/env.py) is ADR's
-and the curriculum's: shared by this process's envs of one group (sim/adr_dynamics.py).
+and the curriculum's: shared by this process's envs of one training (sim/adr_dynamics.py
+`SharedAdr`).
 
 The order in which the generators are used is the order before this class existed
 (tests/sim/test_episode_dynamics_golden.py holds the numbers equal).
@@ -37,12 +38,12 @@ import numpy as np
 from robot_ppo.spec import RobotSpec
 from sim.adr import AdrConfig, AutomaticDomainRandomization
 from sim.adr_dynamics import (
+    PROCESS_ADR,
     AdrProcess,
+    SharedAdr,
     adr_state,
     restore_adr_state,
     restore_notes,
-    shared_adr,
-    shared_curriculum,
 )
 from sim.curriculum import Curriculum, CurriculumConfig
 from sim.dynamics import DynamicsProcess, DynamicsSet
@@ -81,14 +82,16 @@ class EpisodeDynamics:
 
     @classmethod
     def for_env(cls, spec: RobotSpec, dset: DynamicsSet, adr_config: AdrConfig | None = None,
-                curriculum: CurriculumConfig | None = None, group: str = "default",
+                curriculum: CurriculumConfig | None = None, share: SharedAdr | None = None,
                 train_state: dict[str, Any] | None = None) -> EpisodeDynamics:
-        """Plain dynamics, or with dynamics "adr" this process's ADR and curriculum of
-        `group`, loaded from `train_state` when given (a `get_train_state()`)."""
+        """Plain dynamics, or with dynamics "adr" the ADR and curriculum of `share` (None:
+        this process's default one), loaded from `train_state` when given (a
+        `get_train_state()`)."""
         if dset.name != "adr":
             return cls(dset)
-        adr = shared_adr(spec, adr_config, group)
-        shared = shared_curriculum(spec, curriculum, group)
+        share = PROCESS_ADR if share is None else share
+        adr = share.adr(spec, adr_config)
+        shared = share.curriculum(spec, curriculum)
         if train_state is not None:
             restore_adr_state(adr, shared, train_state)
         return cls(dset, adr, shared)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import importlib
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -46,26 +45,26 @@ def adr_settings(config: Any) -> AdrSettings:
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
-                   env_state: dict[str, Any] | None = None, adr_group: str = "default",
+                   env_state: dict[str, Any] | None = None, adr_share: Any = None,
                    adr_settings: AdrSettings | None = None) -> Any:
     """Env factory for robots (top level so worker processes can unpickle it); `env_state`:
     a checkpoint's env state to continue from (--resume of a `--dynamics adr` run);
-    `adr_group`: the run's own ADR and curriculum (sim/adr_dynamics.py `shared_adr`);
-    `adr_settings`: see AdrSettings (None: ADR's defaults)."""
+    `adr_share`: the run's own ADR and curriculum (sim/adr_dynamics.py `SharedAdr`; None:
+    the process's default one); `adr_settings`: see AdrSettings (None: ADR's defaults)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
     from sim.adr_dynamics import adr_config
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
-                        train_state=env_state, adr_group=adr_group,
+                        train_state=env_state, adr_share=adr_share,
                         adr_config=adr_config(**adr_settings) if adr_settings else None)
 
 
 def robot_factory_with_env_state(spec_ref: str, dynamics: str, privileged: bool,
-                                 env_state: dict[str, Any], adr_group: str = "default",
+                                 env_state: dict[str, Any], adr_share: Any = None,
                                  adr_settings: AdrSettings | None = None) -> Any:
     """`make_robot_env` bound to a saved env state (EnvSource.with_env_state)."""
     return functools.partial(make_robot_env, spec_ref, dynamics, privileged, env_state,
-                             adr_group, adr_settings)
+                             adr_share, adr_settings)
 
 
 def gym_source(env_id: str) -> Any:
@@ -105,18 +104,20 @@ def robot_source(ref: str, dynamics: str, privileged: bool = False,
     # what worker processes load again: the file's absolute path (their cwd may differ),
     # else the built-in's name (spec.load_spec's rule: a file path wins over a name)
     spec_ref = str(Path(ref).resolve()) if Path(ref).is_file() else spec.name
-    # ADR and curriculum objects are per process and per group: a group of its own per
-    # training, so that a second training in the same Python process does not start from
-    # the first one's ranges (the CLI runs one per process; notebooks and tests do not).
-    group = f"train-{uuid.uuid4().hex[:12]}"
+    from sim.adr_dynamics import SharedAdr
+
+    # the run's own ADR and curriculum, shared by the envs it builds in each process, so
+    # that a second training in the same Python process does not start from the first
+    # one's ranges (the CLI runs one per process; notebooks and tests do not)
+    share = SharedAdr()
     return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged,
-                                               adr_group=group, adr_settings=adr_settings),
+                                               adr_share=share, adr_settings=adr_settings),
                      env_id=spec.gym_id,
                      env_kwargs={"dynamics": dynamics, "privileged": privileged},
                      robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash,
                      with_env_state=functools.partial(robot_factory_with_env_state, spec_ref,
                                                       dynamics, privileged,
-                                                      adr_group=group,
+                                                      adr_share=share,
                                                       adr_settings=adr_settings))
 
 

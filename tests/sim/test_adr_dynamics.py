@@ -6,7 +6,6 @@ import csv
 import math
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 import sim
 from robot_ppo.spec import load_spec
 from sim.adr import AdrConfig, AutomaticDomainRandomization
-from sim.adr_dynamics import adr_config, adr_params
+from sim.adr_dynamics import SharedAdr, adr_config, adr_params
 from sim.curriculum import Curriculum, CurriculumConfig
 from sim.dynamics import resolve_dynamics
 
@@ -37,14 +36,13 @@ def run_episodes(env, n: int, max_steps: int = 5) -> dict[str, float]:
     return metrics
 
 
-def make(perf: float, group: str):
-    return sim.make_env("cartpole", "adr", seed=0, adr_config=FAST, adr_group=group,
+def make(perf: float, share: SharedAdr):
+    return sim.make_env("cartpole", "adr", seed=0, adr_config=FAST, adr_share=share,
                         performance=lambda info, terminated: perf)
 
 
 def test_ranges_widen_when_always_successful_and_narrow_back_when_failing():
-    group = uuid.uuid4().hex
-    env = make(1.0, group)
+    env = make(1.0, SharedAdr())
     initial = {p.name: p.initial for p in adr_params(load_spec("cartpole"))}
     h0 = run_episodes(env, 1)["adr/entropy"]
     m = run_episodes(env, 120)
@@ -113,7 +111,7 @@ def test_train_hard_sides_grow_only_the_harder_ends():
 
 
 def test_episode_draws_stay_inside_current_ranges():
-    env = make(1.0, uuid.uuid4().hex)
+    env = make(1.0, SharedAdr())
     run_episodes(env, 60)
     u = env.unwrapped
     for _ in range(20):
@@ -187,8 +185,7 @@ def test_quadruped_harder_sides():
 def test_every_adr_episode_end_feeds_adr_and_the_curriculum():
     """Each episode end goes to ADR (its boundary queue or the reference) and to the
     disturbance curriculum."""
-    group = uuid.uuid4().hex
-    env = sim.make_env("cartpole", "adr", seed=0, adr_group=group,
+    env = sim.make_env("cartpole", "adr", seed=0, adr_share=SharedAdr(),
                        adr_config=AdrConfig(queue_size=50, boundary_prob=0.5),
                        performance=lambda info, terminated: 1.0)
     run_episodes(env, 5)  # fewer than a curriculum window and a queue: nothing is cleared

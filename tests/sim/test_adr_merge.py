@@ -4,12 +4,11 @@ journals the episode results its ADR and curriculum receive (`take_reports`), an
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 
 import sim
 from sim.adr import AdrConfig
+from sim.adr_dynamics import SharedAdr
 
 from .test_adr_dynamics import run_episodes
 
@@ -19,7 +18,7 @@ SMALL = AdrConfig(queue_size=2, high_threshold=0.5, low_threshold=0.25, boundary
 
 def _env(config: AdrConfig, perf: float, seed: int):
     return sim.make_env("cartpole", "adr", seed=seed, adr_config=config,
-                        adr_group=uuid.uuid4().hex, performance=lambda info, term: perf)
+                        adr_share=SharedAdr(), performance=lambda info, term: perf)
 
 
 def _queued(state) -> int:

@@ -11,7 +11,6 @@ in the commit): `PYTHONPATH=. python tests/sim/test_episode_dynamics_golden.py`.
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 
 import sim
 from sim.adr import AdrConfig
+from sim.adr_dynamics import SharedAdr
 from sim.plant import PyBulletPlant
 
 GOLDEN = Path(__file__).parent / "data" / "episode_dynamics_golden.json"
@@ -49,7 +49,7 @@ def record_env(case: dict[str, Any]) -> dict[str, Any]:
     kw: dict[str, Any] = {"privileged": case.get("privileged", False)}
     if case["dynamics"] == "adr":
         # fast-moving ranges, fed a fixed performance: the draws follow ADR's decisions
-        kw.update(adr_group=uuid.uuid4().hex, performance=lambda info, term: 0.9,
+        kw.update(adr_share=SharedAdr(), performance=lambda info, term: 0.9,
                   adr_config=AdrConfig(queue_size=2, boundary_prob=0.5))
     env = sim.make_env(case["robot"], case["dynamics"], **kw)
     u: Any = env.unwrapped

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import pickle
-import uuid
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ import sim
 from robot_ppo.errors import UserError
 from robot_ppo.spec import load_spec
 from sim.adr import AdrConfig, AdrParam, AutomaticDomainRandomization
-from sim.adr_dynamics import adr_params, restore_adr_state, shared_adr, shared_curriculum
+from sim.adr_dynamics import SharedAdr, adr_params, restore_adr_state
 from sim.curriculum import Curriculum, CurriculumConfig
 
 
@@ -155,13 +154,13 @@ def test_restore_refuses_malformed_state_with_user_error() -> None:
 def test_env_built_with_train_state_restores_its_process_adr() -> None:
     """The path every (worker) process takes: the env construction loads the state."""
     spec = load_spec("cartpole")
-    group = uuid.uuid4().hex
+    share = SharedAdr()
     params = adr_params(spec)
     state = {"ranges": {p.name: list(p.limits) for p in params},
              "queues": {params[0].name: {"lo": [0.25], "hi": []}},
              "curriculum": {"level": 0.6, "results": [True, True]}}
-    env = sim.make_env("cartpole", "adr", seed=0, adr_group=group, train_state=state)
-    adr, curriculum = shared_adr(spec, group=group), shared_curriculum(spec, group=group)
+    env = sim.make_env("cartpole", "adr", seed=0, adr_share=share, train_state=state)
+    adr, curriculum = share.adr(spec), share.curriculum(spec)
     assert adr.ranges() == {p.name: p.limits for p in params}
     assert adr._queues[(params[0].name, "lo")] == [0.25]
     assert curriculum.level == 0.6 and env.unwrapped.episode.curriculum is curriculum
@@ -186,9 +185,12 @@ def test_robot_factory_with_env_state_pickles_for_workers() -> None:
     source = robot_source("cartpole", "adr", adr_settings=settings)
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
     assert source.with_env_state is not None
-    factory = pickle.loads(pickle.dumps(source.with_env_state(state)))
+    here = source.with_env_state(state)
+    assert here.args[4] is source.factory.keywords["adr_share"], "the run's own ADR"
+    here().close()  # the trainer process's share now holds an ADR ...
+    factory = pickle.loads(pickle.dumps(here))
+    assert factory.args[4]._adr == {}, "... which a worker's copy does not: it starts its own"
     assert factory.args[3] == state
-    assert factory.args[4] == source.factory.keywords["adr_group"], "the run's own group"
     assert factory.args[5] == settings, "a resumed run keeps its ADR options"
     env = factory()
     config = env.unwrapped.episode.adr.config
@@ -221,14 +223,14 @@ def test_env_restore_notes_say_what_a_resume_did() -> None:
     name, (lo, hi) = params[0].name, params[0].limits
     saved = {"ranges": {name: [lo - 10.0, hi], "not_a_param": [0.0, 1.0]}, "queues": {},
              "curriculum": {"level": 0.2, "results": []}}
-    env = sim.make_env("cartpole", "adr", adr_group=uuid.uuid4().hex, train_state=saved)
+    env: Any = sim.make_env("cartpole", "adr", adr_share=SharedAdr(), train_state=saved)
     notes = env.unwrapped.restore_notes(saved)
     assert len(notes) == 2
     assert "not_a_param" in notes[0] and "ignored" in notes[0]
     assert "clamped" in notes[1] and name in notes[1]
     assert "holds no ADR state" in env.unwrapped.restore_notes(None)[0]
     env.close()
-    plain = sim.make_env("cartpole", "randomized", train_state=saved)
+    plain: Any = sim.make_env("cartpole", "randomized", train_state=saved)
     assert "is ignored" in plain.unwrapped.restore_notes(saved)[0]
     assert plain.unwrapped.restore_notes(None) == []
     plain.close()

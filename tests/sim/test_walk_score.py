@@ -10,6 +10,7 @@ import pytest
 
 import sim
 from robot_ppo.spec import load_spec, spec_from_dict
+from sim.adr_dynamics import SharedAdr
 from sim.tasks.walk import WalkTask
 
 
@@ -62,7 +63,7 @@ def test_a_fall_scales_performance_by_the_fraction_survived_and_is_never_a_succe
 def test_adr_gets_the_walk_performance_not_survival_for_a_standing_robot() -> None:
     # the PD controller holds the default pose (action 0): the robot may survive the whole
     # episode, which the survival signal scored 1.0, but it never walks
-    env = sim.make_env("quadruped", "adr", seed=1, adr_group="test_walk_score")
+    env = sim.make_env("quadruped", "adr", seed=1, adr_share=SharedAdr())
     a = np.zeros(env.action_space.shape, dtype=np.float32)
     info: dict[str, Any] = {}
     done = False
