@@ -10,9 +10,12 @@ import functools
 import importlib
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot_ppo.errors import UserError
+
+if TYPE_CHECKING:
+    from sim.adr import AdrConfig
 
 DESCRIPTION = """\
 Train a PPO policy on a robot spec (--robot NAME|FILE, default cartpole) or on any
@@ -31,40 +34,37 @@ examples:
 """
 
 
-AdrSettings = dict[str, Any]
-"""ADR options of `robot-ppo train`, as they travel to the env factories: keyword arguments
-of sim/adr_dynamics.py `adr_config` (high_threshold=--adr-high, low_threshold=--adr-low,
-sides=--adr-sides, relative=--adr-relative, fixed=--adr-fixed)."""
+def adr_settings(config: Any) -> AdrConfig:
+    """The simulator's own ADR config (sim/adr.py `AdrConfig`, a picklable dataclass the
+    env factories carry to the envs) from a TrainConfig's ADR options: --adr-high,
+    --adr-low, --adr-sides, --adr-relative, --adr-fixed (sim/adr_dynamics.py `adr_config`)."""
+    from sim.adr_dynamics import adr_config
 
-
-def adr_settings(config: Any) -> AdrSettings:
-    """The AdrSettings of a TrainConfig."""
     env = config.environment
-    return {"high_threshold": env.adr_high, "low_threshold": env.adr_low,
-            "sides": env.adr_sides, "relative": env.adr_relative, "fixed": env.adr_fixed}
+    return adr_config(high_threshold=env.adr_high, low_threshold=env.adr_low,
+                      sides=env.adr_sides, relative=env.adr_relative, fixed=env.adr_fixed)
 
 
 def make_robot_env(spec_ref: str, dynamics: str, privileged: bool = False,
                    env_state: dict[str, Any] | None = None, adr_share: Any = None,
-                   adr_settings: AdrSettings | None = None) -> Any:
+                   adr_config: AdrConfig | None = None) -> Any:
     """Env factory for robots (top level so worker processes can unpickle it); `env_state`:
     a checkpoint's env state to continue from (--resume of a `--dynamics adr` run);
     `adr_share`: the run's own ADR and curriculum (sim/adr_dynamics.py `SharedAdr`; None:
-    the process's default one); `adr_settings`: see AdrSettings (None: ADR's defaults)."""
+    the process's default one); `adr_config`: sim's AdrConfig (`adr_settings`; None: ADR's
+    defaults)."""
     import sim  # the simulator registers its gymnasium ids on import
     from robot_ppo.spec import load_spec
-    from sim.adr_dynamics import adr_config
     return sim.make_env(load_spec(spec_ref), dynamics=dynamics, privileged=privileged,
-                        train_state=env_state, adr_share=adr_share,
-                        adr_config=adr_config(**adr_settings) if adr_settings else None)
+                        train_state=env_state, adr_share=adr_share, adr_config=adr_config)
 
 
 def robot_factory_with_env_state(spec_ref: str, dynamics: str, privileged: bool,
                                  env_state: dict[str, Any], adr_share: Any = None,
-                                 adr_settings: AdrSettings | None = None) -> Any:
+                                 adr_config: AdrConfig | None = None) -> Any:
     """`make_robot_env` bound to a saved env state (EnvSource.with_env_state)."""
     return functools.partial(make_robot_env, spec_ref, dynamics, privileged, env_state,
-                             adr_share, adr_settings)
+                             adr_share, adr_config)
 
 
 def gym_source(env_id: str) -> Any:
@@ -89,8 +89,9 @@ def gym_source(env_id: str) -> Any:
 
 
 def robot_source(ref: str, dynamics: str, privileged: bool = False,
-                  adr_settings: AdrSettings | None = None) -> Any:
-    """The EnvSource of a robot."""
+                 adr_config: AdrConfig | None = None) -> Any:
+    """The EnvSource of a robot; `adr_config`: sim's AdrConfig for `--dynamics adr`
+    (`adr_settings(config)`; None: ADR's defaults), passed through to the envs."""
     from robot_ppo.spec import load_spec
     from robot_ppo.train.trainer import EnvSource
 
@@ -111,14 +112,14 @@ def robot_source(ref: str, dynamics: str, privileged: bool = False,
     # one's ranges (the CLI runs one per process; notebooks and tests do not)
     share = SharedAdr()
     return EnvSource(factory=functools.partial(make_robot_env, spec_ref, dynamics, privileged,
-                                               adr_share=share, adr_settings=adr_settings),
+                                               adr_share=share, adr_config=adr_config),
                      env_id=spec.gym_id,
                      env_kwargs={"dynamics": dynamics, "privileged": privileged},
                      robot=spec.name, spec=spec.to_dict(), spec_hash=spec.spec_hash,
                      with_env_state=functools.partial(robot_factory_with_env_state, spec_ref,
                                                       dynamics, privileged,
                                                       adr_share=share,
-                                                      adr_settings=adr_settings))
+                                                      adr_config=adr_config))
 
 
 def parse(argv: list[str]) -> Any:

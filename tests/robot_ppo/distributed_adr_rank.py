@@ -25,7 +25,7 @@ def main() -> None:
                     "4", "--rollout-steps", "128", "--workers", "0", "--progress", "false",
                     "--tensorboard", "false", "--out", str(out / "run")])
     dist = Distributed.from_env()
-    source = robot_source("cartpole", "adr", adr_settings=None)
+    source = robot_source("cartpole", "adr")
     states: list[object] = []
     trainer = Trainer(config, source, out / "run", dist=dist,
                       on_iteration=lambda row: states.append(current_env_state(trainer.venv)))

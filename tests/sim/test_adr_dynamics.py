@@ -74,7 +74,7 @@ def test_train_thresholds_decide_whether_a_middling_policy_widens(thresholds, re
 
     settings = {"high_threshold": thresholds[0], "low_threshold": thresholds[1],
                 "relative": rel}
-    env = robot_source("cartpole", "adr", adr_settings=settings).factory()
+    env = robot_source("cartpole", "adr", adr_config=adr_config(**settings)).factory()
     env.unwrapped.performance = lambda info, terminated: perf
     h0 = run_episodes(env, 1)["adr/entropy"]
     m = run_episodes(env, 300)
@@ -92,9 +92,8 @@ def test_train_hard_sides_grow_only_the_harder_ends():
     range at its harder end only (both ends for biases and slopes)."""
     from robot_ppo.commands.train import robot_source
 
-    env = robot_source("cartpole", "adr", adr_settings={"high_threshold": 0.8,
-                                                          "low_threshold": 0.4,
-                                                          "sides": "hard"}).factory()
+    env = robot_source("cartpole", "adr", adr_config=adr_config(
+        high_threshold=0.8, low_threshold=0.4, sides="hard")).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
     params = adr_params(load_spec("cartpole"))
     m = run_episodes(env, 300)
@@ -204,7 +203,7 @@ def test_train_adr_fixed_keeps_named_parameters_at_their_dr_range():
 
     fixed = ("motor_strength", "friction")
     settings = {"high_threshold": 0.5, "low_threshold": 0.25, "fixed": fixed}
-    env = robot_source("cartpole", "adr", adr_settings=settings).factory()
+    env = robot_source("cartpole", "adr", adr_config=adr_config(**settings)).factory()
     env.unwrapped.performance = lambda info, terminated: 1.0
     initial = {p.name: p.initial for p in adr_params(load_spec("cartpole"))}
     drawn: dict[str, list[float]] = {n: [] for n in fixed}

@@ -14,7 +14,7 @@ import sim
 from robot_ppo.errors import UserError
 from robot_ppo.spec import load_spec
 from sim.adr import AdrConfig, AdrParam, AutomaticDomainRandomization
-from sim.adr_dynamics import SharedAdr, adr_params, restore_adr_state
+from sim.adr_dynamics import SharedAdr, adr_config, adr_params, restore_adr_state
 from sim.curriculum import Curriculum, CurriculumConfig
 
 
@@ -180,9 +180,9 @@ def test_env_built_with_train_state_restores_its_process_adr() -> None:
 def test_robot_factory_with_env_state_pickles_for_workers() -> None:
     from robot_ppo.commands.train import robot_source
 
-    settings = {"high_threshold": 0.5, "low_threshold": 0.25, "sides": "hard",
-                "relative": True, "fixed": ("friction",)}
-    source = robot_source("cartpole", "adr", adr_settings=settings)
+    settings = adr_config(high_threshold=0.5, low_threshold=0.25, sides="hard",
+                          relative=True, fixed=("friction",))
+    source = robot_source("cartpole", "adr", adr_config=settings)
     state = {"ranges": {}, "queues": {}, "curriculum": {"level": 0.2, "results": []}}
     assert source.with_env_state is not None
     here = source.with_env_state(state)
