@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from finetune_bench.arms import identify, reference_check, run_arm, train
 from finetune_bench.config import ARMS, BenchConfig
 from finetune_bench.report import write
-from finetune_bench.resume_arm import run_resume_identified
+from finetune_bench.resume_arm import kl_on_logs, run_resume_identified
 from finetune_bench.stack import BenchError, Timing, evaluate
 
 from robot_ppo.cli_config import config_to_dict, parse_config
@@ -135,6 +135,11 @@ def run_seed(robot: str, seed: int, cfg: BenchConfig, pooled: dict[str, Any]) ->
             acc["curve"].append(res.rounds)
         acc["robot_seconds"] = sum(acc["robot_seconds_per_seed"]) / len(
             acc["robot_seconds_per_seed"])
+    round_one = d / "arm_robot" / "round_1" / "logs"
+    if round_one.is_dir():
+        # how far the leash would have to reach: the oracle's KL to the reference
+        pooled["reference"][-1]["kl_oracle_to_reference"] = kl_on_logs(
+            oracle, ref, round_one, spec.spec_hash)
 
 
 def main(argv: list[str]) -> int:

@@ -3,7 +3,8 @@
 results.json:
     meta                   command, timing (real time or lockstep), budgets, wall time
     robots.<robot>
-      reference            per seed: nominal return, fraction of the best return, ok
+      reference            per seed: nominal return, fraction of the best return, ok,
+                           kl_oracle_to_reference (on the robot arm's round-1 observations)
       arms.<arm>
         before, after, oracle   per-episode evaluation returns, pooled over seeds
         robot_seconds           mean over seeds of the robot time the arm logged
@@ -63,10 +64,17 @@ def table(results: dict[str, Any]) -> str:
                          if math.isfinite(c["fraction"]) else f"{c['nominal_return']:.1f}"
                          for c in rr["reference"])
         ok = all(c["ok"] is not False for c in rr["reference"])
+        reach = [f"{c['kl_oracle_to_reference']:.3g}" for c in rr["reference"]
+                 if "kl_oracle_to_reference" in c]
         lines += [f"### {robot}", "",
                   f"Reference on nominal dynamics, per seed: {refs}"
                   + ("" if ok else f" — BELOW the {meta['reference_fraction']:.0%} target"),
-                  "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+                  ""]
+        if reach:
+            lines += [f"KL(oracle ‖ reference) on the robot arm's round-1 observations, per "
+                      f"seed (how far the leash would have to reach): {', '.join(reach)} nats",
+                      ""]
+        lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
         for arm in rr["arms"].values():
             lines.append("| " + " | ".join(arm["summary"]["_text"]) + " |")
         lines.append("")
