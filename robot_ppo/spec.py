@@ -247,17 +247,8 @@ def _joint(r: FieldReader) -> JointSpec:
     return j
 
 
-def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> RobotSpec:
-    """Validate a plain mapping and build a RobotSpec. `origin` names it in errors."""
-    r = FieldReader(data, "", origin)
-    name = r.text("name")
-    urdf = r.text("urdf")
-    base = r.text("base", "fixed", choices=("fixed", "floating"))
-    bx, by, bz = _floats(r, "base_position", 3, [0.0, 0.0, 0.0])
-    base_position = (bx, by, bz)
-    imu = r.flag("imu", False)
-
-    rr = r.child("rates")
+def _rates(rr: FieldReader) -> RatesSpec:
+    """The `rates` section: control_hz must divide physics_hz into whole physics steps."""
     rates = RatesSpec(physics_hz=rr.num("physics_hz", positive=True),
                       control_hz=rr.num("control_hz", positive=True))
     ratio = rates.physics_hz / rates.control_hz
@@ -265,7 +256,11 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
         raise rr.fail("control_hz", f"must divide physics_hz ({rates.physics_hz}) into a whole "
                                     f"number of steps, got {rates.control_hz}")
     rr.done()
+    return rates
 
+
+def _joints(r: FieldReader, origin: str) -> tuple[JointSpec, ...]:
+    """The `joints` list: at least one, names and motor ids unique, one actuated or more."""
     raw_joints = r.seq("joints")
     if not raw_joints:
         raise r.fail("joints", "must list at least one joint")
@@ -281,15 +276,11 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
     n_act = sum(j.actuated for j in joints)
     if n_act == 0:
         raise r.fail("joints", "must have at least one actuated joint")
+    return joints
 
-    tr = r.child("task")
-    task = TaskSpec(name=tr.text("name"), episode_steps=tr.integer("episode_steps", minimum=1),
-                    command=tuple(str(c) for c in tr.seq("command", [])),
-                    params=dict(tr.child("params", {}).data))
-    tr.used.add("params")
-    tr.done()
 
-    orr = r.child("observation")
+def _observation(orr: FieldReader, origin: str, imu: bool, task: TaskSpec) -> ObservationSpec:
+    """The `observation` section: its terms (each once, each with what it reads) and history."""
     history = orr.integer("history", 1, minimum=1)
     terms = []
     for i, t in enumerate(orr.seq("terms")):
@@ -307,6 +298,32 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
     if len({t.name for t in terms}) != len(terms):
         raise orr.fail("terms", "lists a term twice")
     orr.done()
+    return ObservationSpec(terms=tuple(terms), history=history)
+
+
+def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> RobotSpec:
+    """Validate a plain mapping and build a RobotSpec. `origin` names it in errors."""
+    r = FieldReader(data, "", origin)
+    name = r.text("name")
+    urdf = r.text("urdf")
+    base = r.text("base", "fixed", choices=("fixed", "floating"))
+    bx, by, bz = _floats(r, "base_position", 3, [0.0, 0.0, 0.0])
+    base_position = (bx, by, bz)
+    imu = r.flag("imu", False)
+
+    rates = _rates(r.child("rates"))
+
+    joints = _joints(r, origin)
+    n_act = sum(j.actuated for j in joints)
+
+    tr = r.child("task")
+    task = TaskSpec(name=tr.text("name"), episode_steps=tr.integer("episode_steps", minimum=1),
+                    command=tuple(str(c) for c in tr.seq("command", [])),
+                    params=dict(tr.child("params", {}).data))
+    tr.used.add("params")
+    tr.done()
+
+    observation = _observation(r.child("observation"), origin, imu, task)
 
     ar = r.child("action")
     mode = ar.text("mode", choices=ACTION_MODES)
@@ -333,7 +350,7 @@ def spec_from_dict(data: Any, origin: str = "spec", source_dir: str = "") -> Rob
     r.done()
     return RobotSpec(name=name, urdf=urdf, base=base, base_position=base_position, imu=imu,
                      rates=rates, joints=joints,
-                     observation=ObservationSpec(terms=tuple(terms), history=history),
+                     observation=observation,
                      action=action, task=task, bus=bus, randomization=dict(rand),
                      source_dir=source_dir)
 
