@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge import c_device
+from firmware_bridge import c_device, c_library
 
 
 def _no_tools_path(tmp_path: Path, keep: tuple[str, ...]) -> str:
@@ -53,7 +53,7 @@ def test_build_is_cached_and_rebuilt_when_a_source_changes(
 ) -> None:
     src = tmp_path / "firmware"
     src.mkdir()
-    for top in c_device._BUILT_FROM:  # a private copy of the sources to edit
+    for top in c_library._BUILT_FROM:  # a private copy of the sources to edit
         s = c_device.firmware_source_dir() / top
         if s.is_file():
             (src / top).write_bytes(s.read_bytes())
@@ -62,7 +62,7 @@ def test_build_is_cached_and_rebuilt_when_a_source_changes(
                 if f.is_file():
                     (src / top / f.relative_to(s)).parent.mkdir(parents=True, exist_ok=True)
                     (src / top / f.relative_to(s)).write_bytes(f.read_bytes())
-    monkeypatch.setattr(c_device, "_SOURCE", src)
+    monkeypatch.setattr(c_library, "_SOURCE", src)  # build_library reads it there
     monkeypatch.setenv("ROBOT_PPO_FIRMWARE_BUILD", str(tmp_path / "build"))
     lib = c_device.build_library()
     first = lib.stat().st_mtime_ns
