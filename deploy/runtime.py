@@ -14,6 +14,8 @@
     SAFE_STOP  damping for `damping_s`, then disable (e-stop file: device e-stop at once)
     DONE       statistics printed as JSON and written to `stats_file`
 
+(STANDBY's two torque-off phases live in deploy/standby.py.)
+
 Any exit path (duration, Ctrl-C/SIGTERM, e-stop file, NaN latch, link loss (a lost
 ENABLE reply included), a device watchdog/e-stop/fault report, the task's termination
 (robot_ppo/termination.py, the rule that ends a simulated episode: a fallen pole or
@@ -50,6 +52,7 @@ from deploy.recorder import (
 )
 from deploy.runtime_config import RunConfig, check_rate, parse_command, validate
 from deploy.safety import SafetyConfig, SafetyLayer, Verdict
+from deploy.standby import START_SETTLE_S, await_start, flag_names, measure_standby
 from deploy.state_checks import StateChecks
 from deploy.stats import LoopStats, write_stats
 from firmware_bridge.layouts import Status
@@ -60,10 +63,7 @@ from robot_ppo.rollout_format import gaussian_log_prob
 from robot_ppo.spec import RobotSpec, load_spec
 from robot_ppo.state import RobotState
 
-START_SETTLE_S = 0.2
-"""s; the measured state must stay inside the start envelope this long before enabling, so a
-pole swinging through upright (or a robot tipping through level) is not taken for a start.
-Standby's own readings count, so a robot that stands still starts without waiting."""
+__all__ = ["START_SETTLE_S", "Runtime"]  # START_SETTLE_S now lives in deploy/standby.py
 
 
 class Runtime:
@@ -143,9 +143,9 @@ class Runtime:
         try:
             try:
                 self.phase = "standby"
-                standby = self._standby()
+                standby = measure_standby(self)
                 if not self.stop_reason:
-                    self._await_start()
+                    await_start(self)
                 rt = set_realtime(cfg.rt_priority, pick_cpu(cfg.cpu), self.log)
                 if self.stop_reason:
                     pass  # refused in standby: never enabled
@@ -185,97 +185,6 @@ class Runtime:
         return summary
 
     # ---- phases ---------------------------------------------------------------------
-    def _standby(self) -> dict[str, float]:
-        """Torque off: read states at the target rate, time round trips and inference."""
-        clock = RateClock(self.rate, self.cfg.spin_us * 1e-6)
-        n = max(10, int(self.cfg.standby_s * self.rate))
-        rtt = np.zeros(n)
-        comp = np.zeros(n)
-        # bounded in wall time as well: a rate the link cannot keep would otherwise stretch
-        # n reads far past standby_s before the refusal below
-        t_end = time.monotonic() + max(self.cfg.standby_s, 10.0 / self.rate) + 0.5
-        clock.start()
-        got = done = 0
-        for i in range(n):
-            if i >= 10 and time.monotonic() > t_end:
-                break
-            done = i + 1
-            t0 = time.perf_counter_ns()
-            ds = self.link.read()
-            rtt[i] = time.perf_counter_ns() - t0
-            if ds is not None:
-                got += 1
-                self._last_flags, self._last_fault = ds.flags, ds.fault_code
-                if self.checks.start_problem(self.link.state):
-                    self._outside_at = time.monotonic()
-                t1 = time.perf_counter_ns()
-                self.builder.build(self.link.state, self.command, self.last_action, out=self.obs)
-                self.policy.step(self.obs)
-                comp[i] = time.perf_counter_ns() - t1
-            if self.estop.poll():
-                break
-            clock.wait()
-        if got == 0 or self.link.lost():
-            raise UserError(f"the controller on {self.cfg.port} answered the handshake but no "
-                            "valid state arrived in standby; check the link.")
-        latched = self._last_flags & (Status.ESTOP | Status.FAULT)
-        if latched and not self.cfg.clear_latched:
-            raise UserError(f"the controller reports a latched {_flag_names(latched)} "
-                            f"(fault code {self._last_fault}) from before this run. Find out "
-                            "why, then pass --clear-latched to clear it on enable. The robot "
-                            "was not enabled.")
-        period_us = 1e6 / self.rate
-        r50, r99 = (float(v) / 1e3 for v in np.percentile(rtt[:done], [50, 99]))
-        c99 = float(np.percentile(comp[:done], 99)) / 1e3
-        out = {"bus_rtt_p50_us": round(r50, 1), "bus_rtt_p99_us": round(r99, 1),
-               "compute_p99_us": round(c99, 1), "period_us": round(period_us, 1)}
-        if r99 + c99 > self.cfg.rate_margin * period_us:
-            raise UserError(
-                f"{self.rate:g} Hz cannot be sustained on {self.cfg.port}: measured in standby "
-                f"bus round trip p50 {r50:.0f} µs / p99 {r99:.0f} µs + compute p99 {c99:.0f} µs "
-                f"> {self.cfg.rate_margin:.0%} of the {period_us:.0f} µs period. Lower --rate, "
-                "raise the baud rate, or lower the USB-serial latency timer (docs/jetson.md). "
-                "The robot was not enabled.")
-        self.log(f"runtime: standby ok: round trip p50 {r50:.0f} µs, p99 {r99:.0f} µs; "
-                 f"compute p99 {c99:.0f} µs; period {period_us:.0f} µs")
-        return out
-
-    def _await_start(self) -> None:
-        """Torque off: wait up to `start_timeout_s` for a state the policy was trained from
-        (the task's start envelope, joints within limits), saying why while waiting; then
-        refuse (a fault stop: the motors were never enabled)."""
-        why = self.checks.start_problem(self.link.state)
-        if not why and time.monotonic() - self._outside_at >= START_SETTLE_S:
-            return
-        cfg = self.cfg
-        why = why or (f"the state only just entered the task's start envelope (it must stay "
-                      f"there {START_SETTLE_S:g} s)")
-        self.log(f"runtime: waiting up to {cfg.start_timeout_s:g} s with torque off: {why}")
-        clock = RateClock(self.rate, cfg.spin_us * 1e-6)
-        clock.start()
-        t0 = time.monotonic()
-        last_said = t0
-        while time.monotonic() - t0 < cfg.start_timeout_s:
-            if self.estop.poll():
-                self._stop(self.estop.reason)
-                return
-            if self.link.read() is not None:
-                why = self.checks.start_problem(self.link.state)
-                now = time.monotonic()
-                if why:
-                    self._outside_at = now
-                elif now - self._outside_at >= START_SETTLE_S:
-                    self.log("runtime: the robot is in the task's start envelope")
-                    return
-            elif self.link.lost():
-                raise LinkLost(f"no valid state for {cfg.link_timeout_ms:g} ms in standby")
-            if time.monotonic() - last_said >= 1.0:
-                last_said = time.monotonic()
-                self.log(f"runtime: still waiting with torque off: {why}")
-            clock.wait()
-        self._stop(f"refused to start: {why} (waited {cfg.start_timeout_s:g} s with torque "
-                   "off; set the robot up and run again)", fault=True)
-
     def _enable_and_ramp(self) -> None:
         if self.cfg.log_dir:
             self.recorder = RolloutRecorder(self.cfg.log_dir, self.spec,
@@ -334,7 +243,7 @@ class Runtime:
         flags = ds.flags
         if flags & (Status.WATCHDOG | Status.ESTOP | Status.FAULT) or not flags & Status.ENABLED:
             self.safety.trip("device report")
-            self._stop(f"device reports {_flag_names(flags)} (fault code {ds.fault_code})",
+            self._stop(f"device reports {flag_names(flags)} (fault code {ds.fault_code})",
                        fault=True)
             return True
         tripped, reason = self.checks.stop_reason(self.link.state)
@@ -452,7 +361,7 @@ class Runtime:
         self.phase = "done"
         out: dict[str, Any] = {"disabled_confirmed": bool(confirmed)}
         if last is not None:
-            out.update(flags=_flag_names(last.flags), enabled=last.enabled,
+            out.update(flags=flag_names(last.flags), enabled=last.enabled,
                        estopped=last.estopped, watchdog=last.watchdog_tripped)
         self.log("runtime: safe stop done; motors " +
                  ("disabled" if confirmed else "NOT confirmed disabled (device watchdog)"))
@@ -469,7 +378,3 @@ class Runtime:
             return
         with contextlib.suppress(Exception):
             self._safe_stop()
-
-
-def _flag_names(flags: int) -> str:
-    return "|".join(f.name or "" for f in Status if flags & f) or "none"
