@@ -284,19 +284,8 @@ class PPO:
                     total, kl = vals.total, vals.approx_kl
                     row = vals[1:]
                 else:
-                    rows = packed[perm[k * mb_size:(k + 1) * mb_size]]
-                    mb = Minibatch(rows[:, :obs_dim],
-                                   rows[:, obs_dim:c_act] if priv_dim else None,
-                                   rows[:, c_act:c_lp], rows[:, c_lp], rows[:, c_lp + 1],
-                                   rows[:, c_lp + 2], rows[:, c_lp + 3])
-                    adv = mb.advantages
-                    if p.adv_norm == "minibatch":
-                        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                    new_log_prob, entropy, values = model.evaluate(mb.obs, mb.actions,
-                                                                   mb.privileged)
-                    terms = ppo_losses(new_log_prob, mb.old_log_prob, adv, values,
-                                       mb.old_values, mb.returns, entropy, p.clip,
-                                       p.value_clip, p.vf_coef, p.ent_coef)
+                    terms = self._autograd_losses(packed[perm[k * mb_size:(k + 1) * mb_size]],
+                                                  model, obs_dim, priv_dim, act_dim)
                     total, kl = terms.total.item(), terms.approx_kl.item()
                     row = tuple(torch.stack((terms.policy, terms.value, terms.entropy,
                                              terms.approx_kl, terms.clip_fraction)
@@ -324,6 +313,23 @@ class PPO:
             if stopped_early:
                 break
         return self._summarize(stats, stopped_early)
+
+    def _autograd_losses(self, rows: torch.Tensor, model: ActorCritic, obs_dim: int,
+                         priv_dim: int, act_dim: int) -> LossTerms:
+        """The PPO loss terms of one packed minibatch (`update`'s [B, F] rows) by autograd."""
+        p = self.params
+        c_act = obs_dim + priv_dim
+        c_lp = c_act + act_dim
+        mb = Minibatch(rows[:, :obs_dim],
+                       rows[:, obs_dim:c_act] if priv_dim else None,
+                       rows[:, c_act:c_lp], rows[:, c_lp], rows[:, c_lp + 1],
+                       rows[:, c_lp + 2], rows[:, c_lp + 3])
+        adv = mb.advantages
+        if p.adv_norm == "minibatch":
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        new_log_prob, entropy, values = model.evaluate(mb.obs, mb.actions, mb.privileged)
+        return ppo_losses(new_log_prob, mb.old_log_prob, adv, values, mb.old_values,
+                          mb.returns, entropy, p.clip, p.value_clip, p.vf_coef, p.ent_coef)
 
     def _summarize(self, stats: list[tuple[float, ...]], stopped_early: bool
                    ) -> dict[str, float]:
