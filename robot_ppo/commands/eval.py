@@ -138,16 +138,10 @@ def _progress_bar(cfg: EvalConfig) -> Any:
     return tqdm(total=cfg.episodes, unit="episode", dynamic_ncols=True, desc="eval")
 
 
-def evaluate(cfg: EvalConfig) -> dict[str, Any]:
-    import torch
-
-    import sim
-    from robot_ppo.algo.noise import make_noise
-    from robot_ppo.algo.recurrent import is_recurrent
+def _load_checked(cfg: EvalConfig) -> tuple[dict[str, Any], Any]:
+    """The checkpoint and the spec to evaluate it on, checked to fit (UserError otherwise)."""
     from robot_ppo.spec import load_spec, spec_from_dict
-    from robot_ppo.train.checkpoint import build_model, load_checkpoint
-    from robot_ppo.train.saved_config import checkpoint_config
-    from sim.tasks.metrics import TaskMetrics
+    from robot_ppo.train.checkpoint import load_checkpoint
 
     if cfg.checkpoint is None:
         raise UserError("--checkpoint is required (a checkpoint.pt written by robot-ppo train)")
@@ -161,6 +155,38 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     spec = load_spec(cfg.robot) if cfg.robot else spec_from_dict(ckpt["spec"],
                                                                   origin="checkpoint spec")
     check_compatible(ckpt, spec)
+    return ckpt, spec
+
+
+def _policy_action(model: Any, obs: Any, state: Any, noise: Any) -> tuple[np.ndarray, Any]:
+    """One action from the policy (its mean, plus the rollout's noise with --stochastic) and
+    the recurrent state to carry to the next step (None for a feed-forward policy)."""
+    import torch
+
+    with torch.no_grad():
+        obs_t = torch.as_tensor(obs, dtype=torch.float32)[None]
+        if state is not None:
+            mean, std, state = model.step_raw(obs_t, state)
+        else:
+            mean = model.actor_mean(obs_t)
+            std = model.action_std(obs_t) if noise is not None else None
+    a = mean[0].numpy()
+    if noise is not None and std is not None:
+        a = a + std[0].numpy() * noise.sample()[0]  # as the rollout samples it
+    return a, state
+
+
+def evaluate(cfg: EvalConfig) -> dict[str, Any]:
+    import torch
+
+    import sim
+    from robot_ppo.algo.noise import make_noise
+    from robot_ppo.algo.recurrent import is_recurrent
+    from robot_ppo.train.checkpoint import build_model
+    from robot_ppo.train.saved_config import checkpoint_config
+    from sim.tasks.metrics import TaskMetrics
+
+    ckpt, spec = _load_checked(cfg)
     torch.set_num_threads(1)
     model: Any = build_model(ckpt)  # feed-forward or recurrent actor-critic
     recurrent = is_recurrent(model)
@@ -189,16 +215,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         while not done:
             if record:
                 frames.append(np.asarray(env.render()))
-            with torch.no_grad():
-                obs_t = torch.as_tensor(obs, dtype=torch.float32)[None]
-                if state is not None:
-                    mean, std, state = model.step_raw(obs_t, state)
-                else:
-                    mean = model.actor_mean(obs_t)
-                    std = model.action_std(obs_t) if noise is not None else None
-            a = mean[0].numpy()
-            if noise is not None and std is not None:
-                a = a + std[0].numpy() * noise.sample()[0]  # as the rollout samples it
+            a, state = _policy_action(model, obs, state, noise)
             obs, r, term, trunc, info = env.step(np.clip(a, low, high))
             task_metrics.step(steps, info, robot_env.command)
             total += float(r)
