@@ -125,29 +125,7 @@ class Trainer:
         self.venv = VecEnv(resume_factory(source, resume), config.run.envs,
                            workers=workers, privileged=config.environment.privileged)
         v = self.venv
-        if resume is not None:
-            if (resume["obs_dim"], resume["act_dim"]) != (v.obs_dim, v.act_dim):
-                v.close()
-                raise UserError(
-                    f"checkpoint {str(config.run.resume)!r} was trained with obs_dim="
-                    f"{resume['obs_dim']}, act_dim={resume['act_dim']} on "
-                    f"{resume['env_id']!r}; this env has obs_dim={v.obs_dim}, "
-                    f"act_dim={v.act_dim}.")
-            for note in restore_notes(v, saved_env_state(resume)):
-                log_note(note)
-            model: AnyActorCritic = model_from_config(resume["model_config"])
-            model.load_state_dict(resume["model_state"])
-        elif (m := config.model).recurrent == "gru":
-            model = RecurrentActorCritic(
-                v.obs_dim, v.act_dim, rnn_hidden=m.rnn_hidden, hidden=m.hidden,
-                activation=m.activation, std_mode=m.std_mode, init_std=m.init_std,
-                critic_obs_dim=v.priv_dim or None, normalize_obs=m.normalize_obs,
-                obs_clip=m.obs_clip)
-        else:
-            model = ActorCritic(
-                v.obs_dim, v.act_dim, hidden=m.hidden, activation=m.activation,
-                std_mode=m.std_mode, init_std=m.init_std, critic_obs_dim=v.priv_dim or None,
-                normalize_obs=m.normalize_obs, obs_clip=m.obs_clip)
+        model = self._build_model(resume)
         self.model = model
         self.std_cap: StdCap | None = None
         if config.model.std_final > 0:
@@ -198,6 +176,35 @@ class Trainer:
         except UserError:
             self.close_envs()
             raise
+
+    def _build_model(self, resume: dict[str, Any] | None) -> AnyActorCritic:
+        """The resumed checkpoint's model (its shapes checked against this env), or a new one
+        from the model config. Closes the envs before any UserError."""
+        v = self.venv
+        if resume is not None:
+            if (resume["obs_dim"], resume["act_dim"]) != (v.obs_dim, v.act_dim):
+                v.close()
+                raise UserError(
+                    f"checkpoint {str(self.config.run.resume)!r} was trained with obs_dim="
+                    f"{resume['obs_dim']}, act_dim={resume['act_dim']} on "
+                    f"{resume['env_id']!r}; this env has obs_dim={v.obs_dim}, "
+                    f"act_dim={v.act_dim}.")
+            for note in restore_notes(v, saved_env_state(resume)):
+                log_note(note)
+            model: AnyActorCritic = model_from_config(resume["model_config"])
+            model.load_state_dict(resume["model_state"])
+        elif (m := self.config.model).recurrent == "gru":
+            model = RecurrentActorCritic(
+                v.obs_dim, v.act_dim, rnn_hidden=m.rnn_hidden, hidden=m.hidden,
+                activation=m.activation, std_mode=m.std_mode, init_std=m.init_std,
+                critic_obs_dim=v.priv_dim or None, normalize_obs=m.normalize_obs,
+                obs_clip=m.obs_clip)
+        else:
+            model = ActorCritic(
+                v.obs_dim, v.act_dim, hidden=m.hidden, activation=m.activation,
+                std_mode=m.std_mode, init_std=m.init_std, critic_obs_dim=v.priv_dim or None,
+                normalize_obs=m.normalize_obs, obs_clip=m.obs_clip)
+        return model
 
     def close_envs(self) -> None:
         """Close the env workers (run() does this itself when it ends)."""
