@@ -124,21 +124,10 @@ def _metrics_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score: ScoreFn,
-                 config: FinetuneConfig, out_dir: Path,
-                 sim_collector: SimCollector | None = None,
-                 log: Callable[[str], None] = print,
-                 start: tuple[dict[str, Any], Path] | None = None) -> dict[str, Any]:
-    """Fine-tune the checkpoint's policy on `data`; writes out_dir (see module doc) only once
-    it has a finite result (UserError otherwise, with nothing written: issue 25 item 3).
-    `start` (checkpoint, path): begin from these weights instead of the reference's, still
-    leashed to the reference (`robot-ppo adapt`'s later rounds)."""
-    t0 = time.perf_counter()
-    torch.manual_seed(config.seed)
-    if config.torch_threads > 0:
-        torch.set_num_threads(config.torch_threads)
-    model = build_model(start[0] if start is not None else ckpt)
-    check_model(model)
+def _usable_segments(data: RolloutData, score: ScoreFn, log: Callable[[str], None]
+                     ) -> tuple[list[Segment], int, np.ndarray]:
+    """The rollouts' scored segments, their usable step count and the logged episode returns;
+    UserError when too few steps were recorded, or none with exploration."""
     for run in data.report.empty_runs:
         log(f"note: skipped {run}: it recorded no steps (stopped or killed before its first "
             "chunk was written)")
@@ -157,6 +146,25 @@ def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score
     logged = episode_returns(segments)
     log(f"rollouts: {len(data.episodes)} episodes, {n_robot} usable steps, mean logged return "
         f"{logged.mean():.2f} ({data.report.summary()})")
+    return segments, n_robot, logged
+
+
+def run_finetune(ckpt: dict[str, Any], ckpt_path: Path, data: RolloutData, score: ScoreFn,
+                 config: FinetuneConfig, out_dir: Path,
+                 sim_collector: SimCollector | None = None,
+                 log: Callable[[str], None] = print,
+                 start: tuple[dict[str, Any], Path] | None = None) -> dict[str, Any]:
+    """Fine-tune the checkpoint's policy on `data`; writes out_dir (see module doc) only once
+    it has a finite result (UserError otherwise, with nothing written: issue 25 item 3).
+    `start` (checkpoint, path): begin from these weights instead of the reference's, still
+    leashed to the reference (`robot-ppo adapt`'s later rounds)."""
+    t0 = time.perf_counter()
+    torch.manual_seed(config.seed)
+    if config.torch_threads > 0:
+        torch.set_num_threads(config.torch_threads)
+    model = build_model(start[0] if start is not None else ckpt)
+    check_model(model)
+    segments, n_robot, logged = _usable_segments(data, score, log)
 
     params = params_from(config, ckpt)
     reference = build_model(ckpt)
