@@ -262,11 +262,6 @@ def get_value(config: Any, name: str) -> Any:
     return value
 
 
-def flat_values(config: Any) -> dict[str, Any]:
-    """{option name: value} of every leaf of `config`."""
-    return {name: get_value(config, name) for name in leaves(type(config))}
-
-
 def config_to_dict(config: Any) -> dict[str, Any]:
     """Plain, YAML- and JSON-safe dict of a config (sections nested, tuples as lists, paths
     as strings): what config.yaml and a checkpoint hold, read back by `--config`."""
