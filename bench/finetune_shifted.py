@@ -2,7 +2,8 @@
 
     python bench/finetune_shifted.py --out DIR                      # defaults, real time
     python bench/finetune_shifted.py --out DIR --lockstep true      # faster than real time
-    python bench/finetune_shifted.py --out DIR --robots cartpole,arm
+    python bench/finetune_shifted.py --out DIR --lockstep true --jobs 2   # two seeds at once
+    python bench/finetune_shifted.py --out DIR --robots cartpole
 
 Per robot and seed: a reference trained on nominal dynamics (checked against 95 % of the
 task's best return) and an oracle trained on `shifted` with the same budget. Each arm starts
@@ -30,13 +31,14 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from finetune_bench.arms import identify, reference_check, run_arm, train
-from finetune_bench.config import ARMS, BenchConfig
+from finetune_bench.config import ARMS, BenchConfig, train_steps
 from finetune_bench.report import write
 from finetune_bench.resume_arm import kl_on_logs, run_resume_identified
 from finetune_bench.stack import BenchError, Timing, evaluate
@@ -54,13 +56,13 @@ def check(cfg: BenchConfig) -> None:
     if needs_robot and "robot" not in cfg.arms:
         raise UserError(f"--arms: {needs_robot[0]} identifies from the robot arm's round-1 "
                         "logs, so it needs the robot arm too")
-    if cfg.seeds < 1 or cfg.eval_episodes < 1 or cfg.rounds < 1:
-        raise UserError("--seeds, --eval-episodes and --rounds must be at least 1")
+    if min(cfg.seeds, cfg.eval_episodes, cfg.rounds, cfg.jobs) < 1:
+        raise UserError("--seeds, --eval-episodes, --rounds and --jobs must be at least 1")
     if cfg.robot_seconds <= 0 or cfg.speedup <= 0:
         raise UserError("--robot-seconds and --speedup must be positive")
 
 
-FREE_TO_CHANGE = ("reuse", "robots", "seeds", "arms", "out")
+FREE_TO_CHANGE = ("reuse", "robots", "seeds", "arms", "out", "jobs")
 """Options a rerun on the same --out may change: they add to the run, not alter its parts."""
 
 
@@ -80,8 +82,10 @@ def check_reuse(cfg: BenchConfig) -> None:
     path.write_text(json.dumps(now, indent=1))
 
 
-def run_seed(robot: str, seed: int, cfg: BenchConfig, pooled: dict[str, Any]) -> None:
-    """Reference, oracle and every arm of one seed; appends to `pooled`."""
+def run_seed(robot: str, seed: int, cfg: BenchConfig) -> dict[str, Any]:
+    """Reference, oracle and every arm of one seed, in the layout of results.json's
+    robots.<robot> (see pool)."""
+    pooled: dict[str, Any] = {"reference": [], "arms": {}}
     spec = load_spec(robot)
     timing = Timing(cfg.lockstep, cfg.speedup, spec)
     d = cfg.out / robot / f"seed_{seed}"
@@ -140,6 +144,25 @@ def run_seed(robot: str, seed: int, cfg: BenchConfig, pooled: dict[str, Any]) ->
         # how far the leash would have to reach: the oracle's KL to the reference
         pooled["reference"][-1]["kl_oracle_to_reference"] = kl_on_logs(
             oracle, ref, round_one, spec.spec_hash)
+    return pooled
+
+
+def pool(seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One robot's seeds (run_seed's results, in seed order) pooled: lists joined, counts
+    summed, robot_seconds the mean over seeds."""
+    pooled: dict[str, Any] = {"reference": [], "arms": {}}
+    for one in seeds:
+        pooled["reference"] += one["reference"]
+        for arm, got in one["arms"].items():
+            acc = pooled["arms"].setdefault(arm, {})
+            for key, value in got.items():
+                if isinstance(value, list):
+                    acc[key] = acc.get(key, []) + value
+                elif key in ("falls", "safety_stops"):
+                    acc[key] = acc.get(key, 0) + value
+            per_seed = acc["robot_seconds_per_seed"]
+            acc["robot_seconds"] = sum(per_seed) / len(per_seed)
+    return pooled
 
 
 def main(argv: list[str]) -> int:
@@ -154,13 +177,23 @@ def main(argv: list[str]) -> int:
         "timing": Timing(cfg.lockstep, cfg.speedup, load_spec(cfg.robots[0])).label(),
         "seeds": cfg.seeds, "eval_episodes": cfg.eval_episodes, "kl_bound": cfg.kl_bound,
         "reference_fraction": cfg.reference_fraction}, "robots": {}}
-    for robot in cfg.robots:
-        pooled: dict[str, Any] = {"reference": [], "arms": {}}
-        results["robots"][robot] = pooled
-        for seed in range(cfg.seeds):
-            run_seed(robot, seed, cfg, pooled)
-            results["meta"]["wall_s"] = time.time() - t0
-            write(results, cfg.out)  # after every seed: a cut run still leaves a table
+    # the longest trainings first, so that --jobs workers finish together
+    tasks = sorted(((r, k) for r in cfg.robots for k in range(cfg.seeds)),
+                   key=lambda t: -train_steps(cfg, t[0]))
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=cfg.jobs) as pool_ex:
+        futures = {pool_ex.submit(run_seed, r, k, cfg): (r, k) for r, k in tasks}
+        try:
+            for fut in as_completed(futures):
+                done[futures[fut]] = fut.result()
+                results["robots"] = {r: pool([done[(r, k)] for k in range(cfg.seeds)
+                                              if (r, k) in done])
+                                     for r in cfg.robots if any(d[0] == r for d in done)}
+                results["meta"]["wall_s"] = time.time() - t0
+                write(results, cfg.out)  # after every seed: a cut run still leaves a table
+        except BaseException:
+            pool_ex.shutdown(cancel_futures=True)
+            raise
     print((cfg.out / "results.md").read_text())
     return 0
 

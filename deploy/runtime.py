@@ -106,6 +106,7 @@ class Runtime:
         self.enabled_once = False
         self._outside_at = -1e9  # last time a standby state was outside the start envelope
         cap = int((cfg.duration or 600.0) * self.rate) + 16
+        cap = min(cap, cfg.steps + 16) if cfg.steps > 0 else cap
         self.stats = LoopStats(self.rate, min(cap, 2_000_000))
         self.recorder: Recorder = NullRecorder()  # the log opens just before enabling
         # per-cycle buffers (allocated once)
@@ -267,6 +268,7 @@ class Runtime:
         self.clock = clock
         wake = clock.start()
         end_ns = wake + int(cfg.duration * 1e9) if cfg.duration > 0 else None
+        cycles = 0
         state = link.state
         seen = RobotState.zeros(self.spec.n_joints, self.spec.imu)
         # one episode per run: a recurrent policy starts from a zero state (no-op otherwise)
@@ -307,6 +309,9 @@ class Runtime:
                 self._stop(f"safety: {safety.reason}", fault=True)
                 break
             if self._check(ds):
+                break
+            cycles += 1
+            if cycles == cfg.steps:
                 break
             wake = clock.wait()
             stats.misses = clock.misses

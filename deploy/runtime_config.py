@@ -27,6 +27,10 @@ class RunConfig:
     """Control rate in Hz; 0 = the spec's control rate (what the policy was trained at)."""
     duration: float = 10.0
     """Seconds of policy control before the safe stop; 0 = until Ctrl-C / e-stop."""
+    steps: int = 0
+    """Control cycles of policy control before the safe stop; 0 = no limit. With --duration,
+    whichever comes first; a lockstep simulator then logs the same episode length however
+    loaded the machine is (a late cycle is skipped, not caught up)."""
     ramp_s: float = 2.0
     """Seconds to interpolate from the measured pose to the default pose (position mode)."""
     standby_s: float = 0.3
@@ -128,7 +132,7 @@ def validate(cfg: RunConfig) -> None:
     if cfg.log_dir:
         _check(Path(cfg.log_dir).is_dir() or not Path(cfg.log_dir).exists(), "log_dir",
                cfg.log_dir, "a directory (it is created if missing)")
-    nonneg = ("duration", "ramp_s", "standby_s", "start_timeout_s", "damping_s", "explore",
+    nonneg = ("duration", "steps", "ramp_s", "standby_s", "start_timeout_s", "damping_s", "explore",
               "joint_limit_margin", "damping_kd", "spin_us", "nan_hold_cycles", "seed")
     for name in nonneg:
         _check(getattr(cfg, name) >= 0, name, getattr(cfg, name), ">= 0")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune_bench.config import BenchConfig
+from finetune_bench.config import BenchConfig, train_options, train_steps
 from finetune_bench.stack import BenchError, Timing, cli, serve
 
 MAX_RETURN_TASKS = ("balance",)
@@ -46,17 +46,13 @@ def leash_options(arm: str, cfg: BenchConfig, identified: Path | None) -> list[s
 
 
 def train(robot: str, dynamics: str, seed: int, cfg: BenchConfig, out: Path) -> Path:
-    """A training of --train-steps on `dynamics`, exported; the policy.onnx path."""
+    """A training of the robot's --train-steps on `dynamics`, exported; the policy.onnx path."""
     onnx = out / "policy.onnx"
     if cfg.reuse and onnx.is_file():
         return onnx
-    args = ["train", "--robot", robot, "--dynamics", dynamics, "--steps", str(cfg.train_steps),
-            "--seed", str(seed), "--out", str(out), "--overwrite", "true", "--progress",
-            "false", "--torch-threads", "1"]
-    for item in cfg.train_set:
-        args += ["--set", item]
-    if cfg.train_config is not None:
-        args += ["--config", str(cfg.train_config)]
+    args = ["train", "--robot", robot, "--dynamics", dynamics, "--steps",
+            str(train_steps(cfg, robot)), "--seed", str(seed), "--out", str(out),
+            "--overwrite", "true", *train_options(cfg, robot)]
     cli(args, out.parent / f"{out.name}.train.log")
     cli(["export", "--checkpoint", str(out / "checkpoint.pt"), "--output", str(onnx),
          "--no-sim", "true"], out.parent / f"{out.name}.export.log")

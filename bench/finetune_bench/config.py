@@ -10,22 +10,31 @@ ARMS = ("none", "robot", "sim_nominal", "sim_identified", "resume_identified", "
 UNLEASHED = ("resume_identified", "no_leash")
 """Arms trained with no KL term: their KL to the reference is reported, not bounded."""
 
+RECIPES: dict[str, tuple[int, str | None]] = {
+    "cartpole": (300_000, None),
+    "arm": (700_000, "train_arm.yaml"),
+}
+"""Per robot, the training budget and the train --config file (in bench/finetune_bench/)
+that give a reference good on nominal dynamics; used where --train-steps and
+--train-config are not given. Robots not listed train 300 000 steps with train's defaults."""
+
 
 @config_dataclass
 class BenchConfig:
     out: Path = Path("bench_out/finetune_shifted")
     """Output directory: per robot and seed the trainings, the arms' adapt runs and their
     evaluation logs; results.json, results.md and robot_seconds.png at the top."""
-    robots: tuple[str, ...] = ("cartpole",)
-    """Robots to benchmark, comma-separated (built-in names), e.g. cartpole,arm."""
+    robots: tuple[str, ...] = ("cartpole", "arm")
+    """Robots to benchmark, comma-separated (built-in names)."""
     seeds: int = 3
     """Training seeds per robot (0..N-1): each trains its own reference and oracle."""
     arms: tuple[str, ...] = ARMS
     """Arms to run, comma-separated, from none, robot, sim_nominal, sim_identified,
     resume_identified, no_leash (every arm starts from the same reference; none spends more
     than --robot-seconds of robot time)."""
-    train_steps: int = 300_000
-    """Environment steps of the nominal reference and of the shifted oracle (same budget)."""
+    train_steps: int | None = None
+    """Environment steps of the nominal reference and of the shifted oracle (same budget);
+    default: the robot's recipe (cartpole 300 000, arm 700 000)."""
     reference_fraction: float = 0.95
     """The reference must reach this fraction of the task's best return on nominal
     dynamics (checked with robot-ppo eval and reported; a miss is flagged, not fatal)."""
@@ -64,8 +73,34 @@ class BenchConfig:
     (e.g. num_envs=4)."""
     train_config: Path | None = None
     """A YAML file of robot-ppo train options for reference, oracle and resume_identified
-    (train --config; for options whose values hold commas, such as hidden: [128, 128])."""
+    (train --config; for options whose values hold commas, such as hidden: [128, 128]);
+    default: the robot's recipe (arm: bench/finetune_bench/train_arm.yaml)."""
+    jobs: int = 1
+    """Seeds run at once (threads driving the robot-ppo child processes; each training
+    uses one torch thread, so up to one job per core). Results do not depend on it."""
     reuse: bool = True
     """Keep a training, adapt run or evaluation already complete in --out (restart a cut
     run where it stopped, or add seeds, robots or arms); refused when --out holds a run of
     other options. false: redo everything."""
+
+
+def train_steps(cfg: BenchConfig, robot: str) -> int:
+    """--train-steps, or the robot's recipe."""
+    return cfg.train_steps if cfg.train_steps is not None else RECIPES.get(robot, (300_000,))[0]
+
+
+def train_config(cfg: BenchConfig, robot: str) -> Path | None:
+    """--train-config, or the robot's recipe file (None: train's defaults)."""
+    if cfg.train_config is not None:
+        return cfg.train_config
+    name = RECIPES.get(robot, (0, None))[1]
+    return Path(__file__).resolve().parent / name if name else None
+
+
+def train_options(cfg: BenchConfig, robot: str) -> list[str]:
+    """The robot-ppo train options shared by reference, oracle and resume_identified."""
+    args = ["--progress", "false", "--torch-threads", "1"]
+    for item in cfg.train_set:
+        args += ["--set", item]
+    config = train_config(cfg, robot)
+    return args + (["--config", str(config)] if config is not None else [])

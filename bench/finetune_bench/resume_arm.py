@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from finetune_bench.arms import ArmRun
-from finetune_bench.config import BenchConfig
+from finetune_bench.config import BenchConfig, train_options, train_steps
 from finetune_bench.stack import Timing, cli
 from robot_ppo.rollout_format import read_rollouts
 
@@ -64,13 +64,9 @@ def run_resume_identified(robot: str, reference: Path, identified: Path, seed: i
     onnx = out / "policy.onnx"
     if not (cfg.reuse and onnx.is_file()):
         args = ["train", "--robot", robot, "--resume", str(reference), "--dynamics",
-                str(identified), "--steps", str(cfg.train_steps + cfg.resume_steps),
+                str(identified), "--steps", str(train_steps(cfg, robot) + cfg.resume_steps),
                 "--seed", str(seed), "--out", str(out), "--overwrite", "true",
-                "--progress", "false", "--torch-threads", "1"]
-        for item in cfg.train_set:
-            args += ["--set", item]
-        if cfg.train_config is not None:
-            args += ["--config", str(cfg.train_config)]
+                *train_options(cfg, robot)]
         cli(args, seed_dir / "arm_resume_identified.train.log")
         cli(["export", "--checkpoint", str(out / "checkpoint.pt"), "--output", str(onnx),
              "--no-sim", "true"], seed_dir / "arm_resume_identified.export.log")

@@ -64,8 +64,9 @@ class Timing:
 
     @property
     def duration(self) -> float:
-        """`run --duration` (wall seconds of the loop) for one full-length episode."""
-        return self.spec.task.episode_steps / self.rate
+        """`run --duration` (wall seconds of the loop) for one full-length episode; in
+        lockstep a cap three times that, the episode's end being `run --steps`."""
+        return self.spec.task.episode_steps / self.rate * (3.0 if self.lockstep else 1.0)
 
     def run_set(self) -> list[str]:
         """`run` options as KEY=VALUE (for `--set` and adapt's `--run-set`)."""
@@ -73,7 +74,10 @@ class Timing:
         out = ["rt_priority=0", "cpu=-2", "standby_s=0.1"]
         if self.lockstep:
             # the loop's timing does not matter in lockstep: never refuse it as too slow
+            # and a full-length episode is episode_steps cycles, whatever cycles a loaded
+            # machine skips (a --duration alone would cut it short)
             out += [f"rate={self.rate!r}", "rate_margin=50.0", "link_timeout_ms=2000.0",
+                    f"steps={self.spec.task.episode_steps}",
                     f"ramp_s={2.0 / self.speedup!r}", f"damping_s={0.5 / self.speedup!r}"]
             if self.spec.action.mode == "position":
                 # the default is each joint's velocity limit per cycle at the loop's rate

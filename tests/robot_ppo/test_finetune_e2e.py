@@ -24,7 +24,8 @@ def test_finetune_benchmark_through_the_stack(tmp_path: Path) -> None:
     pytest.importorskip("cmaes")  # sim_identified runs robot-ppo identify
     out = tmp_path / "bench"
     res = subprocess.run([sys.executable, str(ROOT / "bench" / "finetune_shifted.py"),
-                          "--out", str(out), "--seeds", "1", "--eval-episodes", "3",
+                          "--out", str(out), "--robots", "cartpole", "--seeds", "1",
+                          "--eval-episodes", "3",
                           "--train-steps", "20000", "--robot-seconds", "20", "--rounds", "1",
                           "--lockstep", "true", "--identify-evaluations", "16",
                           "--resume-steps", "4096",
