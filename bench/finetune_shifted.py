@@ -191,8 +191,11 @@ def main(argv: list[str]) -> int:
                                      for r in cfg.robots if any(d[0] == r for d in done)}
                 results["meta"]["wall_s"] = time.time() - t0
                 write(results, cfg.out)  # after every seed: a cut run still leaves a table
-        except BaseException:
-            pool_ex.shutdown(cancel_futures=True)
+        except BaseException as exc:
+            pool_ex.shutdown(wait=False, cancel_futures=True)
+            if cfg.jobs > 1 and not isinstance(exc, KeyboardInterrupt):
+                print("finetune_shifted: a seed failed (below); waiting for the seeds still "
+                      "running (Ctrl-C stops them)", file=sys.stderr)
             raise
     print((cfg.out / "results.md").read_text())
     return 0
