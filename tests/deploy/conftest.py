@@ -1,7 +1,13 @@
-"""Shared fixtures for deploy tests: a small real ActorCritic exported for cartpole."""
+"""Shared fixtures for deploy tests: a small real ActorCritic exported for cartpole, and
+`robot-ppo serve` on a pty."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +53,18 @@ def cartpole() -> RobotSpec:
 @pytest.fixture(scope="session")
 def cartpole_onnx(tmp_path_factory: pytest.TempPathFactory, cartpole: RobotSpec) -> Path:
     return export_for(cartpole, tmp_path_factory.mktemp("onnx") / "cartpole.onnx")
+
+
+@contextmanager
+def served(*args: str) -> Iterator[str]:
+    """`robot-ppo serve --port pty ARGS` as a child process; yields the pty's path."""
+    serve = subprocess.Popen([sys.executable, "-m", "robot_ppo.cli", "serve", "--port", "pty",
+                              *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert serve.stdout is not None
+        url = serve.stdout.readline().strip()
+        assert url.startswith("/dev/"), serve.stderr.read() if serve.stderr else url
+        yield url
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=10)

@@ -6,9 +6,6 @@ its duration, lying down."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ from deploy.runtime_config import RunConfig
 from robot_ppo.posture import TiltLimits
 from robot_ppo.spec import load_spec
 
-from .conftest import export_for
+from .conftest import export_for, served
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +29,8 @@ def run_toppled(policy: Path, tmp: Path, fall_guard: bool,
                 joint_limit_margin: float = 0.05, device: str = "python") -> dict[str, Any]:
     tilt = tmp / "tilt.yaml"
     tilt.write_text(yaml.safe_dump({"base": "nominal", "ranges": {"gravity_tilt_x": [1.2, 1.2]}}))
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "robot_ppo.cli", "serve", "--robot", "quadruped", "--port", "pty",
-         "--lockstep", "--dynamics", str(tilt), "--latency-ms", "0", "--watchdog-ms", "0",
-         "--device", device],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert serve.stdout is not None
-        url = serve.stdout.readline().strip()
-        assert url.startswith("/dev/"), serve.stderr.read() if serve.stderr else url
+    with served("--robot", "quadruped", "--lockstep", "--dynamics", str(tilt), "--latency-ms",
+                "0", "--watchdog-ms", "0", "--device", device) as url:
         # lock-step at 200 Hz: 4 simulated seconds per wall second; the robot is over
         # within ~1.3 simulated seconds
         cfg = RunConfig(policy=policy, port=url, rate=200.0, duration=1.5, ramp_s=0.5,
@@ -49,9 +39,6 @@ def run_toppled(policy: Path, tmp: Path, fall_guard: bool,
                         damping_s=0.1, rate_margin=50.0, link_timeout_ms=1000.0,
                         stats_file="", quiet=True)
         return Runtime(cfg).run()
-    finally:
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(timeout=10)
 
 
 @pytest.mark.parametrize("device", ["python", "c"])  # c: serve --device c, the C core

@@ -5,34 +5,24 @@ after ~19 cycles, which ends a run by termination; 12 ends it first.)"""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from deploy.runtime import Runtime
 from deploy.runtime_config import RunConfig
 from robot_ppo.rollout_format import read_rollouts
 
+from .conftest import served
+
 
 def test_steps_end_the_episode_after_exactly_that_many_cycles(cartpole_onnx: Path,
                                                               tmp_path: Path) -> None:
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "robot_ppo.cli", "serve", "--robot", "cartpole", "--port", "pty",
-         "--lockstep", "--latency-ms", "0", "--watchdog-ms", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert serve.stdout is not None
-        url = serve.stdout.readline().strip()
-        assert url.startswith("/dev/"), serve.stderr.read() if serve.stderr else url
+    with served("--robot", "cartpole", "--lockstep", "--latency-ms", "0", "--watchdog-ms",
+                "0") as url:
         cfg = RunConfig(policy=cartpole_onnx, port=url, rate=960.0, duration=30.0, steps=12,
                         ramp_s=0.2, rt_priority=0, cpu=-2, standby_s=0.05, damping_s=0.05,
                         rate_margin=50.0, link_timeout_ms=1000.0, log_dir=str(tmp_path),
                         stats_file="", quiet=True)
         summary = Runtime(cfg).run()
-    finally:
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(timeout=10)
     assert not summary["fault"] and summary["stop_reason"] == "duration", summary
     episodes = read_rollouts(tmp_path).episodes
     assert [len(ep["obs"]) for ep in episodes] == [12]
