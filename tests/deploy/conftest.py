@@ -66,5 +66,6 @@ def served(*args: str) -> Iterator[str]:
         assert url.startswith("/dev/"), serve.stderr.read() if serve.stderr else url
         yield url
     finally:
-        serve.send_signal(signal.SIGTERM)
+        if serve.poll() is None:
+            serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=10)

@@ -9,8 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from robot_ppo.errors import UserError
 from robot_ppo.rollout_format import read_rollouts
 from robot_ppo.spec import BUILTIN_DIR, load_spec
 
+from .conftest import served
 from .test_parity_sim_serial import balancing_actor
 
 sdk = pytest.importorskip("dynamixel_sdk")
@@ -52,21 +52,8 @@ def policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@contextmanager
-def serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "robot_ppo.cli", "serve", "--robot", "cartpole", "--port", "pty",
-         "--dynamics", "nominal", "--seed", str(SEED), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("/dev/"), proc.stderr.read() if proc.stderr else url
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+def serve(*args: str) -> AbstractContextManager[str]:
+    return served("--robot", "cartpole", "--dynamics", "nominal", "--seed", str(SEED), *args)
 
 
 def _cfg(policy: Path, url: str, log: Path, **kw: object) -> RunConfig:
@@ -87,7 +74,7 @@ def test_cartpole_balances_over_dynamixel_as_over_robot_ppo(
     poles = {}
     for protocol in ("robot_ppo", "dynamixel"):
         log = tmp_path / protocol
-        with serve("--lockstep", "--protocol", protocol, "--watchdog-ms", "0") as (url, _):
+        with serve("--lockstep", "--protocol", protocol, "--watchdog-ms", "0") as url:
             summary = Runtime(_cfg(policy, url, log, protocol=protocol)).run()
         assert not summary["fault"], (protocol, summary["stop_reason"])
         poles[protocol] = _pole(log)
@@ -101,7 +88,7 @@ def test_cartpole_balances_over_dynamixel_as_over_robot_ppo(
 
 
 def test_sdk_reads_back_the_goals_our_bus_wrote(policy: Path, tmp_path: Path) -> None:
-    with serve("--lockstep", "--protocol", "dynamixel", "--no-hold") as (url, _):
+    with serve("--lockstep", "--protocol", "dynamixel", "--no-hold") as url:
         summary = Runtime(_cfg(policy, url, tmp_path / "log", protocol="dynamixel",
                                duration=0.3, damping_s=0.0)).run()
         assert summary["final_device"]["disabled_confirmed"]
@@ -122,7 +109,7 @@ def test_sdk_reads_back_the_goals_our_bus_wrote(policy: Path, tmp_path: Path) ->
 
 
 def test_hardware_error_ends_in_the_safe_stop(policy: Path, tmp_path: Path) -> None:
-    with serve("--protocol", "dynamixel", "--servo-fault-after", "0.5") as (url, _):
+    with serve("--protocol", "dynamixel", "--servo-fault-after", "0.5") as url:
         summary = Runtime(_cfg(policy, url, tmp_path / "log", protocol="dynamixel",
                                duration=3.0)).run()
     assert summary["fault"]
@@ -130,7 +117,7 @@ def test_hardware_error_ends_in_the_safe_stop(policy: Path, tmp_path: Path) -> N
 
 
 def test_link_loss_ends_in_the_safe_stop(policy: Path, tmp_path: Path) -> None:
-    with serve("--protocol", "dynamixel", "--stall-after", "200") as (url, _):
+    with serve("--protocol", "dynamixel", "--stall-after", "200") as url:
         summary = Runtime(_cfg(policy, url, tmp_path / "log", protocol="dynamixel",
                                duration=5.0)).run()
     assert summary["fault"] and "link" in summary["stop_reason"].lower()
@@ -140,7 +127,7 @@ def test_missing_servo_names_id_and_baud(policy: Path, tmp_path: Path) -> None:
     text = (BUILTIN_DIR / "cartpole.yaml").read_text()
     seven = tmp_path / "seven.yaml"  # the cart's servo set to an ID the bus does not have
     seven.write_text(text.replace("motor_id: 1", "motor_id: 7"))
-    with serve("--protocol", "dynamixel") as (url, _), pytest.raises(
+    with serve("--protocol", "dynamixel") as url, pytest.raises(
             UserError, match="servo ID 7 did not answer a ping at 1000000 baud"):
         Runtime(_cfg(policy, url, tmp_path / "l", robot=str(seven),
                      protocol="dynamixel", allow_spec_mismatch=True)).run()
@@ -167,7 +154,7 @@ def test_bad_spec_refused_before_the_port_opens(policy: Path, tmp_path: Path) ->
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_and_sigterm_turn_every_servo_off(policy: Path, tmp_path: Path,
                                                  sig: signal.Signals) -> None:
-    with serve("--protocol", "dynamixel") as (url, _):
+    with serve("--protocol", "dynamixel") as url:
         run = subprocess.Popen(
             [sys.executable, "-m", "robot_ppo.cli", "run", "--policy", str(policy), "--port", url,
              "--protocol", "dynamixel", "--duration", "0", "--rt-priority", "0", "--cpu", "-2",

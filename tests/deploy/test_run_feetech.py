@@ -10,8 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,8 @@ from robot_ppo.errors import UserError
 from robot_ppo.observation import ObservationBuilder
 from robot_ppo.rollout_format import read_rollouts
 from robot_ppo.spec import BUILTIN_DIR, RobotSpec, load_spec
+
+from .conftest import served
 
 scs = pytest.importorskip("scservo_sdk")
 
@@ -60,21 +61,9 @@ def policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _export(load_spec("servo_arm"), tmp_path_factory.mktemp("ft") / "p.onnx")
 
 
-@contextmanager
-def serve(*args: str) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "robot_ppo.cli", "serve", "--robot", "servo_arm", "--port",
-         "pty", "--dynamics", "nominal", "--protocol", "feetech", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("/dev/"), proc.stderr.read() if proc.stderr else url
-        yield url
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+def serve(*args: str) -> AbstractContextManager[str]:
+    return served("--robot", "servo_arm", "--dynamics", "nominal", "--protocol", "feetech",
+                  *args)
 
 
 def _cfg(policy: Path, url: str, log: Path, **kw: object) -> RunConfig:
