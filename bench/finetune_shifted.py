@@ -137,8 +137,6 @@ def run_seed(robot: str, seed: int, cfg: BenchConfig) -> dict[str, Any]:
             acc["falls"] += res.falls
             acc["safety_stops"] += res.safety_stops
             acc["curve"].append(res.rounds)
-        acc["robot_seconds"] = sum(acc["robot_seconds_per_seed"]) / len(
-            acc["robot_seconds_per_seed"])
     round_one = d / "arm_robot" / "round_1" / "logs"
     if round_one.is_dir():
         # how far the leash would have to reach: the oracle's KL to the reference

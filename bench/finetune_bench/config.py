@@ -10,13 +10,15 @@ ARMS = ("none", "robot", "sim_nominal", "sim_identified", "resume_identified", "
 UNLEASHED = ("resume_identified", "no_leash")
 """Arms trained with no KL term: their KL to the reference is reported, not bounded."""
 
+DEFAULT_RECIPE: tuple[int, str | None] = (300_000, None)
+"""Robots not in RECIPES: 300 000 steps with train's defaults."""
 RECIPES: dict[str, tuple[int, str | None]] = {
     "cartpole": (300_000, None),
     "arm": (700_000, "train_arm.yaml"),
 }
 """Per robot, the training budget and the train --config file (in bench/finetune_bench/)
 that give a reference good on nominal dynamics; used where --train-steps and
---train-config are not given. Robots not listed train 300 000 steps with train's defaults."""
+--train-config are not given."""
 
 
 @config_dataclass
@@ -86,14 +88,14 @@ class BenchConfig:
 
 def train_steps(cfg: BenchConfig, robot: str) -> int:
     """--train-steps, or the robot's recipe."""
-    return cfg.train_steps if cfg.train_steps is not None else RECIPES.get(robot, (300_000,))[0]
+    return cfg.train_steps if cfg.train_steps is not None else RECIPES.get(robot, DEFAULT_RECIPE)[0]
 
 
 def train_config(cfg: BenchConfig, robot: str) -> Path | None:
     """--train-config, or the robot's recipe file (None: train's defaults)."""
     if cfg.train_config is not None:
         return cfg.train_config
-    name = RECIPES.get(robot, (0, None))[1]
+    name = RECIPES.get(robot, DEFAULT_RECIPE)[1]
     return Path(__file__).resolve().parent / name if name else None
 
 

@@ -17,8 +17,7 @@ def seed_result(seed: int, seconds: float, falls: int, returns: list[float]) -> 
     return {"reference": [{"seed": seed, "nominal_return": 500.0}],
             "arms": {"robot": {"before": [1.0 + seed], "after": returns, "oracle": [9.0],
                                "robot_seconds_per_seed": [seconds], "kl_per_seed": [0.01],
-                               "falls": falls, "safety_stops": 1, "curve": [[{"round": 1}]],
-                               "robot_seconds": seconds}}}
+                               "falls": falls, "safety_stops": 1, "curve": [[{"round": 1}]]}}}
 
 
 def test_pooling_joins_seeds_in_order_sums_counts_and_averages_robot_time() -> None:
