@@ -106,8 +106,8 @@ def _run(job: tuple[str, Path, int, argparse.Namespace]) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any, cap: int, unit: str) -> str:
-    return f"> cap ({cap // 1000} k)" if value is None else f"{value}{unit}"
+def _cell(value: Any, never: str) -> str:
+    return never if value is None else str(value)
 
 
 def _table(results: list[dict[str, Any]], cap: int) -> str:
@@ -117,11 +117,28 @@ def _table(results: list[dict[str, Any]], cap: int) -> str:
     for r in sorted(results, key=lambda r: (SIDES.index(r["side"]), r["seed"])):
         last = r["evaluations"][-1] if r["evaluations"] else {}
         lines.append(
-            f"| {r['side']} | {r['seed']} | {_cell(r['walks_at_steps'], cap, '')} | "
-            f"{_cell(r['walks_at_train_s'], cap, '')} | {r['env_steps']} | {r['wall_s']} | "
+            f"| {r['side']} | {r['seed']} | {_cell(r['walks_at_steps'], f'> {cap}')} | "
+            f"{_cell(r['walks_at_train_s'], '—')} | {r['env_steps']} | {r['wall_s']} | "
             f"{last.get('mean_performance', float('nan')):.3f} | "
             f"{last.get('mean_speed_error', float('nan')):.3f} | "
             f"{r['approx_kl_median']:.4f} | {r['clip_fraction_median']:.3f} |")
+    return "\n".join(lines) + "\n" + _spread(results)
+
+
+def _spread(results: list[dict[str, Any]]) -> str:
+    """Per side, the evaluation score across seeds at each mark that all its seeds reached:
+    the seed-to-seed spread the settings leave."""
+    lines = ["", "| side | env steps | mean_performance across seeds: mean (min–max) |",
+             "|---|---|---|"]
+    for side in SIDES:
+        runs = [{e["env_steps"]: e["mean_performance"] for e in r["evaluations"]}
+                for r in results if r["side"] == side]
+        if not runs:
+            continue
+        for mark in sorted(set.intersection(*(set(r) for r in runs))):
+            v = [r[mark] for r in runs]
+            lines.append(f"| {side} | {mark} | {statistics.mean(v):.3f} "
+                         f"({min(v):.3f}–{max(v):.3f}) |")
     return "\n".join(lines) + "\n"
 
 
