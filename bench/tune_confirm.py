@@ -37,6 +37,13 @@ def _argv(side: str, tuned: Path, seed: int, cap: int, out: Path) -> list[str]:
     return ["--robot", "quadruped", "--dynamics", "nominal", *common]
 
 
+def walking(result: dict[str, Any], max_error: float) -> bool:
+    """docs/robots.md's criterion on a `robot-ppo eval` result: no episode ended early (a
+    fall) and the mean speed error is at most `max_error` m/s."""
+    return bool(result["mean_length"] >= result["max_length"]
+                and result["mean_speed_error"] <= max_error)
+
+
 class _Evaluations:
     """The Trainer's on_iteration callback: evaluate every `every` env steps, stop on walking."""
 
@@ -63,8 +70,7 @@ class _Evaluations:
                                      dynamics="nominal", seed=self.seed, progress=False))
         set_torch_threads(1)  # eval sets its own thread count
         self.eval_s += time.perf_counter() - t0
-        walks = (result["mean_length"] >= result["max_length"]
-                 and result["mean_speed_error"] <= self.max_error)
+        walks = walking(result, self.max_error)
         self.rows.append({
             "env_steps": steps, "train_s": round(float(row["wall_s"]) - self.eval_s, 1),
             "walks": walks, **{k: result[k] for k in (
