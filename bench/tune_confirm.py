@@ -7,7 +7,8 @@ result needs before it becomes a preset (docs/tuning.md, "The quadruped study").
 For each seed, the two trainings run at once as two processes (one torch thread each), so
 that both see the same machine load. Every `--eval-every` env steps each one is evaluated
 with `robot-ppo eval`'s code (the deterministic action mean, `--episodes` nominal episodes
-seeded from `--eval-seed`); it stops at the first evaluation that walks, or at `--cap`.
+seeded from `--eval-seed`) and once more at `--cap`; it stops at the first evaluation that
+walks, or at `--cap`.
 
 Walking, as docs/robots.md judges it: no falls in any episode (every episode runs the task's
 full length) and a mean speed error of at most `--max-speed-error` m/s.
@@ -45,10 +46,13 @@ def walking(result: dict[str, Any], max_error: float) -> bool:
 
 
 class _Evaluations:
-    """The Trainer's on_iteration callback: evaluate every `every` env steps, stop on walking."""
+    """The Trainer's on_iteration callback: evaluate every `every` env steps and at the end of
+    the run (`cap` steps), stop on walking."""
 
-    def __init__(self, every: int, episodes: int, seed: int, max_error: float) -> None:
-        self.every, self.episodes, self.seed, self.max_error = every, episodes, seed, max_error
+    def __init__(self, every: int, cap: int, episodes: int, seed: int,
+                 max_error: float) -> None:
+        self.every, self.cap = every, cap
+        self.episodes, self.seed, self.max_error = episodes, seed, max_error
         self.next = every
         self.trainer: Any = None
         self.rows: list[dict[str, Any]] = []
@@ -61,8 +65,9 @@ class _Evaluations:
         from robot_ppo.train.seeding import set_torch_threads
 
         steps = int(row["env_steps"])
-        if steps < self.next:
+        if steps < self.next and steps < self.cap:
             return False
+        train_s = float(row["wall_s"]) - self.eval_s  # the earlier evaluations excluded
         while self.next <= steps:
             self.next += self.every
         t0 = time.perf_counter()
@@ -72,7 +77,7 @@ class _Evaluations:
         self.eval_s += time.perf_counter() - t0
         walks = walking(result, self.max_error)
         self.rows.append({
-            "env_steps": steps, "train_s": round(float(row["wall_s"]) - self.eval_s, 1),
+            "env_steps": steps, "train_s": round(train_s, 1),
             "walks": walks, **{k: result[k] for k in (
                 "mean_return", "mean_performance", "mean_speed_error", "mean_length")}})
         return walks
@@ -91,7 +96,8 @@ def _run(job: tuple[str, Path, int, argparse.Namespace]) -> dict[str, Any]:
     out = args.out / f"{side}-s{seed}"
     config = parse(_argv(side, tuned, seed, args.cap, out))
     validate(config)
-    evals = _Evaluations(args.eval_every, args.episodes, args.eval_seed, args.max_speed_error)
+    evals = _Evaluations(args.eval_every, config.run.steps, args.episodes, args.eval_seed,
+                         args.max_speed_error)
     trainer = Trainer(config, build_source(config), out, on_iteration=evals)
     evals.trainer = trainer
     summary = trainer.run()

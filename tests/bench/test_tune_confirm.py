@@ -8,7 +8,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from tune_confirm import _table, walking
+from tune_confirm import _Evaluations, _table, walking
 
 
 def _eval(length: float, error: float) -> dict[str, Any]:
@@ -42,3 +42,20 @@ def test_table_marks_runs_that_never_walk_and_spreads_only_over_shared_marks() -
     assert "| tuned | 100 | 0.300 (0.200–0.400) |" in lines
     assert not any(line.startswith("| tuned | 200 |") for line in lines)
     assert "| preset | 200 | 0.300 (0.300–0.300) |" in lines
+
+
+def test_evaluations_fall_on_each_interval_and_at_the_cap(monkeypatch: Any) -> None:
+    import robot_ppo.commands.eval as eval_command
+
+    seen: list[Path] = []
+
+    def evaluate(cfg: Any) -> dict[str, Any]:
+        seen.append(cfg.checkpoint)
+        return {**_eval(500, 0.3), "mean_return": 1.0, "mean_performance": 0.1}
+
+    monkeypatch.setattr(eval_command, "evaluate", evaluate)
+    evals = _Evaluations(every=100, cap=250, episodes=1, seed=0, max_error=0.05)
+    evals.trainer = type("T", (), {"save": lambda self: Path("ckpt.pt")})()
+    stops = [evals({"env_steps": s, "wall_s": 1.0}) for s in (50, 100, 150, 220, 250)]
+    assert [r["env_steps"] for r in evals.rows] == [100, 220, 250]  # 220 passed 200
+    assert stops == [False] * 5 and len(seen) == 3
