@@ -44,15 +44,21 @@ def write_trials_csv(path: Path, trials: list[Any]) -> Path:
     buf = io.StringIO()
     out = csv.writer(buf)
     out.writerow(["number", "state", "value", "duration_s", "env_steps", "train_s",
-                  *names, "error", "host"])
+                  *names, "evaluations", "error", "host"])
     for t in sorted(trials, key=lambda t: t.number):
         took = round((t.datetime_complete - t.datetime_start).total_seconds(), 2) \
             if t.datetime_complete and t.datetime_start else ""
         out.writerow([t.number, t.state.name, "" if t.value is None else t.value, took,
                       t.user_attrs.get("env_steps", ""), t.user_attrs.get("train_s", ""),
                       *[format_value(t.params[n]) if n in t.params else "" for n in names],
+                      _evaluations(t.user_attrs.get("evaluations", [])),
                       t.user_attrs.get("error", ""), t.user_attrs.get("host", "")])
     return atomic_write(path, buf.getvalue())
+
+
+def _evaluations(pairs: list[list[float]]) -> str:
+    """A trial's learning curve in one cell: "steps:score" of each evaluation, in order."""
+    return " ".join(f"{int(steps)}:{score}" for steps, score in pairs)
 
 
 def _cell(value: Any) -> str:

@@ -45,6 +45,9 @@ def test_results_best_yaml_trains_and_resume(tmp_path: Path,
     assert [r["number"] for r in rows] == ["0", "1"]
     assert [float(r["value"]) for r in rows] == [t.value for t in trials]
     assert rows[1]["lr"] == str(trials[1].params["lr"])
+    # each trial's learning curve: "steps:score" of every evaluation, as the pruner saw it
+    assert [[[float(x) for x in cell.split(":")] for cell in r["evaluations"].split()]
+            for r in rows] == [t.user_attrs["evaluations"] for t in trials]
 
     best = yaml.safe_load((out / "best.yaml").read_text())
     # best.yaml lists the best trial's values that differ from train's defaults (the
